@@ -1,0 +1,53 @@
+// Checkpoint files (format "landermt.checkpoint", see docs/formats.md):
+//   /config     attributes named as in Hugging Face config.json
+//   /params/<HF tensor name>   float32, HF shape
+//   /tokenizer  copied from the corpus the model was trained on
+//   /train      optional training state (step, config text, RNG, cursor,
+//               AdamW moments per tensor, metric history)
+#ifndef LM_CKPT_H
+#define LM_CKPT_H
+
+#include <stdint.h>
+
+#include "model/model.h"
+#include "util/err.h"
+
+#define CKPT_FORMAT "landermt.checkpoint"
+#define CKPT_VERSION 1
+
+typedef struct {
+    int64_t step;         // optimizer steps completed
+    int64_t epoch;        // data epoch of the cursor
+    int64_t cursor;       // next global example index within the epoch
+    uint64_t rng[2];      // trainer RNG state
+    float *exp_avg;       // AdamW first moment, laid out like Model.data (or NULL)
+    float *exp_avg_sq;    // AdamW second moment
+    int n_hist;           // metric history, one entry per logged step
+    int64_t *hist_step;
+    double *hist_loss;    // training loss
+    double *hist_val;     // validation loss (NaN when not evaluated)
+    int64_t skipped_steps;
+} TrainState;
+
+void train_state_free(TrainState *ts);
+
+// Writes atomically (temporary file, flush, fsync, rename, fsync dir):
+// an interrupted or failed write leaves any previous file at `path` intact.
+// config_text (resolved YAML) is stored as /train attribute "config" and
+// also as root attribute "config_yaml". ts may be NULL (model-only file).
+// tokenizer_from: an HDF5 file whose /tokenizer group is copied (NULL: an
+// empty /tokenizer group with attribute type = "none").
+LmStatus ckpt_write(const char *path, const Model *m, const char *config_text,
+                    const TrainState *ts, const char *tokenizer_from);
+
+// Reads and validates /config into cfg.
+LmStatus ckpt_read_config(const char *path, ModelConfig *cfg);
+
+// Loads parameters into m (already model_init'ed with a matching config):
+// every expected tensor must be present with its exact shape, and no
+// unexpected tensor may be present; errors name each offender.
+// If ts != NULL, /train must exist and is loaded (moments allocated with
+// m->numel floats).
+LmStatus ckpt_read(const char *path, Model *m, TrainState *ts);
+
+#endif

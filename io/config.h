@@ -1,0 +1,72 @@
+// Run configuration: YAML files (merged, later wins) + --set overrides,
+// validated against one schema table into a typed struct.
+//
+// Every key is described once, in the schema table in io/config.c (path,
+// type, default, range, help); parsing, validation, --dump-config and
+// docs/config.md all come from that table.
+#ifndef LM_CONFIG_H
+#define LM_CONFIG_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define CFG_STR 256
+
+typedef struct {
+    // model: architecture and size of a freshly initialised model. Ignored
+    // (must agree) when model.checkpoint names a pretrained checkpoint.
+    struct {
+        char architecture[CFG_STR];  // llama | bloom
+        char checkpoint[CFG_STR];    // "" = random init
+        int vocab_size, hidden_size, intermediate_size, num_hidden_layers;
+        int num_attention_heads, num_key_value_heads, max_position_embeddings;
+        double rms_norm_eps, rope_theta;
+        int tie_word_embeddings, attention_bias;
+        double init_std;
+    } model;
+    struct {
+        char corpus[CFG_STR];        // landermt.corpus HDF5 file
+        char lang[CFG_STR];          // mono stream used by train.mode full (LM)
+        char train_split[CFG_STR];   // default "train"
+        char valid_split[CFG_STR];   // default "dev"
+    } data;
+    struct {
+        char mode[CFG_STR];          // full (later: layers, landermt, general, specific)
+        int batch_size;              // sequences per optimizer step (global)
+        int seq_len;
+        int steps;
+        double lr, min_lr;
+        int warmup_steps;
+        char schedule[CFG_STR];      // constant | cosine | linear
+        double weight_decay, beta1, beta2, eps, grad_clip;
+        int eval_every, eval_batches;
+        int save_every, keep_last;
+        char out_dir[CFG_STR];
+        int64_t seed;
+        int log_every;
+    } train;
+    struct {
+        int steps, warmup;           // timed steps, untimed warm-up steps
+    } bench;
+} Config;
+
+// Fills cfg with every default.
+void config_defaults(Config *cfg);
+
+// Parses and merges the files (in order, later wins), then applies the
+// overrides ("a.b=value"), then validates ranges and required keys.
+// On error prints one message naming the key, the file and the line (and the
+// closest valid key for unknown keys) and returns LM_EUSAGE.
+LmStatus config_load(Config *cfg, const char *const *files, int n_files,
+                     const char *const *overrides, int n_overrides);
+
+// Resolved config as YAML text (malloc'ed; caller frees). Parsing this text
+// again gives the same Config.
+char *config_dump(const Config *cfg);
+
+// Markdown reference of every key (type, default, range, help), used to
+// generate docs/config.md. Malloc'ed.
+char *config_doc_markdown(void);
+
+#endif

@@ -1,0 +1,82 @@
+// Causal grouped-query attention. For each sequence b and query head h
+// (served by key/value head h / (H/KV)):
+//   S = Q K^T / sqrt(D) (T,T), P = causal softmax(S), ctx = P V (T,D).
+// Q, K, V, ctx are strided views into the (B,T,heads*D) activations, so
+// every product is one sgemm with a leading dimension and no copies.
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "model/layers.h"
+
+static void softmax_causal(float *P, int T) {
+    for (int i = 0; i < T; i++) {
+        float *row = P + (size_t)i * T;
+        float mx = row[0];
+        for (int j = 1; j <= i; j++) mx = row[j] > mx ? row[j] : mx;
+        float sum = 0;
+        for (int j = 0; j <= i; j++) sum += (row[j] = expf(row[j] - mx));
+        float inv = 1.0f / sum;
+        for (int j = 0; j <= i; j++) row[j] *= inv;
+        for (int j = i + 1; j < T; j++) row[j] = 0;
+    }
+}
+
+void attention_forward(float *ctx, float *att, const float *q, const float *k,
+                       const float *v, int B, int T, int H, int KV, int D) {
+    int QD = H * D, KD = KV * D, group = H / KV;
+    float scale = 1.0f / sqrtf((float)D);
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < H; h++) {
+            const float *Q = q + (size_t)b * T * QD + (size_t)h * D;           // (T,D) ld QD
+            const float *K = k + (size_t)b * T * KD + (size_t)(h / group) * D; // (T,D) ld KD
+            const float *V = v + (size_t)b * T * KD + (size_t)(h / group) * D; // (T,D) ld KD
+            float *P = att + ((size_t)b * H + h) * T * T;                      // (T,T)
+            float *O = ctx + (size_t)b * T * QD + (size_t)h * D;               // (T,D) ld QD
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, scale, Q, QD, K, KD,
+                        0.0f, P, T);
+            softmax_causal(P, T);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, 1.0f, P, T, V, KD,
+                        0.0f, O, QD);
+        }
+    }
+}
+
+// dS = P * (dP - rowsum(dP * P)) / sqrt(D); masked entries have P = 0.
+static void softmax_backward(float *dS, const float *P, int T, float scale) {
+    for (int i = 0; i < T; i++) {
+        float *d = dS + (size_t)i * T;
+        const float *p = P + (size_t)i * T;
+        float dot = 0;
+        for (int j = 0; j <= i; j++) dot += d[j] * p[j];
+        for (int j = 0; j <= i; j++) d[j] = p[j] * (d[j] - dot) * scale;
+        for (int j = i + 1; j < T; j++) d[j] = 0;
+    }
+}
+
+void attention_backward(float *dq, float *dk, float *dv, float *scratch,
+                        const float *dctx, const float *att, const float *q,
+                        const float *k, const float *v, int B, int T, int H,
+                        int KV, int D) {
+    int QD = H * D, KD = KV * D, group = H / KV;
+    float scale = 1.0f / sqrtf((float)D);
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < H; h++) {
+            size_t qo = (size_t)b * T * QD + (size_t)h * D;
+            size_t ko = (size_t)b * T * KD + (size_t)(h / group) * D;
+            const float *P = att + ((size_t)b * H + h) * T * T;  // (T,T)
+            float *dP = scratch;                                 // (T,T)
+            // dP = dctx V^T ; dV += P^T dctx
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, 1.0f, dctx + qo, QD,
+                        v + ko, KD, 0.0f, dP, T);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T, 1.0f, P, T, dctx + qo,
+                        QD, 1.0f, dv + ko, KD);
+            softmax_backward(dP, P, T, scale);
+            // dQ += dS K ; dK += dS^T Q
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, 1.0f, dP, T, k + ko,
+                        KD, 1.0f, dq + qo, QD);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, D, T, 1.0f, dP, T, q + qo,
+                        QD, 1.0f, dk + ko, KD);
+        }
+    }
+}

@@ -1,0 +1,56 @@
+// Forward / backward pairs for each layer type of the transformer.
+// Conventions: row-major; N = B*T rows (one per token); every backward
+// ACCUMULATES (+=) into its outputs, and skips any output passed as NULL
+// (that is how frozen tensors get no weight gradient).
+#ifndef LM_LAYERS_H
+#define LM_LAYERS_H
+
+// y (N,out) = x (N,in) @ W^T + b;  W (out,in) as in HF / torch.nn.Linear.
+void linear_forward(float *y, const float *x, const float *W, const float *b,
+                    int N, int in, int out);
+// dx (N,in) += dy @ W;  dW (out,in) += dy^T @ x;  db (out) += colsum(dy).
+void linear_backward(float *dx, float *dW, float *db, const float *dy,
+                     const float *x, const float *W, int N, int in, int out);
+
+// y = w * x / rms(x); rstd (N) saved for backward.
+void rmsnorm_forward(float *y, float *rstd, const float *x, const float *w,
+                     int N, int C, float eps);
+void rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x,
+                      const float *rstd, const float *w, int N, int C);
+
+// Rotary embedding in place on (N, heads*D), HF rotate_half pairing
+// (i, i + D/2); row n sits at position n % T.
+void rope_tables(float *cos_t, float *sin_t, int T, int D, float theta);
+void rope_forward(float *x, const float *cos_t, const float *sin_t,
+                  int N, int T, int heads, int D);
+// Rotates gradients back (the transpose of the forward rotation), in place.
+void rope_backward(float *dx, const float *cos_t, const float *sin_t,
+                   int N, int T, int heads, int D);
+
+// Causal grouped-query attention. q (B,T,H*D), k/v (B,T,KV*D),
+// att (B,H,T,T) softmax probabilities, ctx (B,T,H*D).
+void attention_forward(float *ctx, float *att, const float *q, const float *k,
+                       const float *v, int B, int T, int H, int KV, int D);
+// dq += ..., dk += ..., dv += ...; scratch (T,T) per thread.
+void attention_backward(float *dq, float *dk, float *dv, float *scratch,
+                        const float *dctx, const float *att, const float *q,
+                        const float *k, const float *v, int B, int T, int H,
+                        int KV, int D);
+
+// h = silu(gate) * up, all (N,F).
+void swiglu_forward(float *h, const float *gate, const float *up, long n);
+void swiglu_backward(float *dgate, float *dup, const float *dh,
+                     const float *gate, const float *up, long n);
+
+// x (N,C) = E[tokens]; dE[tokens[n]] += dx[n].
+void embedding_forward(float *x, const float *E, const int *tokens, int N, int C);
+void embedding_backward(float *dE, const float *dx, const int *tokens, int N, int C);
+
+// Weighted cross-entropy; logits (N,V) are overwritten by
+// dloss * weight[n] * (softmax - onehot(target)). Returns sum w*ce in
+// *loss_sum and the count of non-zero weights in *n_tokens.
+void crossentropy_forward_backward(float *logits, const int *targets,
+                                   const float *weight, float dloss, int N,
+                                   int V, double *loss_sum, double *n_tokens);
+
+#endif

@@ -1,0 +1,145 @@
+// The decoder-only transformer: configuration, parameters, activations, and
+// the forward / backward passes over a batch of B sequences of T tokens.
+//
+// Notation used in shape comments throughout src/model:
+//   B batch, T sequence length, C hidden_size, F intermediate_size (FFN
+//   neurons), V vocab_size, H query heads, KV key/value heads, D head dim
+//   (C / H), L layers.
+#ifndef LM_MODEL_H
+#define LM_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { ARCH_LLAMA = 0, ARCH_BLOOM = 1 } Architecture;
+
+// Field names follow Hugging Face config.json so checkpoints map 1:1.
+typedef struct {
+    Architecture architecture;
+    int vocab_size;
+    int hidden_size;
+    int intermediate_size;
+    int num_hidden_layers;
+    int num_attention_heads;
+    int num_key_value_heads;
+    int max_position_embeddings;
+    float rms_norm_eps;
+    float rope_theta;
+    int tie_word_embeddings;  // lm_head shares the embedding matrix
+    int attention_bias;       // q/k/v projections carry a bias (Qwen2)
+} ModelConfig;
+
+// Pointers to the tensors of one block. Used for parameters and for their
+// gradients; a NULL gradient pointer means "frozen: compute no gradient".
+typedef struct {
+    float *input_layernorm;           // (C)
+    float *q_proj, *q_bias;           // (H*D, C), (H*D)
+    float *k_proj, *k_bias;           // (KV*D, C), (KV*D)
+    float *v_proj, *v_bias;           // (KV*D, C), (KV*D)
+    float *o_proj;                    // (C, H*D)
+    float *post_attention_layernorm;  // (C)
+    float *gate_proj;                 // (F, C)
+    float *up_proj;                   // (F, C)
+    float *down_proj;                 // (C, F)
+} LayerWeights;
+
+typedef struct {
+    float *embed_tokens;  // (V, C)
+    float *norm;          // (C) final RMSNorm
+    float *lm_head;       // (V, C); aliases embed_tokens when tied
+    LayerWeights *layers; // [L]
+} ModelWeights;
+
+// One named tensor inside a flat buffer, named and shaped like the HF tensor.
+typedef struct {
+    char name[96];
+    int ndim;
+    int64_t shape[2];
+    size_t offset;  // in floats, into the flat buffer
+    size_t numel;
+} TensorInfo;
+
+typedef struct {
+    ModelConfig cfg;
+    int n_tensors;
+    TensorInfo *tensors;  // HF order: embed, per layer ..., norm, lm_head
+    float *data;          // all parameters, contiguous
+    size_t numel;
+    ModelWeights w;       // views into data
+} Model;
+
+// Validates sizes (heads divide hidden, kv heads divide heads, even head
+// dim for rotary, ...). Returns 0 or prints the offending field and returns
+// LM_EUSAGE.
+int model_config_check(const ModelConfig *cfg);
+
+// Allocates parameters (zeroed) and builds the tensor table and views.
+void model_init(Model *m, const ModelConfig *cfg);
+void model_free(Model *m);
+// Normal(0, std) weights, norms = 1, biases = 0; deterministic in seed.
+void model_init_random(Model *m, uint64_t seed, float std);
+const TensorInfo *model_find_tensor(const Model *m, const char *name);
+
+// Views of an arbitrary flat buffer laid out like m->data (used for dense
+// gradient and optimizer buffers).
+void model_weights_view(const Model *m, float *flat, ModelWeights *out);
+void model_weights_free(ModelWeights *w);
+
+// Everything the backward pass needs from the forward pass.
+typedef struct {
+    int B, T;                 // capacity this was allocated for
+    int b, t;                 // shape of the last forward
+    int L;
+    // Per layer (index l), each (B*T, ...) row-major by (b, t):
+    float **x;          // [L+1] block inputs; x[L] = final hidden   (B,T,C)
+    float **xn1;        // [L] attn RMSNorm output                    (B,T,C)
+    float **rstd1;      // [L] 1/rms of x[l]                          (B,T)
+    float **q, **k, **v;// [L] after bias and rotary                   (B,T,H*D) / (B,T,KV*D)
+    float **att;        // [L] softmax probabilities                  (B,H,T,T)
+    float **ctx;        // [L] attention output before o_proj         (B,T,H*D)
+    float **xmid;       // [L] residual after attention               (B,T,C)
+    float **xn2;        // [L] FFN RMSNorm output                     (B,T,C)
+    float **rstd2;      // [L]                                        (B,T)
+    float **gate, **up; // [L] pre-activations                        (B,T,F)
+    float **h;          // [L] silu(gate)*up: FFN neuron activations  (B,T,F)
+    float *xf;          // final RMSNorm output                       (B,T,C)
+    float *rstdf;       //                                            (B,T)
+    float *logits;      // (B,T,V); after model_loss: dL/dlogits
+    float *rope_cos, *rope_sin;  // (T, D/2)
+    // scratch for the backward pass
+    float *dx, *dx2, *dxn, *dq, *dk, *dv, *dctx, *datt, *dgate, *dup, *dh;
+} Acts;
+
+void acts_init(Acts *a, const ModelConfig *cfg, int B, int T);
+void acts_free(Acts *a);
+
+// tokens (b,t) -> logits (b,t,V) in a->logits. b <= a->B, t <= a->T.
+void model_forward(const Model *m, Acts *a, const int *tokens, int b, int t);
+
+// Cross-entropy of the logits against targets (b,t), each position weighted
+// by weight[b*t] (0 = not a loss position; 1 = ordinary; other values let a
+// caller give each sentence its own mean). Returns the weighted loss sum in
+// *loss_sum and the number of positions with non-zero weight in *n_tokens.
+// Overwrites a->logits with dL/dlogits scaled by dloss (e.g. 1 / global
+// token count), ready for model_backward.
+void model_loss(const Model *m, Acts *a, const int *targets, const float *weight,
+                float dloss, double *loss_sum, double *n_tokens);
+
+// Called for each layer during backward, once dL/dh is known:
+// h and dh are (b*t, F) row-major.
+typedef void (*FfnGradHook)(void *ctx, int layer, const float *h, const float *dh,
+                            int bt, int F);
+
+typedef struct {
+    int stop_layer;      // lowest layer to backpropagate into; layers below
+                         // and the embedding get nothing. 0 = whole model.
+    FfnGradHook ffn_hook;  // optional
+    void *hook_ctx;
+} BackwardOpts;
+
+// Accumulates (+=) gradients into the non-NULL pointers of g.
+// tokens are needed for the embedding gradient.
+void model_backward(const Model *m, Acts *a, const int *tokens, ModelWeights *g,
+                    const BackwardOpts *opts);
+
+#endif

@@ -1,0 +1,49 @@
+// Rotary position embedding, Hugging Face "rotate_half" convention: within
+// each head, element i pairs with element i + D/2 and both rotate by the
+// angle pos * theta^(-2i/D).
+#include <math.h>
+
+#include <stddef.h>
+
+#include "model/layers.h"
+
+void rope_tables(float *cos_t, float *sin_t, int T, int D, float theta) {
+    int half = D / 2;
+    for (int i = 0; i < half; i++) {
+        // HF computes inv_freq in float32; keep that rounding.
+        float inv_freq = (float)(1.0 / pow((double)theta, (double)(2 * i) / D));
+        for (int t = 0; t < T; t++) {
+            float angle = (float)t * inv_freq;
+            cos_t[t * half + i] = cosf(angle);
+            sin_t[t * half + i] = sinf(angle);
+        }
+    }
+}
+
+// sign = +1 rotates forward, -1 applies the inverse (= transpose) rotation.
+static void rope_rotate(float *x, const float *cos_t, const float *sin_t, int N, int T,
+                        int heads, int D, float sign) {
+    int half = D / 2;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *c = cos_t + (size_t)(n % T) * half, *s = sin_t + (size_t)(n % T) * half;
+        for (int h = 0; h < heads; h++) {
+            float *v = x + (size_t)n * heads * D + (size_t)h * D;
+            for (int i = 0; i < half; i++) {
+                float a = v[i], b = v[i + half], si = sign * s[i];
+                v[i] = a * c[i] - b * si;
+                v[i + half] = b * c[i] + a * si;
+            }
+        }
+    }
+}
+
+void rope_forward(float *x, const float *cos_t, const float *sin_t, int N, int T, int heads,
+                  int D) {
+    rope_rotate(x, cos_t, sin_t, N, T, heads, D, 1.0f);
+}
+
+void rope_backward(float *dx, const float *cos_t, const float *sin_t, int N, int T, int heads,
+                   int D) {
+    rope_rotate(dx, cos_t, sin_t, N, T, heads, D, -1.0f);
+}
