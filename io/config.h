@@ -54,12 +54,20 @@ typedef struct {
 // Fills cfg with every default.
 void config_defaults(Config *cfg);
 
-// Parses and merges the files (in order, later wins), then applies the
-// overrides ("a.b=value"), then validates ranges and required keys.
+// Starts from the defaults, parses and merges the files (in order, later
+// wins), then applies the overrides ("a.b=value", value read by the same rules
+// as a YAML scalar), then checks cross-field rules (min_lr <= lr, head
+// counts divide, ...).
 // On error prints one message naming the key, the file and the line (and the
-// closest valid key for unknown keys) and returns LM_EUSAGE.
+// closest valid key for unknown keys), leaves cfg untouched and returns
+// LM_EUSAGE.
 LmStatus config_load(Config *cfg, const char *const *files, int n_files,
                      const char *const *overrides, int n_overrides);
+
+// Commands call this for the keys they cannot run without (e.g. train needs
+// data.corpus). A string key is missing when it is empty; other keys always
+// have a value. Prints "missing required key ..." and returns LM_EUSAGE.
+LmStatus config_require(const Config *cfg, const char *const *paths, int n);
 
 // Resolved config as YAML text (malloc'ed; caller frees). Parsing this text
 // again gives the same Config.

@@ -1,0 +1,890 @@
+// Run configuration. The KEYS table below is the only description of a key:
+// parsing, range checks, config_dump and the markdown reference all read it,
+// so adding a key is one table row (plus the Config member it points at).
+#include "io/config.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "util/alloc.h"
+
+// ---------------------------------------------------------------------------
+// Schema
+
+typedef enum { T_INT, T_INT64, T_FLOAT, T_BOOL, T_STR, T_ENUM } KeyType;
+
+typedef struct {
+    const char *path;     // "section.key"
+    KeyType type;
+    size_t off, size;     // location of the value inside Config
+    const char *def;      // default as YAML text, parsed by the same rules as input
+    const char *allowed;  // numbers: interval "[lo, hi]" / "(lo, inf)";
+                          // enum: "a|b|c"; string: "nonempty" or NULL
+    const char *help;     // one sentence; no '|' (it ends up in a markdown table)
+} Key;
+
+#define MEMBER(s, f) (((Config *)0)->s.f)
+// offsetof plus a compile-time check that the member has the C type the row
+// claims: a mismatch makes the array size negative and stops the build.
+#define OFF(s, f, ctype)        \
+    (offsetof(Config, s.f) +    \
+     0 * sizeof(char[_Generic(MEMBER(s, f), ctype: 1, default: -1)]))
+#define ROW(T, ctype, s, f, def, allowed, help) \
+    { #s "." #f, T, OFF(s, f, ctype), sizeof MEMBER(s, f), def, allowed, help }
+#define K_INT(s, f, d, a, h) ROW(T_INT, int, s, f, d, a, h)
+#define K_I64(s, f, d, a, h) ROW(T_INT64, int64_t, s, f, d, a, h)
+#define K_FLT(s, f, d, a, h) ROW(T_FLOAT, double, s, f, d, a, h)
+#define K_BOOL(s, f, d, h) ROW(T_BOOL, int, s, f, d, NULL, h)
+#define K_STR(s, f, d, a, h) ROW(T_STR, char *, s, f, d, a, h)
+#define K_ENUM(s, f, d, a, h) ROW(T_ENUM, char *, s, f, d, a, h)
+
+static const struct {
+    const char *name, *help;
+} SECTIONS[] = {
+    {"model", "Architecture and size of a freshly initialised model. When "
+              "`model.checkpoint` names a pretrained checkpoint, the checkpoint "
+              "decides and these keys must agree with it."},
+    {"data", "Which corpus file, language stream and splits are used."},
+    {"train", "Optimisation, learning-rate schedule, validation and "
+              "checkpointing of `landermt train`."},
+    {"bench", "The timing loop of `landermt bench`."},
+};
+
+static const Key KEYS[] = {
+    K_ENUM(model, architecture, "llama", "llama|bloom", "Model family."),
+    K_STR(model, checkpoint, "", NULL,
+          "Pretrained checkpoint to start from; empty = random initialisation."),
+    K_INT(model, vocab_size, "8192", "[2, 16777216]",
+          "Vocabulary size; must match the corpus tokenizer."),
+    K_INT(model, hidden_size, "256", "[2, 65536]", "Width of the residual stream."),
+    K_INT(model, intermediate_size, "704", "[1, 262144]",
+          "Width of the feed-forward layer (number of FFN neurons)."),
+    K_INT(model, num_hidden_layers, "6", "[1, 1024]", "Number of transformer blocks."),
+    K_INT(model, num_attention_heads, "8", "[1, 1024]",
+          "Query heads; must divide model.hidden_size into an even head dimension."),
+    K_INT(model, num_key_value_heads, "8", "[1, 1024]",
+          "Key/value heads (grouped-query attention); must divide model.num_attention_heads."),
+    K_INT(model, max_position_embeddings, "2048", "[1, 1048576]",
+          "Longest sequence the model supports."),
+    K_FLT(model, rms_norm_eps, "1e-5", "(0, 1)",
+          "Epsilon of RMSNorm (of LayerNorm for bloom)."),
+    K_FLT(model, rope_theta, "10000", "(0, inf)",
+          "Base of the rotary position embedding frequencies (llama)."),
+    K_BOOL(model, tie_word_embeddings, "false",
+           "Share the input embedding matrix with the output projection."),
+    K_BOOL(model, attention_bias, "false", "Bias terms in the q/k/v projections (Qwen2)."),
+    K_FLT(model, init_std, "0.02", "(0, 1]",
+          "Standard deviation of the random initialisation."),
+
+    K_STR(data, corpus, "", NULL,
+          "Corpus HDF5 file built by `landermt prep`; required by the commands that read data."),
+    K_STR(data, lang, "en", "nonempty",
+          "Monolingual stream used by train.mode full (language modelling)."),
+    K_STR(data, train_split, "train", "nonempty", "Corpus split trained on."),
+    K_STR(data, valid_split, "dev", "nonempty", "Corpus split used for validation."),
+
+    K_ENUM(train, mode, "full", "full|layers|landermt|general|specific",
+           "Trainable parameters: full = all; layers = all of the selected layers; "
+           "landermt = general and specific neurons of the selected layers plus routing "
+           "gates; general / specific = only those neurons."),
+    K_INT(train, batch_size, "8", "[1, 1048576]",
+          "Sequences per optimizer step, summed over all ranks."),
+    K_INT(train, seq_len, "128", "[1, 1048576]", "Tokens per training sequence."),
+    K_INT(train, steps, "100", "[1, inf)", "Optimizer steps."),
+    K_FLT(train, lr, "3e-4", "(0, 10]", "Peak learning rate (reached after warm-up)."),
+    K_FLT(train, min_lr, "3e-5", "[0, 10]",
+          "Learning rate at the end of the cosine or linear decay; at most train.lr."),
+    K_INT(train, warmup_steps, "10", "[0, inf)",
+          "Steps of linear warm-up from 0 to train.lr; at most train.steps."),
+    K_ENUM(train, schedule, "cosine", "constant|cosine|linear",
+           "Learning-rate schedule after warm-up."),
+    K_FLT(train, weight_decay, "0.1", "[0, 10]", "AdamW decoupled weight decay."),
+    K_FLT(train, beta1, "0.9", "[0, 1)", "AdamW first-moment decay."),
+    K_FLT(train, beta2, "0.95", "[0, 1)", "AdamW second-moment decay."),
+    K_FLT(train, eps, "1e-8", "(0, 1]", "AdamW epsilon."),
+    K_FLT(train, grad_clip, "1.0", "[0, inf)", "Clip the global gradient norm to this; 0 = off."),
+    K_INT(train, eval_every, "50", "[0, inf)", "Validate every N steps; 0 = off."),
+    K_INT(train, eval_batches, "4", "[1, inf)", "Batches per validation."),
+    K_INT(train, save_every, "50", "[0, inf)",
+          "Save a checkpoint every N steps; 0 = only at the end."),
+    K_INT(train, keep_last, "2", "[1, inf)",
+          "Checkpoints kept in train.out_dir; older ones are deleted."),
+    K_STR(train, out_dir, "runs/train", "nonempty", "Directory for checkpoints and logs."),
+    K_I64(train, seed, "1234", "[0, inf)", "Seed of the initialisation and the data order."),
+    K_INT(train, log_every, "1", "[1, inf)", "Print a log line every N steps."),
+
+    K_INT(bench, steps, "10", "[1, inf)", "Timed steps."),
+    K_INT(bench, warmup, "2", "[0, inf)", "Untimed warm-up steps before timing."),
+};
+
+#define N_KEYS (sizeof KEYS / sizeof KEYS[0])
+#define N_SECTIONS (sizeof SECTIONS / sizeof SECTIONS[0])
+#define MAX_PATH 256
+#define MAX_DEPTH 16  // also stops recursive YAML aliases
+
+// Where a key's current value came from; file NULL = the default.
+typedef struct {
+    const char *file;
+    int line;  // 0 = no line (default, --set)
+} Origin;
+
+typedef struct {
+    int64_t i;      // int, int64, bool
+    double f;       // float
+    const char *s;  // string, enum (borrowed)
+} Value;
+
+typedef struct {
+    double lo, hi;
+    int lo_open, hi_open;
+} Range;
+
+// ---------------------------------------------------------------------------
+// Small helpers
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+} Buf;
+
+static void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(Buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->len + (size_t)n + 1 > b->cap) {
+        b->cap = 2 * (b->len + (size_t)n + 1) + 256;
+        b->p = xrealloc(b->p, b->cap);
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+static int key_find(const char *path) {
+    for (size_t k = 0; k < N_KEYS; k++)
+        if (!strcmp(KEYS[k].path, path)) return (int)k;
+    return -1;
+}
+
+static int section_find(const char *name) {
+    for (size_t s = 0; s < N_SECTIONS; s++)
+        if (!strcmp(SECTIONS[s].name, name)) return (int)s;
+    return -1;
+}
+
+static int key_in_section(const Key *k, const char *section) {
+    size_t n = strlen(section);
+    return !strncmp(k->path, section, n) && k->path[n] == '.';
+}
+
+static const char *last_component(const char *path) {
+    const char *dot = strrchr(path, '.');
+    return dot ? dot + 1 : path;
+}
+
+static int is_numeric(KeyType t) { return t == T_INT || t == T_INT64 || t == T_FLOAT; }
+
+static const char *origin_text(const Origin *o, char *buf, size_t n) {
+    if (!o->file)
+        snprintf(buf, n, "default");
+    else if (o->line > 0)
+        snprintf(buf, n, "%s:%d", o->file, o->line);
+    else
+        snprintf(buf, n, "%s", o->file);
+    return buf;
+}
+
+// Prints "error: <origin>: <message>" and returns LM_EUSAGE.
+static LmStatus fail(const Origin *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static LmStatus fail(const Origin *o, const char *fmt, ...) {
+    char where[4200], msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    lm_error("%s: %s", origin_text(o, where, sizeof where), msg);
+    return LM_EUSAGE;
+}
+
+// ---------------------------------------------------------------------------
+// UTF-8 (strings from --set are raw bytes; dump must stay parseable)
+
+// Decodes one well-formed UTF-8 sequence; returns its length, 0 if invalid.
+static int utf8_decode(const unsigned char *s, uint32_t *cp) {
+    int n;
+    uint32_t c = s[0];
+    if (c < 0x80) { *cp = c; return 1; }
+    if (c >= 0xC2 && c <= 0xDF) n = 1, c &= 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF) n = 2, c &= 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4) n = 3, c &= 0x07;
+    else return 0;
+    for (int i = 1; i <= n; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;  // also stops at the NUL
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    if ((n == 2 && c < 0x800) || (n == 3 && (c < 0x10000 || c > 0x10FFFF)) ||
+        (c >= 0xD800 && c <= 0xDFFF))
+        return 0;  // overlong, out of Unicode, or a surrogate
+    *cp = c;
+    return n + 1;
+}
+
+static int utf8_valid(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    uint32_t cp;
+    for (int n; *p; p += n)
+        if (!(n = utf8_decode(p, &cp))) return 0;
+    return 1;
+}
+
+// Double-quoted YAML scalar; escapes whatever libyaml's reader would reject
+// or fold (controls, C1, BOM, non-characters) so the dump parses back exactly.
+static void yaml_quote(Buf *b, const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    buf_printf(b, "\"");
+    while (*p) {
+        uint32_t cp;
+        int n = utf8_decode(p, &cp);
+        if (!n) { cp = 0xFFFD; n = 1; }  // unreachable: strings are validated on input
+        if (cp == '"' || cp == '\\')
+            buf_printf(b, "\\%c", (char)cp);
+        else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xFEFF ||
+                 (cp >= 0xFFFE && cp <= 0xFFFF))
+            buf_printf(b, "\\u%04X", (unsigned)cp);
+        else
+            buf_printf(b, "%.*s", n, (const char *)p);
+        p += n;
+    }
+    buf_printf(b, "\"");
+}
+
+// ---------------------------------------------------------------------------
+// Values: parse text by the key's type, check its range, store, format
+
+enum { PARSE_OK, PARSE_TYPE, PARSE_OVERFLOW, PARSE_LONG, PARSE_UTF8, PARSE_EMPTY };
+
+static int range_parse(const char *s, Range *r) {
+    char lb, rb;
+    if (!s || sscanf(s, " %c %lf , %lf %c", &lb, &r->lo, &r->hi, &rb) != 4) return 0;
+    r->lo_open = lb == '(';
+    r->hi_open = rb == ')';
+    return (lb == '(' || lb == '[') && (rb == ')' || rb == ']') && r->lo <= r->hi;
+}
+
+// "[1, inf)" reads better as ">= 1"; finite intervals are shown as written.
+static void range_describe(const Key *k, char *buf, size_t n) {
+    Range r;
+    if (!range_parse(k->allowed, &r))
+        snprintf(buf, n, "any");
+    else if (isinf(r.hi))
+        snprintf(buf, n, "%s %.15g", r.lo_open ? ">" : ">=", r.lo);
+    else
+        snprintf(buf, n, "%s", k->allowed);
+}
+
+static void type_expect(const Key *k, char *buf, size_t n) {
+    switch (k->type) {
+    case T_INT: case T_INT64: snprintf(buf, n, "an integer"); return;
+    case T_FLOAT: snprintf(buf, n, "a number"); return;
+    case T_BOOL: snprintf(buf, n, "a boolean (true/false, yes/no, on/off, 1/0)"); return;
+    case T_STR: snprintf(buf, n, "a string"); return;
+    case T_ENUM: break;
+    }
+    size_t len = (size_t)snprintf(buf, n, "one of: ");
+    for (const char *p = k->allowed; *p && len + 3 < n; p++) {
+        if (*p == '|') len += (size_t)snprintf(buf + len, n - len, ", ");
+        else buf[len++] = *p, buf[len] = '\0';
+    }
+}
+
+static int enum_has(const char *choices, const char *v) {
+    size_t n = strlen(v);
+    for (const char *p = choices;;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !strncmp(p, v, n)) return 1;
+        if (!bar) return 0;
+        p = bar + 1;
+    }
+}
+
+// strtoll alone would skip leading blanks, stop at "3.5"'s dot and clamp on overflow.
+static int parse_integer(const char *t, int64_t lo, int64_t hi, int64_t *out) {
+    if (!*t || isspace((unsigned char)t[0])) return PARSE_TYPE;
+    char *end;
+    errno = 0;
+    long long v = strtoll(t, &end, 10);
+    if (*end) return PARSE_TYPE;
+    if (errno == ERANGE || v < lo || v > hi) return PARSE_OVERFLOW;
+    *out = v;
+    return PARSE_OK;
+}
+
+// Hex floats are not YAML; nan/inf are never a sensible setting.
+static int parse_float(const char *t, double *out) {
+    if (!*t || isspace((unsigned char)t[0]) || strpbrk(t, "xX")) return PARSE_TYPE;
+    char *end;
+    double v = strtod(t, &end);
+    if (*end) return PARSE_TYPE;
+    if (!isfinite(v)) return PARSE_OVERFLOW;
+    *out = v;
+    return PARSE_OK;
+}
+
+static int parse_bool(const char *t, int64_t *out) {
+    static const char *const yes[] = {"true", "yes", "on", "1"}, *const no[] = {"false", "no", "off", "0"};
+    for (int i = 0; i < 4; i++) {
+        if (!strcasecmp(t, yes[i])) { *out = 1; return PARSE_OK; }
+        if (!strcasecmp(t, no[i])) { *out = 0; return PARSE_OK; }
+    }
+    return PARSE_TYPE;
+}
+
+static int parse_string(const Key *k, const char *t) {
+    if (strlen(t) >= k->size) return PARSE_LONG;
+    if (!utf8_valid(t)) return PARSE_UTF8;
+    if (k->allowed && !strcmp(k->allowed, "nonempty") && !*t) return PARSE_EMPTY;
+    return PARSE_OK;
+}
+
+// Returns 0 and fills v, or non-zero with the reason in why ("expected ...").
+static int value_parse(const Key *k, const char *t, Value *v, char *why, size_t n) {
+    int st = PARSE_OK;
+    v->s = t;
+    switch (k->type) {
+    case T_INT: st = parse_integer(t, INT_MIN, INT_MAX, &v->i); break;
+    case T_INT64: st = parse_integer(t, INT64_MIN, INT64_MAX, &v->i); break;
+    case T_FLOAT: st = parse_float(t, &v->f); break;
+    case T_BOOL: st = parse_bool(t, &v->i); break;
+    case T_STR: st = parse_string(k, t); break;
+    case T_ENUM: st = enum_has(k->allowed, t) ? PARSE_OK : PARSE_TYPE; break;
+    }
+    char exp[256];
+    type_expect(k, exp, sizeof exp);
+    switch (st) {
+    case PARSE_OK: return 0;
+    case PARSE_TYPE: snprintf(why, n, "expected %s", exp); break;
+    case PARSE_OVERFLOW:
+        snprintf(why, n, k->type == T_FLOAT ? "expected a finite number"
+                         : k->type == T_INT ? "expected an integer in the 32-bit range"
+                                            : "expected an integer in the 64-bit range");
+        break;
+    case PARSE_LONG: snprintf(why, n, "expected a string of at most %zu bytes", k->size - 1); break;
+    case PARSE_UTF8: snprintf(why, n, "expected valid UTF-8 text"); break;
+    default: snprintf(why, n, "expected a non-empty string"); break;
+    }
+    return 1;
+}
+
+static int value_in_range(const Key *k, const Value *v) {
+    Range r;
+    if (!is_numeric(k->type) || !range_parse(k->allowed, &r)) return 1;
+    double x = k->type == T_FLOAT ? v->f : (double)v->i;
+    return (r.lo_open ? x > r.lo : x >= r.lo) && (r.hi_open ? x < r.hi : x <= r.hi);
+}
+
+static void value_store(const Key *k, Config *cfg, const Value *v) {
+    void *p = (char *)cfg + k->off;
+    switch (k->type) {
+    case T_INT: case T_BOOL: *(int *)p = (int)v->i; break;
+    case T_INT64: *(int64_t *)p = v->i; break;
+    case T_FLOAT: *(double *)p = v->f; break;
+    case T_STR: case T_ENUM:
+        // Zero the tail too: equal configs are then equal byte for byte.
+        memset(p, 0, k->size);
+        memcpy(p, v->s, strlen(v->s));
+        break;
+    }
+}
+
+static Value value_get(const Key *k, const Config *cfg) {
+    const void *p = (const char *)cfg + k->off;
+    Value v = {0, 0.0, NULL};
+    switch (k->type) {
+    case T_INT: case T_BOOL: v.i = *(const int *)p; break;
+    case T_INT64: v.i = *(const int64_t *)p; break;
+    case T_FLOAT: v.f = *(const double *)p; break;
+    case T_STR: case T_ENUM: v.s = (const char *)p; break;
+    }
+    return v;
+}
+
+// Shortest of %.15g..%.17g that reads back to the same double, with a ".0"
+// added where %g leaves none ("1.0", "1.0e-05") so that YAML 1.1 readers
+// such as PyYAML also see a float.
+static void format_double(double x, char *buf, size_t n) {
+    char tmp[48];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, x);
+        if (strtod(tmp, NULL) == x) break;
+    }
+    size_t mant = strcspn(tmp, "eE");
+    if (strchr(tmp, '.'))
+        snprintf(buf, n, "%s", tmp);
+    else
+        snprintf(buf, n, "%.*s.0%s", (int)mant, tmp, tmp + mant);
+}
+
+// The value as YAML text that value_parse reads back unchanged.
+static void value_format(const Key *k, const Config *cfg, Buf *b) {
+    Value v = value_get(k, cfg);
+    char num[64];
+    switch (k->type) {
+    case T_INT: buf_printf(b, "%d", (int)v.i); break;
+    case T_INT64: buf_printf(b, "%" PRId64, v.i); break;
+    case T_FLOAT: format_double(v.f, num, sizeof num); buf_printf(b, "%s", num); break;
+    case T_BOOL: buf_printf(b, "%s", v.i ? "true" : "false"); break;
+    case T_ENUM: buf_printf(b, "%s", v.s); break;
+    case T_STR: yaml_quote(b, v.s); break;
+    }
+}
+
+// User text for an error message: at most 80 bytes, control bytes and
+// invalid UTF-8 shown as '?' so the terminal (and grep) get plain text.
+static const char *shown(const char *text, char *buf, size_t n) {
+    int ascii_only = !utf8_valid(text);
+    size_t i = 0;
+    for (; text[i] && i < 80 && i + 1 < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+        buf[i] = c < 0x20 || c == 0x7F || (ascii_only && c >= 0x80) ? '?' : (char)c;
+    }
+    buf[i] = '\0';
+    return buf;
+}
+
+// Parses, range-checks and stores one value; origin o is recorded for
+// later cross-field messages.
+static LmStatus value_apply(Config *cfg, Origin *org, int k, const char *text, const Origin *o) {
+    const Key *key = &KEYS[k];
+    Value v;
+    char why[512], range[128], show[96];
+    if (value_parse(key, text, &v, why, sizeof why))
+        return fail(o, "%s: %s, got \"%s\"", key->path, why, shown(text, show, sizeof show));
+    if (!value_in_range(key, &v)) {
+        range_describe(key, range, sizeof range);
+        return fail(o, "%s = %s is out of range (allowed: %s)", key->path,
+                    shown(text, show, sizeof show), range);
+    }
+    value_store(key, cfg, &v);
+    org[k] = *o;
+    return LM_OK;
+}
+
+// ---------------------------------------------------------------------------
+// Unknown keys: suggest the closest valid one
+
+// Case-insensitive edit distance (inputs are short key paths).
+static int levenshtein(const char *a, const char *b) {
+    int row[MAX_PATH];
+    size_t na = strlen(a), nb = strlen(b);
+    if (na >= MAX_PATH) na = MAX_PATH - 1;
+    if (nb >= MAX_PATH) nb = MAX_PATH - 1;
+    for (size_t j = 0; j <= nb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= na; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= nb; j++) {
+            int up = row[j];
+            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            int best = diag + cost;
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+static int is_prefix(const char *a, const char *b) {
+    size_t n = strlen(a);
+    return n >= 3 && !strncasecmp(a, b, n);
+}
+
+// Closest key by distance over full paths and over last components (so
+// `model.lr` finds `train.lr`); -1 when nothing is plausibly meant.
+static int key_suggest(const char *path) {
+    const char *last = last_component(path);
+    int best = -1, best_score = INT_MAX, nlast = (int)strlen(last);
+    for (size_t k = 0; k < N_KEYS; k++) {
+        const char *klast = last_component(KEYS[k].path);
+        int full = levenshtein(path, KEYS[k].path), part = levenshtein(last, klast);
+        int d = full < part ? full : part;
+        int close = (d <= 2 + nlast / 4 && d < nlast) || is_prefix(last, klast) ||
+                    is_prefix(klast, last);
+        // Keys of the section the user wrote come first (`train.warmup` means
+        // train.warmup_steps, not bench.warmup), then by distance, then by
+        // full-path distance.
+        int other = klast - KEYS[k].path != last - path ||
+                    strncmp(KEYS[k].path, path, (size_t)(last - path));
+        int score = other * 1000000 + d * 1000 + full;
+        if (close && score < best_score) best = (int)k, best_score = score;
+    }
+    return best;
+}
+
+static LmStatus key_unknown(const Origin *o, const char *path) {
+    int s = key_suggest(path);
+    if (s >= 0) return fail(o, "unknown key `%s`; did you mean `%s`?", path, KEYS[s].path);
+    return fail(o, "unknown key `%s` (docs/config.md and --dump-config list the valid keys)", path);
+}
+
+static LmStatus section_not_key(const Origin *o, const char *name, const char *got) {
+    for (size_t k = 0; k < N_KEYS; k++)
+        if (key_in_section(&KEYS[k], name))
+            return fail(o, "`%s` is a section, expected a mapping of its keys (e.g. %s), got %s",
+                        name, KEYS[k].path, got);
+    return fail(o, "`%s` is a section", name);
+}
+
+// ---------------------------------------------------------------------------
+// YAML files
+
+typedef struct {
+    Config *cfg;
+    Origin *org;          // per key: where its value came from
+    const char *file;
+    yaml_document_t *doc;
+    int seen[N_KEYS];     // line where this file set each key, to catch duplicates
+} Walk;
+
+static const char *node_kind(const yaml_node_t *n) {
+    return n->type == YAML_MAPPING_NODE ? "a mapping"
+           : n->type == YAML_SEQUENCE_NODE ? "a sequence" : "a scalar";
+}
+
+// A plain empty, ~ or null scalar: YAML's "no value".
+static int node_is_null(const yaml_node_t *n) {
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
+    const char *s = (const char *)n->data.scalar.value;
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
+static LmStatus walk_value(Walk *w, int k, const Origin *o, const yaml_node_t *v) {
+    const Key *key = &KEYS[k];
+    char exp[256];
+    if (w->seen[k])
+        return fail(o, "%s is set twice in this file (first at line %d)", key->path, w->seen[k]);
+    w->seen[k] = o->line;
+    type_expect(key, exp, sizeof exp);
+    if (v->type != YAML_SCALAR_NODE)
+        return fail(o, "%s: expected %s, got %s", key->path, exp, node_kind(v));
+    if (node_is_null(v))
+        return fail(o, "%s has no value, expected %s%s", key->path, exp,
+                    key->type == T_STR ? " (write \"\" for an empty string)" : "");
+    const char *text = (const char *)v->data.scalar.value;
+    if (strlen(text) != v->data.scalar.length)
+        return fail(o, "%s: value contains a NUL character", key->path);
+    return value_apply(w->cfg, w->org, k, text, o);
+}
+
+static LmStatus walk_mapping(Walk *w, const char *prefix, yaml_node_t *map, int depth);
+
+// One "name: value" pair at dotted path `path`.
+static LmStatus walk_entry(Walk *w, const char *path, const Origin *o, yaml_node_t *v, int depth) {
+    int k = key_find(path);
+    if (k >= 0) return walk_value(w, k, o, v);
+    if (section_find(path) >= 0) {
+        if (v->type == YAML_MAPPING_NODE) return walk_mapping(w, path, v, depth + 1);
+        if (node_is_null(v)) return LM_OK;  // all of its keys commented out
+        return section_not_key(o, path, node_kind(v));
+    }
+    // Unknown: descend so the message names a full dotted path (`trian.lr`
+    // suggests `train.lr`, which `trian` alone could not).
+    if (v->type == YAML_MAPPING_NODE && v->data.mapping.pairs.top > v->data.mapping.pairs.start)
+        return walk_mapping(w, path, v, depth + 1);
+    return key_unknown(o, path);
+}
+
+static LmStatus walk_mapping(Walk *w, const char *prefix, yaml_node_t *map, int depth) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *kn = yaml_document_get_node(w->doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(w->doc, p->value);
+        Origin o = {w->file, (int)kn->start_mark.line + 1};
+        if (depth > MAX_DEPTH) return fail(&o, "nesting deeper than %d levels", MAX_DEPTH);
+        if (kn->type != YAML_SCALAR_NODE)
+            return fail(&o, "keys must be plain names, got %s", node_kind(kn));
+        char path[MAX_PATH];
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "",
+                 (const char *)kn->data.scalar.value);
+        LM_TRY(walk_entry(w, path, &o, vn, depth));
+    }
+    return LM_OK;
+}
+
+static LmStatus walk_document(Walk *w) {
+    yaml_node_t *root = yaml_document_get_root_node(w->doc);
+    if (!root || node_is_null(root)) return LM_OK;  // empty or comments only
+    if (root->type != YAML_MAPPING_NODE) {
+        Origin o = {w->file, (int)root->start_mark.line + 1};
+        return fail(&o, "expected a mapping of sections (model:, data:, train:, bench:) "
+                        "at the top level, got %s", node_kind(root));
+    }
+    return walk_mapping(w, "", root, 0);
+}
+
+static LmStatus yaml_fail(const yaml_parser_t *p, const char *file) {
+    const char *problem = p->problem ? p->problem : "out of memory";
+    if (p->error == YAML_READER_ERROR) {
+        lm_error("%s: invalid YAML: %s (byte offset %zu)", file, problem, p->problem_offset);
+        return LM_EUSAGE;
+    }
+    char ctx[256] = "";
+    if (p->context)
+        snprintf(ctx, sizeof ctx, " (%s at line %zu)", p->context, p->context_mark.line + 1);
+    lm_error("%s:%zu:%zu: invalid YAML: %s%s", file, p->problem_mark.line + 1,
+             p->problem_mark.column + 1, problem, ctx);
+    return LM_EUSAGE;
+}
+
+static LmStatus load_documents(yaml_parser_t *p, Walk *w) {
+    yaml_document_t doc;
+    if (!yaml_parser_load(p, &doc)) return yaml_fail(p, w->file);
+    w->doc = &doc;
+    LmStatus st = walk_document(w);
+    yaml_document_delete(&doc);
+    if (st != LM_OK) return st;
+    // A one-document load would silently ignore anything after a `---`.
+    if (!yaml_parser_load(p, &doc)) return yaml_fail(p, w->file);
+    yaml_node_t *extra = yaml_document_get_root_node(&doc);
+    int line = extra ? (int)extra->start_mark.line + 1 : 0;
+    yaml_document_delete(&doc);
+    if (line) {
+        Origin o = {w->file, line};
+        return fail(&o, "a config file holds one YAML document; found a second one");
+    }
+    return LM_OK;
+}
+
+static LmStatus load_file(Config *cfg, Origin *org, const char *file) {
+    FILE *fp = fopen(file, "rb");
+    if (!fp) {
+        lm_error("cannot open config file %s: %s", file, strerror(errno));
+        return LM_EUSAGE;
+    }
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(fp);
+        lm_error("%s: cannot initialise the YAML parser (out of memory)", file);
+        return LM_ERUNTIME;
+    }
+    yaml_parser_set_input_file(&parser, fp);
+    Walk w = {.cfg = cfg, .org = org, .file = file};
+    LmStatus st = load_documents(&parser, &w);
+    yaml_parser_delete(&parser);
+    fclose(fp);
+    return st;
+}
+
+// ---------------------------------------------------------------------------
+// --set overrides
+
+static char *trim(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    return s;
+}
+
+static LmStatus override_apply(Config *cfg, Origin *org, const char *arg) {
+    static const Origin set = {"--set", 0};
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg)
+        return fail(&set, "`%s` is not KEY=VALUE (e.g. --set train.lr=3e-4)", arg);
+    char *copy = xstrdup(arg);
+    copy[eq - arg] = '\0';
+    char *path = trim(copy), *text = trim(copy + (eq - arg) + 1);
+    int k = key_find(path);
+    LmStatus st;
+    if (k >= 0)
+        st = value_apply(cfg, org, k, text, &set);
+    else if (section_find(path) >= 0)
+        st = fail(&set, "`%s` is a section, not a key (--set %s.KEY=VALUE)", path, path);
+    else
+        st = key_unknown(&set, path);
+    free(copy);
+    return st;
+}
+
+// ---------------------------------------------------------------------------
+// Cross-field rules
+
+// The message leads with a place the user wrote (a default is no place to fix).
+static const Origin *origin_pick(const Origin *a, const Origin *b) {
+    return a->file ? a : b;
+}
+
+// "<origin>: a = x (<origin of a>) must be <rel> b = y (<origin of b>)"
+static LmStatus cross_fail(const Config *cfg, const Origin *org, const char *a,
+                           const char *rel, const char *b) {
+    int ka = key_find(a), kb = key_find(b);
+    Buf va = {0}, vb = {0};
+    char oa[4200], ob[4200];
+    value_format(&KEYS[ka], cfg, &va);
+    value_format(&KEYS[kb], cfg, &vb);
+    fail(origin_pick(&org[ka], &org[kb]), "%s = %s (%s) must be %s %s = %s (%s)", a, va.p,
+         origin_text(&org[ka], oa, sizeof oa), rel, b, vb.p, origin_text(&org[kb], ob, sizeof ob));
+    free(va.p);
+    free(vb.p);
+    return LM_EUSAGE;
+}
+
+static LmStatus config_validate(const Config *c, const Origin *org) {
+    if (c->train.min_lr > c->train.lr)
+        return cross_fail(c, org, "train.min_lr", "<=", "train.lr");
+    if (c->train.warmup_steps > c->train.steps)
+        return cross_fail(c, org, "train.warmup_steps", "<=", "train.steps");
+    if (c->model.hidden_size % c->model.num_attention_heads)
+        return cross_fail(c, org, "model.hidden_size", "a multiple of", "model.num_attention_heads");
+    if (c->model.num_attention_heads % c->model.num_key_value_heads)
+        return cross_fail(c, org, "model.num_attention_heads", "a multiple of",
+                          "model.num_key_value_heads");
+    int head_dim = c->model.hidden_size / c->model.num_attention_heads;
+    if (head_dim % 2) {  // rotary embeddings rotate pairs of channels
+        const Origin *o = origin_pick(&org[key_find("model.hidden_size")],
+                                      &org[key_find("model.num_attention_heads")]);
+        return fail(o, "head dimension model.hidden_size / model.num_attention_heads = "
+                       "%d / %d = %d must be even", c->model.hidden_size,
+                    c->model.num_attention_heads, head_dim);
+    }
+    return LM_OK;
+}
+
+// ---------------------------------------------------------------------------
+// Public API
+
+#ifndef NDEBUG
+// Debug builds (and so the tests) check the table itself: every default obeys
+// its own rules, every number has a range, every key sits in a known section.
+static int schema_ok(void) {
+    for (size_t k = 0; k < N_KEYS; k++) {
+        const Key *key = &KEYS[k];
+        Value v;
+        char why[256], section[MAX_PATH];
+        Range r;
+        snprintf(section, sizeof section, "%.*s", (int)(last_component(key->path) - key->path - 1),
+                 key->path);
+        if (section_find(section) < 0 || strchr(key->help, '|')) return 0;
+        if (is_numeric(key->type) && !range_parse(key->allowed, &r)) return 0;
+        if (key->type == T_ENUM && !key->allowed) return 0;
+        if (key->type == T_STR && key->allowed && strcmp(key->allowed, "nonempty")) return 0;
+        if (value_parse(key, key->def, &v, why, sizeof why) || !value_in_range(key, &v)) return 0;
+    }
+    return 1;
+}
+#endif
+
+void config_defaults(Config *cfg) {
+    assert(schema_ok());
+    memset(cfg, 0, sizeof *cfg);  // deterministic padding: configs compare with memcmp
+    for (size_t k = 0; k < N_KEYS; k++) {
+        Value v;
+        char why[256];
+        if (value_parse(&KEYS[k], KEYS[k].def, &v, why, sizeof why) == 0)
+            value_store(&KEYS[k], cfg, &v);
+    }
+}
+
+LmStatus config_load(Config *out, const char *const *files, int n_files,
+                     const char *const *overrides, int n_overrides) {
+    Config cfg;
+    Origin org[N_KEYS];
+    memset(org, 0, sizeof org);
+    config_defaults(&cfg);
+    for (int i = 0; i < n_files; i++) LM_TRY(load_file(&cfg, org, files[i]));
+    for (int i = 0; i < n_overrides; i++) LM_TRY(override_apply(&cfg, org, overrides[i]));
+    LM_TRY(config_validate(&cfg, org));
+    memcpy(out, &cfg, sizeof cfg);  // only on success: out is untouched on error
+    return LM_OK;
+}
+
+LmStatus config_require(const Config *cfg, const char *const *paths, int n) {
+    for (int i = 0; i < n; i++) {
+        int k = key_find(paths[i]);
+        if (k < 0) {
+            lm_error("internal error: config_require: no key %s", paths[i]);
+            return LM_ERUNTIME;
+        }
+        const Key *key = &KEYS[k];
+        if ((key->type == T_STR || key->type == T_ENUM) && !value_get(key, cfg).s[0]) {
+            lm_error("missing required key %s (set it in a -c file or with --set %s=...)",
+                     key->path, key->path);
+            return LM_EUSAGE;
+        }
+    }
+    return LM_OK;
+}
+
+char *config_dump(const Config *cfg) {
+    Buf b = {0};
+    buf_printf(&b, "# landermt configuration: every key, resolved (landermt --dump-config)\n");
+    for (size_t s = 0; s < N_SECTIONS; s++) {
+        buf_printf(&b, "%s:\n", SECTIONS[s].name);
+        for (size_t k = 0; k < N_KEYS; k++) {
+            if (!key_in_section(&KEYS[k], SECTIONS[s].name)) continue;
+            buf_printf(&b, "  %s: ", last_component(KEYS[k].path));
+            value_format(&KEYS[k], cfg, &b);
+            buf_printf(&b, "\n");
+        }
+    }
+    return b.p;
+}
+
+static void doc_allowed(const Key *k, Buf *b) {
+    char range[128];
+    if (k->type == T_ENUM) {
+        for (const char *p = k->allowed; *p;) {
+            size_t n = strcspn(p, "|");
+            buf_printf(b, "%s`%.*s`", p == k->allowed ? "" : ", ", (int)n, p);
+            p += n + (p[n] == '|');
+        }
+    } else if (k->type == T_BOOL) {
+        buf_printf(b, "true, false");
+    } else if (k->type == T_STR) {
+        buf_printf(b, "%s", k->allowed ? "non-empty" : "any");
+    } else {
+        range_describe(k, range, sizeof range);
+        buf_printf(b, "%s", range);
+    }
+}
+
+static const char *type_name(KeyType t) {
+    static const char *const names[] = {"int", "int64", "float", "bool", "string", "enum"};
+    return names[t];
+}
+
+char *config_doc_markdown(void) {
+    Buf b = {0};
+    Config def;
+    config_defaults(&def);
+    for (size_t s = 0; s < N_SECTIONS; s++) {
+        buf_printf(&b, "## `%s`\n\n%s\n\n", SECTIONS[s].name, SECTIONS[s].help);
+        buf_printf(&b, "| key | type | default | allowed | description |\n");
+        buf_printf(&b, "|---|---|---|---|---|\n");
+        for (size_t k = 0; k < N_KEYS; k++) {
+            const Key *key = &KEYS[k];
+            if (!key_in_section(key, SECTIONS[s].name)) continue;
+            buf_printf(&b, "| `%s` | %s | `", key->path, type_name(key->type));
+            value_format(key, &def, &b);
+            buf_printf(&b, "` | ");
+            doc_allowed(key, &b);
+            buf_printf(&b, " | %s |\n", key->help);
+        }
+        buf_printf(&b, "\n");
+    }
+    return b.p;
+}

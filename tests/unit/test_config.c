@@ -1,0 +1,466 @@
+// Config loading: defaults, nested YAML, merging, --set, every error class
+// (message names key and file:line), dump round trip, required keys, and
+// docs/config.md covering every key.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "io/config.h"
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+// Writes text to a fresh file in tmp_dir(); returns its path (malloc'ed).
+static char *write_yaml(const char *text) {
+    static int counter;
+    char *path = malloc(512);
+    snprintf(path, 512, "%s/cfg%03d.yaml", tmp_dir(), counter++);
+    FILE *f = fopen(path, "wb");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static char *read_all(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    return s;
+}
+
+// config_load with stderr captured into *err (malloc'ed).
+static LmStatus load_capture(Config *cfg, const char *const *files, int nf,
+                             const char *const *sets, int ns, char **err) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/stderr.txt", tmp_dir());
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    close(fd);
+    LmStatus st = config_load(cfg, files, nf, sets, ns);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    *err = read_all(path);
+    return st;
+}
+
+static int count_substr(const char *s, const char *sub) {
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, sub)); p += strlen(sub)) n++;
+    return n;
+}
+
+// Loads one YAML text (plus optional --set list) expecting exactly one
+// "error:" that mentions `where` (NULL: "<file>:<line>") and each of the
+// substrings a and b (NULL = skip).
+static void expect_error(const char *yaml, int line, const char *set, const char *a,
+                         const char *b) {
+    char *file = yaml ? write_yaml(yaml) : NULL;
+    const char *files[1] = {file};
+    const char *sets[1] = {set};
+    Config cfg;
+    config_defaults(&cfg);
+    cfg.train.steps = 777;  // must survive a failed load
+    char *err = NULL;
+    LmStatus st = load_capture(&cfg, files, file ? 1 : 0, sets, set ? 1 : 0, &err);
+    char where[600];
+    if (file)
+        snprintf(where, sizeof where, "%s:%d", file, line);
+    else
+        snprintf(where, sizeof where, "--set");
+    CHECK(st == LM_EUSAGE, "status %d for %s", st, yaml ? yaml : set);
+    CHECK(count_substr(err, "error: ") == 1, "want one error, got: %s", err);
+    CHECK(strstr(err, where), "no '%s' in: %s", where, err);
+    CHECK(!a || strstr(err, a), "no '%s' in: %s", a, err);
+    CHECK(!b || strstr(err, b), "no '%s' in: %s", b, err);
+    CHECK(cfg.train.steps == 777, "config changed by a failed load");
+    free(err);
+    free(file);
+}
+
+static LmStatus load1(Config *cfg, const char *yaml, const char *set) {
+    char *file = yaml ? write_yaml(yaml) : NULL, *err = NULL;
+    const char *files[1] = {file}, *sets[1] = {set};
+    LmStatus st = load_capture(cfg, files, file ? 1 : 0, sets, set ? 1 : 0, &err);
+    CHECK(st == LM_OK || *err, "error without a message");
+    if (st != LM_OK) fprintf(stderr, "(load1: %s)", err);
+    free(err);
+    free(file);
+    return st;
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+
+static void test_defaults(void) {
+    Config c;
+    config_defaults(&c);
+    CHECK(!strcmp(c.model.architecture, "llama"), "%s", c.model.architecture);
+    CHECK(!strcmp(c.model.checkpoint, ""), "%s", c.model.checkpoint);
+    CHECK(c.model.vocab_size == 8192 && c.model.hidden_size == 256, "sizes");
+    CHECK(c.model.intermediate_size == 704 && c.model.num_hidden_layers == 6, "sizes");
+    CHECK(c.model.num_attention_heads == 8 && c.model.num_key_value_heads == 8, "heads");
+    CHECK(c.model.max_position_embeddings == 2048, "max pos");
+    CHECK(c.model.rms_norm_eps == 1e-5 && c.model.rope_theta == 10000.0, "eps/theta");
+    CHECK(!c.model.tie_word_embeddings && !c.model.attention_bias, "bools");
+    CHECK(c.model.init_std == 0.02, "init_std");
+    CHECK(!strcmp(c.data.corpus, "") && !strcmp(c.data.lang, "en"), "data");
+    CHECK(!strcmp(c.data.train_split, "train") && !strcmp(c.data.valid_split, "dev"), "splits");
+    CHECK(!strcmp(c.train.mode, "full") && !strcmp(c.train.schedule, "cosine"), "enums");
+    CHECK(c.train.batch_size == 8 && c.train.seq_len == 128 && c.train.steps == 100, "train");
+    CHECK(c.train.lr == 3e-4 && c.train.min_lr == 3e-5 && c.train.warmup_steps == 10, "lr");
+    CHECK(c.train.weight_decay == 0.1 && c.train.beta1 == 0.9 && c.train.beta2 == 0.95, "adam");
+    CHECK(c.train.eps == 1e-8 && c.train.grad_clip == 1.0, "eps/clip");
+    CHECK(c.train.eval_every == 50 && c.train.eval_batches == 4, "eval");
+    CHECK(c.train.save_every == 50 && c.train.keep_last == 2, "save");
+    CHECK(!strcmp(c.train.out_dir, "runs/train") && c.train.seed == 1234, "out/seed");
+    CHECK(c.train.log_every == 1 && c.bench.steps == 10 && c.bench.warmup == 2, "log/bench");
+    // No sources at all: the defaults, and they pass every cross-field rule.
+    Config l;
+    memset(&l, 0xAB, sizeof l);
+    CHECK(config_load(&l, NULL, 0, NULL, 0) == LM_OK, "defaults must validate");
+    CHECK(!memcmp(&l, &c, sizeof c), "load of nothing != defaults");
+}
+
+static void test_nested_parse(void) {
+    Config c;
+    LmStatus st = load1(&c,
+                        "# comment\n"
+                        "model:\n"
+                        "  hidden_size: 512\n"
+                        "  tie_word_embeddings: yes\n"
+                        "  attention_bias: On\n"
+                        "  rms_norm_eps: 1.0e-6\n"
+                        "data:\n"
+                        "  corpus: 'x: y.h5'\n"
+                        "  lang: de\n"
+                        "train:\n"
+                        "  lr: .5\n"
+                        "  min_lr: 0\n"
+                        "  steps: +200\n"
+                        "  schedule: linear\n"
+                        "  mode: landermt\n"
+                        "  seed: 9007199254740993\n"
+                        "bench: {steps: 3, warmup: 0}\n"
+                        "train.keep_last: 5\n",
+                        NULL);
+    CHECK(st == LM_OK, "status %d", st);
+    CHECK(c.model.hidden_size == 512 && c.model.tie_word_embeddings == 1, "model");
+    CHECK(c.model.attention_bias == 1 && c.model.rms_norm_eps == 1e-6, "model2");
+    CHECK(!strcmp(c.data.corpus, "x: y.h5") && !strcmp(c.data.lang, "de"), "%s", c.data.corpus);
+    CHECK(c.train.lr == 0.5 && c.train.min_lr == 0.0 && c.train.steps == 200, "train");
+    CHECK(!strcmp(c.train.schedule, "linear") && !strcmp(c.train.mode, "landermt"), "enums");
+    CHECK(c.train.seed == INT64_C(9007199254740993), "int64 exact");
+    CHECK(c.bench.steps == 3 && c.bench.warmup == 0, "flow mapping");
+    CHECK(c.train.keep_last == 5, "dotted key at top level");
+    CHECK(c.train.batch_size == 8 && c.model.vocab_size == 8192, "untouched keys keep defaults");
+    // Empty file, comments only, an empty section: all fine, all defaults.
+    Config d, e;
+    config_defaults(&d);
+    CHECK(load1(&e, "", NULL) == LM_OK && !memcmp(&d, &e, sizeof d), "empty file");
+    CHECK(load1(&e, "# nothing\n", NULL) == LM_OK && !memcmp(&d, &e, sizeof d), "comments");
+    CHECK(load1(&e, "train:\n#  lr: 1\n", NULL) == LM_OK && !memcmp(&d, &e, sizeof d),
+          "empty section");
+}
+
+static void test_scalar_forms(void) {
+    static const struct { const char *set; int want; } bools[] = {
+        {"true", 1}, {"false", 0}, {"yes", 1}, {"no", 0}, {"on", 1}, {"off", 0},
+        {"1", 1}, {"0", 0}, {"TRUE", 1}, {"No", 0}};
+    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++) {
+        char set[64];
+        snprintf(set, sizeof set, "model.attention_bias=%s", bools[i].set);
+        Config c;
+        CHECK(load1(&c, NULL, set) == LM_OK && c.model.attention_bias == bools[i].want,
+              "bool %s", bools[i].set);
+    }
+    static const struct { const char *text; double want; } floats[] = {
+        {"3e-4", 3e-4}, {"1.0e-5", 1e-5}, {".5", 0.5}, {"2", 2.0}, {"-0.0", 0.0}};
+    for (size_t i = 0; i < sizeof floats / sizeof floats[0]; i++) {
+        char set[64];
+        snprintf(set, sizeof set, "train.weight_decay=%s", floats[i].text);
+        Config c;
+        CHECK(load1(&c, NULL, set) == LM_OK && c.train.weight_decay == floats[i].want,
+              "float %s", floats[i].text);
+    }
+    Config c;
+    CHECK(load1(&c, NULL, " train.seed = 42 ") == LM_OK && c.train.seed == 42, "trimmed --set");
+    CHECK(load1(&c, NULL, "data.corpus=a=b.h5") == LM_OK && !strcmp(c.data.corpus, "a=b.h5"),
+          "value with '='");
+    CHECK(load1(&c, NULL, "model.checkpoint=") == LM_OK && !c.model.checkpoint[0], "empty string");
+    CHECK(load1(&c, "train: {seed: 9223372036854775807}\n", NULL) == LM_OK &&
+              c.train.seed == INT64_MAX, "int64 max");
+}
+
+static void test_merge(void) {
+    char *a = write_yaml("train:\n  lr: 1e-3\n  steps: 500\nmodel:\n  hidden_size: 128\n");
+    char *b = write_yaml("train:\n  lr: 2e-3\n");
+    const char *files[2] = {a, b};
+    Config c;
+    char *err;
+    LmStatus st = load_capture(&c, files, 2, NULL, 0, &err);
+    CHECK(st == LM_OK, "status %d: %s", st, err);
+    CHECK(c.train.lr == 2e-3, "later file wins: %g", c.train.lr);
+    CHECK(c.train.steps == 500 && c.model.hidden_size == 128, "earlier file's keys kept");
+    CHECK(c.train.batch_size == 8, "default kept");
+    free(err);
+    // --set beats every file, later --set beats earlier.
+    const char *sets[2] = {"train.lr=5e-3", "train.steps=600"};
+    const char *sets2[3] = {"train.lr=5e-3", "train.steps=600", "train.steps=700"};
+    st = load_capture(&c, files, 2, sets, 2, &err);
+    CHECK(st == LM_OK && c.train.lr == 5e-3 && c.train.steps == 600, "--set wins");
+    free(err);
+    st = load_capture(&c, files, 2, sets2, 3, &err);
+    CHECK(st == LM_OK && c.train.steps == 700, "later --set wins");
+    free(err);
+    free(a);
+    free(b);
+}
+
+static void test_yaml_syntax_errors(void) {
+    char *f = write_yaml("train:\n  lr: 1\n  steps: [1, 2\n");
+    const char *files[1] = {f};
+    Config c;
+    char *err;
+    CHECK(load_capture(&c, files, 1, NULL, 0, &err) == LM_EUSAGE, "status");
+    char want[600];
+    snprintf(want, sizeof want, "%s:4:1: invalid YAML: did not find expected ',' or ']'", f);
+    CHECK(strstr(err, want), "want '%s' in: %s", want, err);
+    free(err);
+    free(f);
+    expect_error("train:\n  lr: 1\n bad\n", 3, NULL, "invalid YAML", NULL);
+    expect_error("a: b: c\n", 1, NULL, "mapping values are not allowed", NULL);
+    expect_error("train: {lr: 1}\n---\ntrain: {lr: 2}\n", 3, NULL, "one YAML document", NULL);
+    expect_error("- 1\n- 2\n", 1, NULL, "top level", "got a sequence");
+}
+
+static void test_unknown_keys(void) {
+    expect_error("train:\n  lr: 1e-3\n  lrr: 1e-3\n", 3, NULL, "unknown key `train.lrr`",
+                 "did you mean `train.lr`?");
+    expect_error("model:\n  lr: 1e-3\n", 2, NULL, "`model.lr`", "did you mean `train.lr`?");
+    expect_error("trian:\n  steps: 5\n", 2, NULL, "`trian.steps`", "did you mean `train.steps`?");
+    expect_error("train:\n  warmup: 5\n", 2, NULL, "`train.warmup`",
+                 "did you mean `train.warmup_steps`?");
+    expect_error("zzzqqqxxx: 1\n", 1, NULL, "unknown key `zzzqqqxxx`", "docs/config.md");
+    expect_error(NULL, 0, "train.lrr=1", "unknown key `train.lrr`", "did you mean `train.lr`?");
+    expect_error(NULL, 0, "train.lr", "`train.lr` is not KEY=VALUE", NULL);
+    expect_error(NULL, 0, "=3", "is not KEY=VALUE", NULL);
+    // the suggestion is not printed for nonsense
+    char *f = write_yaml("zzzqqqxxx: 1\n");
+    const char *files[1] = {f};
+    Config c;
+    char *err;
+    load_capture(&c, files, 1, NULL, 0, &err);
+    CHECK(!strstr(err, "did you mean"), "%s", err);
+    free(err);
+    free(f);
+}
+
+static void test_wrong_types(void) {
+    expect_error("train:\n  steps: abc\n", 2, NULL, "train.steps: expected an integer", "\"abc\"");
+    expect_error("train:\n  steps: 3.5\n", 2, NULL, "train.steps: expected an integer", NULL);
+    expect_error("train:\n  steps: 99999999999\n", 2, NULL, "train.steps", "32-bit");
+    expect_error("train:\n  seed: 9223372036854775808\n", 2, NULL, "train.seed", "64-bit");
+    expect_error("\ntrain:\n  lr: [1, 2]\n", 3, NULL, "train.lr: expected a number",
+                 "got a sequence");
+    expect_error("train:\n  lr:\n    a: 1\n", 2, NULL, "train.lr: expected a number",
+                 "got a mapping");
+    expect_error("train: 5\n", 1, NULL, "`train` is a section", "got a scalar");
+    expect_error("train:\n  - lr\n", 1, NULL, "`train` is a section", "got a sequence");
+    expect_error("train:\n  lr: nan\n", 2, NULL, "train.lr", "finite");
+    expect_error("train:\n  lr: inf\n", 2, NULL, "train.lr", "finite");
+    expect_error("train:\n  lr: .inf\n", 2, NULL, "train.lr: expected a number", NULL);
+    expect_error("train:\n  lr: 1e999\n", 2, NULL, "train.lr", "finite");
+    expect_error("train:\n  lr: 0x10\n", 2, NULL, "train.lr: expected a number", NULL);
+    expect_error("train:\n  lr: 3e-4x\n", 2, NULL, "train.lr: expected a number", NULL);
+    expect_error("model:\n  attention_bias: maybe\n", 2, NULL, "model.attention_bias",
+                 "expected a boolean");
+    expect_error("train:\n  lr:\n", 2, NULL, "train.lr has no value", NULL);
+    expect_error("data:\n  corpus: ~\n", 2, NULL, "data.corpus has no value", "\"\"");
+    expect_error("data:\n  lang: \"\"\n", 2, NULL, "data.lang", "non-empty");
+    expect_error("data:\n  lang: \"a\\0b\"\n", 2, NULL, "data.lang", "NUL");
+    expect_error("train:\n  lr: 1\n  lr: 2\n", 3, NULL, "train.lr is set twice", "line 2");
+    expect_error("? [a]\n: 1\n", 1, NULL, "keys must be plain names", NULL);
+    expect_error(NULL, 0, "train.steps=abc", "train.steps: expected an integer", NULL);
+    expect_error(NULL, 0, "train=1", "`train` is a section", NULL);
+    expect_error(NULL, 0, "data.lang=\xff", "data.lang: expected valid UTF-8", "got \"?\"");
+    char longer[400] = "data.corpus=";
+    memset(longer + 12, 'a', 300);
+    longer[312] = '\0';
+    expect_error(NULL, 0, longer, "data.corpus", "at most 255 bytes");
+}
+
+static void test_ranges_and_enums(void) {
+    expect_error("train:\n  lr: 20\n", 2, NULL, "train.lr = 20 is out of range", "(0, 10]");
+    expect_error("train:\n  lr: 0\n", 2, NULL, "train.lr = 0 is out of range", NULL);
+    expect_error("train:\n  beta1: 1\n", 2, NULL, "train.beta1 = 1", "[0, 1)");
+    expect_error("train:\n  batch_size: 0\n", 2, NULL, "train.batch_size = 0", "[1, 1048576]");
+    expect_error("train:\n  warmup_steps: -1\n", 2, NULL, "train.warmup_steps = -1", ">= 0");
+    expect_error("train:\n  steps: 0\n", 2, NULL, "train.steps = 0", "allowed: >= 1");
+    expect_error("model:\n  rope_theta: 0\n", 2, NULL, "model.rope_theta", "> 0");
+    expect_error(NULL, 0, "train.eps=0", "train.eps = 0 is out of range", NULL);
+    expect_error("train:\n  mode: fancy\n", 2, NULL, "train.mode",
+                 "one of: full, layers, landermt, general, specific");
+    expect_error("train:\n  schedule: Cosine\n", 2, NULL, "train.schedule",
+                 "one of: constant, cosine, linear");
+    expect_error(NULL, 0, "model.architecture=gpt2", "model.architecture", "llama, bloom");
+    Config c;
+    CHECK(load1(&c, "train: {beta1: 0, grad_clip: 0, lr: 10}\n", NULL) == LM_OK, "bounds");
+}
+
+static void test_missing_file(void) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/no-such-config.yaml", tmp_dir());
+    const char *files[1] = {path};
+    Config c;
+    char *err;
+    CHECK(load_capture(&c, files, 1, NULL, 0, &err) == LM_EUSAGE, "status");
+    CHECK(strstr(err, path) && strstr(err, "cannot open"), "%s", err);
+    free(err);
+}
+
+static void test_cross_field(void) {
+    // The message leads with the place the user wrote, even when that is
+    // the second key of the rule.
+    expect_error("train:\n  lr: 1e-5\n", 2, NULL,
+                 "train.min_lr = 3.0e-05 (default) must be <= train.lr = 1.0e-05", NULL);
+    expect_error("train:\n  min_lr: 0.01\n", 2, NULL, "train.min_lr = 0.01 (", "<= train.lr");
+    expect_error("train:\n  steps: 5\n", 2, NULL, "train.warmup_steps = 10 (default) must be <= "
+                 "train.steps = 5", NULL);
+    expect_error("model:\n  hidden_size: 100\n  num_attention_heads: 3\n", 2, NULL,
+                 "model.hidden_size = 100", "a multiple of model.num_attention_heads = 3");
+    expect_error(NULL, 0, "model.num_key_value_heads=3", "model.num_attention_heads = 8",
+                 "a multiple of model.num_key_value_heads = 3 (--set)");
+    expect_error("model:\n  hidden_size: 24\n", 2, NULL, "head dimension", "24 / 8 = 3");
+    // Rules apply to the merged result: a later source may repair an earlier one.
+    Config c;
+    CHECK(load1(&c, "train:\n  lr: 1e-5\n  min_lr: 1e-6\n", NULL) == LM_OK, "consistent");
+    CHECK(load1(&c, "train:\n  steps: 5\n", "train.warmup_steps=5") == LM_OK, "repaired");
+}
+
+static void test_required(void) {
+    Config c;
+    config_defaults(&c);
+    const char *need[2] = {"train.out_dir", "data.corpus"};
+    char path[512];
+    snprintf(path, sizeof path, "%s/stderr-req.txt", tmp_dir());
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    close(fd);
+    LmStatus st = config_require(&c, need, 2);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char *err = read_all(path);
+    CHECK(st == LM_EUSAGE, "status %d", st);
+    CHECK(strstr(err, "missing required key data.corpus (set it in a -c file or with "
+                      "--set data.corpus=...)"), "%s", err);
+    free(err);
+    strcpy(c.data.corpus, "c.h5");
+    CHECK(config_require(&c, need, 2) == LM_OK, "given");
+    CHECK(config_require(&c, need, 0) == LM_OK, "nothing required");
+}
+
+// Dumps cfg, loads the dump, expects the same Config and the same dump.
+static void check_round_trip(const Config *c, const char *what) {
+    char *dump = config_dump(c);
+    char *file = write_yaml(dump);
+    const char *files[1] = {file};
+    Config back;
+    char *err;
+    LmStatus st = load_capture(&back, files, 1, NULL, 0, &err);
+    CHECK(st == LM_OK, "%s: reload failed: %s\n%s", what, err, dump);
+    CHECK(!memcmp(&back, c, sizeof back), "%s: config differs after round trip\n%s", what, dump);
+    char *again = config_dump(&back);
+    CHECK(!strcmp(again, dump), "%s: dump differs", what);
+    free(again);
+    free(err);
+    free(file);
+    free(dump);
+}
+
+static void test_dump_round_trip(void) {
+    Config c;
+    config_defaults(&c);
+    check_round_trip(&c, "defaults");
+    const char *sets[] = {
+        "train.lr=0.1", "train.min_lr=1e-300", "train.weight_decay=0.30000000000000004",
+        "model.rope_theta=500000", "model.init_std=0.017999999999999999",
+        "train.seed=9223372036854775807", "model.tie_word_embeddings=yes",
+        "train.mode=specific", "train.schedule=constant",
+        "data.corpus=  we\"ird: #path\\ with 'quotes' \t tab",
+        "data.lang=zh_CN \xe4\xb8\xad\xe6\x96\x87 \xc2\x85 \xef\xbb\xbf end",
+        "train.out_dir=- [x]\n{y}: & * ! | > % @ `",
+        "model.checkpoint=yes",
+    };
+    int n = (int)(sizeof sets / sizeof sets[0]);
+    char *err;
+    LmStatus st = load_capture(&c, NULL, 0, sets, n, &err);
+    CHECK(st == LM_OK, "modified: %s", err);
+    free(err);
+    CHECK(c.train.min_lr == 1e-300 && !strcmp(c.model.checkpoint, "yes"), "overrides applied");
+    CHECK(!strcmp(c.train.out_dir, "- [x]\n{y}: & * ! | > % @ `"), "%s", c.train.out_dir);
+    check_round_trip(&c, "modified");
+}
+
+// Collects "section.key" paths from a dump (section lines end in ':').
+static int dump_paths(char paths[][128], int max) {
+    Config c;
+    config_defaults(&c);
+    char *dump = config_dump(&c), *save = NULL, section[64] = "";
+    int n = 0;
+    for (char *line = strtok_r(dump, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#') continue;
+        size_t colon = strcspn(line, ":");
+        if (line[0] != ' ') {
+            snprintf(section, sizeof section, "%.*s", (int)colon, line);
+        } else if (n < max) {
+            snprintf(paths[n++], 128, "%s.%.*s", section, (int)(colon - 2), line + 2);
+        }
+    }
+    free(dump);
+    return n;
+}
+
+static void test_doc_covers_every_key(void) {
+    static char paths[128][128];
+    int n = dump_paths(paths, 128);
+    CHECK(n >= 40, "only %d keys found in the dump", n);
+    char *gen = config_doc_markdown(), *doc = read_all(src_path("docs/config.md"));
+    CHECK(doc != NULL, "docs/config.md missing");
+    for (int i = 0; i < n; i++) {
+        char cell[160];
+        snprintf(cell, sizeof cell, "| `%.127s` |", paths[i]);
+        CHECK(strstr(gen, cell), "config_doc_markdown lacks %s", paths[i]);
+        CHECK(doc && strstr(doc, cell), "docs/config.md lacks %s (regenerate its table)", paths[i]);
+    }
+    free(gen);
+    free(doc);
+}
+
+int main(void) {
+    RUN(test_defaults);
+    RUN(test_nested_parse);
+    RUN(test_scalar_forms);
+    RUN(test_merge);
+    RUN(test_yaml_syntax_errors);
+    RUN(test_unknown_keys);
+    RUN(test_wrong_types);
+    RUN(test_ranges_and_enums);
+    RUN(test_missing_file);
+    RUN(test_cross_field);
+    RUN(test_required);
+    RUN(test_dump_round_trip);
+    RUN(test_doc_covers_every_key);
+    return harness_finish();
+}
