@@ -1,0 +1,36 @@
+// The MPI layer: initialisation (a single process without a launcher works
+// through singleton init), rank/size, checked collectives and agreed
+// decisions. Any MPI failure is fatal and aborts the whole job, so a broken
+// rank can never leave the others waiting in a collective.
+#ifndef LM_COMM_H
+#define LM_COMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void comm_init(int *argc, char ***argv);
+void comm_finalize(void);
+int comm_rank(void);
+int comm_size(void);
+// Ranks sharing this node (for thread budgeting).
+int comm_local_size(void);
+
+// Terminates every rank with `code` (MPI_Abort). Never returns.
+void comm_abort(int code) __attribute__((noreturn));
+
+// In-place sums over all ranks.
+void comm_allreduce_f32(float *buf, size_t n);
+void comm_allreduce_f64(double *buf, size_t n);
+void comm_allreduce_i64(int64_t *buf, size_t n);
+// Collective decisions: true on every rank if any / all ranks pass true.
+int comm_any(int flag);
+int comm_all(int flag);
+// Agreed exit status: the maximum over ranks, so one failing rank makes
+// every rank report failure.
+int comm_agree_status(int status);
+void comm_bcast(void *buf, size_t bytes, int root);
+void comm_barrier(void);
+// Seconds spent inside collectives so far (communication timing).
+double comm_seconds(void);
+
+#endif

@@ -1,0 +1,27 @@
+// Shared pieces of the subcommands: parsed common options and the resolved
+// configuration.
+#ifndef LM_CLI_H
+#define LM_CLI_H
+
+#include "io/config.h"
+#include "util/err.h"
+
+typedef struct {
+    const char *sub;
+    const char **files;      // -c (repeatable, later wins)
+    int n_files;
+    const char **overrides;  // --set a.b=v (repeatable)
+    int n_overrides;
+    int dump_config;
+    int help;
+    Config cfg;
+    char *config_text;       // resolved YAML
+} CliArgs;
+
+// Per-rank thread budget (OpenBLAS + OpenMP), logged on rank 0.
+void threads_setup(void);
+
+LmStatus cmd_train(CliArgs *a);
+LmStatus cmd_bench(CliArgs *a);
+
+#endif

@@ -1,0 +1,99 @@
+// landermt: one executable, one subcommand per stage (DESIGN §10).
+// Exit status: 0 ok, 1 runtime error, 2 usage/config error, 75 preempted.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "io/h5.h"
+#include "mpi/comm.h"
+#include "util/alloc.h"
+
+typedef struct {
+    const char *name;
+    LmStatus (*run)(CliArgs *);
+    const char *help;
+} Command;
+
+static const Command COMMANDS[] = {
+    {"train", cmd_train, "train a model (train.mode: full) on a corpus's token streams"},
+    {"bench", cmd_bench, "time train steps of a configured model: tokens/s, phases, MFU"},
+};
+enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
+
+static void usage(FILE *f) {
+    fprintf(f, "landermt %s — LANDeRMT selective finetuning of LLMs for translation\n\n"
+               "usage: landermt COMMAND [-c CONFIG.yaml]... [--set key.path=value]... "
+               "[--dump-config] [--help]\n\ncommands:\n", LANDERMT_VERSION);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+    fprintf(f, "\noptions:\n"
+               "  -c FILE          YAML config; repeat to merge (later files win)\n"
+               "  --set KEY=VALUE  override one key, e.g. --set train.lr=1e-4 (repeatable)\n"
+               "  --dump-config    print the resolved configuration and exit\n"
+               "  --help           this help\n"
+               "\nKeys are documented in docs/config.md. Exit status: 0 ok, 1 runtime error,\n"
+               "2 usage or configuration error, 75 preempted after saving a checkpoint.\n");
+}
+
+static LmStatus parse_args(int argc, char **argv, CliArgs *a) {
+    memset(a, 0, sizeof *a);
+    a->files = xcalloc((size_t)argc, sizeof(char *));
+    a->overrides = xcalloc((size_t)argc, sizeof(char *));
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) a->help = 1;
+        else if (!strcmp(s, "--dump-config")) a->dump_config = 1;
+        else if ((!strcmp(s, "-c") || !strcmp(s, "--config")) && has_value) a->files[a->n_files++] = argv[++i];
+        else if (!strcmp(s, "--set") && has_value) a->overrides[a->n_overrides++] = argv[++i];
+        else if (!strncmp(s, "--set=", 6)) a->overrides[a->n_overrides++] = s + 6;
+        else if (s[0] != '-' && !a->sub) a->sub = s;
+        else {
+            lm_error("unexpected argument '%s'%s", s,
+                     (!strcmp(s, "-c") || !strcmp(s, "--set")) ? " (missing its value)" : "");
+            lm_hint("run 'landermt --help'");
+            return LM_EUSAGE;
+        }
+    }
+    return LM_OK;
+}
+
+static const Command *find_command(const char *name) {
+    for (int i = 0; name && i < N_COMMANDS; i++)
+        if (!strcmp(COMMANDS[i].name, name)) return &COMMANDS[i];
+    return NULL;
+}
+
+static LmStatus run(int argc, char **argv) {
+    CliArgs a;
+    LmStatus st = parse_args(argc, argv, &a);
+    const Command *cmd = st == LM_OK ? find_command(a.sub) : NULL;
+    if (st == LM_OK && (a.help || !a.sub)) {
+        usage(stdout);
+        st = a.sub || a.help ? LM_OK : LM_EUSAGE;
+    } else if (st == LM_OK && !cmd) {
+        lm_error("unknown command '%s'", a.sub);
+        lm_hint("commands: train, bench (run 'landermt --help')");
+        st = LM_EUSAGE;
+    } else if (st == LM_OK) {
+        st = config_load(&a.cfg, a.files, a.n_files, a.overrides, a.n_overrides);
+        if (st == LM_OK) a.config_text = config_dump(&a.cfg);
+        if (st == LM_OK && a.dump_config) {
+            if (comm_rank() == 0) fputs(a.config_text, stdout);
+        } else if (st == LM_OK) {
+            threads_setup();
+            st = cmd->run(&a);
+        }
+    }
+    free(a.files), free(a.overrides), free(a.config_text);
+    return st;
+}
+
+int main(int argc, char **argv) {
+    comm_init(&argc, &argv);
+    h5_init();
+    LmStatus st = run(argc, argv);
+    int code = comm_agree_status((int)st);
+    comm_finalize();
+    return code;
+}

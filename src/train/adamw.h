@@ -1,0 +1,27 @@
+// AdamW with decoupled weight decay and bias correction, over segments of
+// flat parameter / gradient / moment arrays (one segment per tensor, so
+// decay can be switched per tensor and selective training can reuse it on
+// packed buffers).
+#ifndef LM_ADAMW_H
+#define LM_ADAMW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    double beta1, beta2, eps, weight_decay;
+} AdamWHyper;
+
+// One update of p[0..n) with gradient g; m, v are the moments of the same
+// entries. step is 0-based (bias correction uses step + 1). decay applies
+// weight decay (the project's rule: 2-D tensors only, see docs/training.md).
+void adamw_update(float *p, const float *g, float *m, float *v, size_t n, double lr,
+                  const AdamWHyper *h, int64_t step, int decay);
+
+// Global L2 norm of g[0..n), accumulated in double.
+double grad_norm(const float *g, size_t n);
+// Multiplies g by clip/(norm+1e-6) when norm > clip > 0 (torch's
+// clip_grad_norm_ rule). Returns the factor applied (1 = none).
+double grad_clip(float *g, size_t n, double norm, double clip);
+
+#endif

@@ -1,0 +1,17 @@
+// `landermt bench`: times full training steps (forward, backward,
+// allreduce, AdamW) of the configured model on random tokens, and reports
+// tokens/s, ms/step, the per-phase split and MFU against the sgemm peak
+// measured in the same run on the same threads.
+#ifndef LM_BENCH_H
+#define LM_BENCH_H
+#include "io/config.h"
+#include "model/model.h"
+
+// Matmul FLOPs of one training step (forward + backward = 3x forward) for
+// b sequences of t tokens, counting the attention products as computed.
+double model_train_flops(const ModelConfig *c, int b, int t);
+// Measured single-precision GEMM throughput (GFLOP/s) at size n.
+double bench_sgemm_peak(int n, int reps);
+LmStatus bench_run(const Config *cfg);
+
+#endif

@@ -1,0 +1,59 @@
+// One synchronized optimizer step of full finetuning / pretraining:
+// forward + backward on this rank's share of the global batch, gradients
+// and target-token counts summed over ranks, loss normalised by the global
+// token count (so results do not depend on the number of ranks), NaN/Inf
+// check agreed by all ranks, global-norm clipping, AdamW.
+#ifndef LM_STEP_H
+#define LM_STEP_H
+
+#include "model/model.h"
+#include "train/adamw.h"
+#include "train/schedule.h"
+
+typedef struct {
+    const int *tokens;    // (b,t)
+    const int *targets;   // (b,t)
+    const float *weight;  // (b,t) loss weights, 0 = ignored position
+    int b, t;
+} Batch;
+
+// Seconds spent per phase, accumulated (for bench and logs).
+typedef struct {
+    double forward, backward, allreduce, optimizer;
+} StepTimes;
+
+typedef struct {
+    Model *model;
+    Acts acts;
+    float *grad;          // dense gradient laid out like model->data
+    ModelWeights gview;   // views of grad
+    float *exp_avg, *exp_avg_sq;
+    unsigned char *decay; // per tensor: apply weight decay (2-D tensors)
+    AdamWHyper hyper;
+    Schedule sched;
+    double clip;
+    int64_t step;         // updates applied so far
+    int64_t skipped;      // steps skipped for a non-finite loss or gradient
+    StepTimes times;      // accumulated over all steps
+} Trainer;
+
+typedef struct {
+    double loss;          // global mean loss per target token
+    double n_tokens;      // global target tokens
+    double grad_norm;     // before clipping
+    double lr;
+    int skipped;          // 1 if this step was skipped (non-finite)
+} StepStats;
+
+void trainer_init(Trainer *tr, Model *m, int B, int T, const AdamWHyper *h,
+                  const Schedule *s, double clip);
+void trainer_free(Trainer *tr);
+
+// One optimizer step; every rank calls it with its own (possibly empty,
+// b = 0) share of the global batch.
+void trainer_step(Trainer *tr, const Batch *local, StepStats *out);
+
+// Forward only; returns the global loss sum and token count (allreduced).
+void trainer_eval(Trainer *tr, const Batch *local, double *loss_sum, double *n_tokens);
+
+#endif
