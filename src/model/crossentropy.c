@@ -21,14 +21,14 @@ void crossentropy_forward_backward(float *logits, const int *targets,
         }
         float mx = row[0];
         for (int v = 1; v < V; v++) mx = row[v] > mx ? row[v] : mx;
-        double sum = 0;
-        for (int v = 0; v < V; v++) sum += exp((double)(row[v] - mx));
-        double lse = mx + log(sum);
-        loss += w * (lse - row[targets[n]]);
+        float target_logit = row[targets[n]];
+        double sum = 0;  // exponentials in float (max-shifted), their sum in double
+        for (int v = 0; v < V; v++) sum += (row[v] = expf(row[v] - mx));
+        loss += w * (mx + log(sum) - target_logit);
         count += 1;
-        float scale = dloss * w;
-        for (int v = 0; v < V; v++) row[v] = scale * (float)exp((double)row[v] - lse);
-        row[targets[n]] -= scale;
+        float scale = (float)(dloss * w / sum);
+        for (int v = 0; v < V; v++) row[v] *= scale;
+        row[targets[n]] -= dloss * w;
     }
     *loss_sum = loss;
     *n_tokens = count;

@@ -30,7 +30,7 @@ grep -q "valid loss" "$WORK/log" && pass || fail "no validation line"
 expect_exit 2 "unknown command" "$LANDERMT" trian -c "$WORK/tiny.yaml"
 expect_exit 2 "train.lrr.*did you mean.*train.lr" "$LANDERMT" train -c "$WORK/tiny.yaml" --set train.lrr=1
 printf 'train:\n  steps: many\n' >"$WORK/bad.yaml"
-expect_exit 2 "train.steps.*bad.yaml:2" "$LANDERMT" train -c "$WORK/tiny.yaml" -c "$WORK/bad.yaml"
+expect_exit 2 "bad.yaml:2: train.steps" "$LANDERMT" train -c "$WORK/tiny.yaml" -c "$WORK/bad.yaml"
 printf 'train: [1, 2\n' >"$WORK/broken.yaml"
 expect_exit 2 "broken.yaml" "$LANDERMT" train -c "$WORK/broken.yaml"
 expect_exit 2 "nothere.yaml" "$LANDERMT" train -c "$WORK/nothere.yaml"
