@@ -12,6 +12,11 @@
 // Silences HDF5's automatic error stack printing. Call once at start-up.
 void h5_init(void);
 
+// Opens an existing HDF5 file read-only. `what` names it in errors (e.g.
+// "checkpoint runs/x.h5"); missing, empty, non-HDF5 and truncated/damaged
+// files get distinct messages.
+LmStatus h5_open(const char *path, const char *what, hid_t *file);
+
 // Opens `path` read-only and checks the root attributes
 // format == `format` and 1 <= format_version <= max_version.
 // Names the file and what is wrong (missing, truncated/not HDF5, other
@@ -29,6 +34,11 @@ void h5_abandon(hid_t file, const char *tmp);
 
 // Groups: create all missing intermediate groups.
 LmStatus h5_ensure_group(hid_t loc, const char *path, hid_t *group);
+// Opens an existing group (missing -> error naming `what` and the group).
+LmStatus h5_open_group(hid_t loc, const char *path, hid_t *group, const char *what);
+// Names of the links in a group, sorted by name. *names is one malloc'ed
+// block (pointer array + strings): the caller frees only *names.
+LmStatus h5_list(hid_t loc, const char *group, char ***names, int *n, const char *what);
 
 // Attributes (scalar). Readers name `what` (e.g. the file path) in errors.
 LmStatus h5_attr_write_str(hid_t loc, const char *name, const char *value);
@@ -41,7 +51,7 @@ LmStatus h5_attr_read_i64(hid_t loc, const char *name, int64_t *value, const cha
 LmStatus h5_attr_read_f64(hid_t loc, const char *name, double *value, const char *what);
 
 // Datasets of rank <= 4. Writers create intermediate groups.
-typedef enum { H5T_F32, H5T_F64, H5T_I32, H5T_I64, H5T_U8 } H5Kind;
+typedef enum { H5T_F32, H5T_F64, H5T_I32, H5T_I64, H5T_U8, H5T_U64 } H5Kind;
 LmStatus h5_write(hid_t loc, const char *name, H5Kind kind, const void *data,
                   int ndim, const int64_t *shape);
 int h5_exists(hid_t loc, const char *path);  // link exists (any depth)
@@ -51,8 +61,18 @@ LmStatus h5_shape(hid_t loc, const char *name, int *ndim, int64_t *shape, const 
 // expected ones (mismatch -> error naming dataset, expected and found shape).
 LmStatus h5_read(hid_t loc, const char *name, H5Kind kind, void *data,
                  int ndim, const int64_t *shape, const char *what);
+// The checks of h5_read without reading: kind and exact shape.
+LmStatus h5_check(hid_t loc, const char *name, H5Kind kind, int ndim, const int64_t *shape,
+                  const char *what);
 // Reads elements [start, start+count) of a 1-D dataset.
 LmStatus h5_read_range(hid_t loc, const char *name, H5Kind kind, void *data,
                        int64_t start, int64_t count, const char *what);
+
+// 1-D datasets of variable-length UTF-8 strings (h5py reads them as str
+// with .asstr()). The reader returns one malloc'ed block (pointer array +
+// strings): the caller frees only *strs.
+LmStatus h5_write_strings(hid_t loc, const char *name, const char *const *strs, int64_t n);
+LmStatus h5_read_strings(hid_t loc, const char *name, char ***strs, int64_t *n,
+                         const char *what);
 
 #endif

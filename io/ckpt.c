@@ -1,0 +1,392 @@
+// Checkpoint files: layout in docs/formats.md. Writes are atomic (h5.c);
+// reads validate everything before trusting it, and report every problem
+// with the tensors at once so one run shows the whole mismatch.
+#include "io/ckpt.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/h5.h"
+#include "util/alloc.h"
+
+#define WHAT_LEN 1100
+#ifndef LANDERMT_VERSION
+#define LANDERMT_VERSION "unknown"
+#endif
+
+// ModelConfig fields stored as /config attributes, named as in HF config.json.
+typedef enum { F_INT, F_BOOL, F_FLOAT } FieldKind;
+typedef struct {
+    const char *name;
+    size_t offset;
+    FieldKind kind;
+} ConfigField;
+
+#define FIELD(f, k) {#f, offsetof(ModelConfig, f), k}
+static const ConfigField CONFIG_FIELDS[] = {
+    FIELD(vocab_size, F_INT),
+    FIELD(hidden_size, F_INT),
+    FIELD(intermediate_size, F_INT),
+    FIELD(num_hidden_layers, F_INT),
+    FIELD(num_attention_heads, F_INT),
+    FIELD(num_key_value_heads, F_INT),
+    FIELD(max_position_embeddings, F_INT),
+    FIELD(rms_norm_eps, F_FLOAT),
+    FIELD(rope_theta, F_FLOAT),
+    FIELD(tie_word_embeddings, F_BOOL),
+    FIELD(attention_bias, F_BOOL),
+};
+#undef FIELD
+#define N_CONFIG_FIELDS (sizeof CONFIG_FIELDS / sizeof CONFIG_FIELDS[0])
+
+static const char *const ARCH_NAMES[] = {[ARCH_LLAMA] = "llama", [ARCH_BLOOM] = "bloom"};
+
+void train_state_free(TrainState *ts) {
+    if (!ts) return;
+    free(ts->exp_avg);
+    free(ts->exp_avg_sq);
+    free(ts->hist_step);
+    free(ts->hist_loss);
+    free(ts->hist_val);
+    memset(ts, 0, sizeof *ts);
+}
+
+static void what_init(char *what, const char *path) {
+    snprintf(what, WHAT_LEN, "checkpoint %s", path);
+}
+
+// Absolute name of an open group ("/train/optimizer/exp_avg"), for messages.
+static void group_name(hid_t g, char *buf, size_t n) {
+    if (H5Iget_name(g, buf, n) < 0) snprintf(buf, n, "?");
+}
+
+static size_t first_nonfinite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return i;
+    return n;
+}
+
+// Shortest decimal that rounds back to the same float, so /config reads
+// 1e-05 (as in HF config.json) rather than 9.99999974738e-06, and still
+// converts back to the identical float.
+static double float_as_decimal(float f) {
+    char buf[32];
+    for (int p = 1; p < 10; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, (double)f);
+        double d = strtod(buf, NULL);
+        if ((float)d == f) return d;
+    }
+    return f;
+}
+
+// ---------------------------------------------------------------- write
+
+static LmStatus config_write(hid_t f, const ModelConfig *c) {
+    hid_t g;
+    LM_TRY(h5_ensure_group(f, "config", &g));
+    const char *arch = ARCH_NAMES[c->architecture];
+    LmStatus st = h5_attr_write_str(g, "architecture", arch);
+    if (st == LM_OK) st = h5_attr_write_str(g, "model_type", arch);
+    for (size_t i = 0; st == LM_OK && i < N_CONFIG_FIELDS; i++) {
+        const ConfigField *fd = &CONFIG_FIELDS[i];
+        const char *p = (const char *)c + fd->offset;
+        if (fd->kind == F_FLOAT) st = h5_attr_write_f64(g, fd->name, float_as_decimal(*(const float *)p));
+        else st = h5_attr_write_i64(g, fd->name, *(const int *)p);
+    }
+    H5Gclose(g);
+    return st;
+}
+
+// One float32 dataset per tensor under `group`, laid out as in m->data.
+// Refuses non-finite values: no checkpoint may ever hold a NaN.
+static LmStatus tensors_write(hid_t loc, const char *group, const Model *m, const float *flat) {
+    hid_t g;
+    LM_TRY(h5_ensure_group(loc, group, &g));
+    LmStatus st = LM_OK;
+    char gname[512];
+    group_name(g, gname, sizeof gname);
+    for (int i = 0; st == LM_OK && i < m->n_tensors; i++) {
+        const TensorInfo *t = &m->tensors[i];
+        const float *x = flat + t->offset;
+        size_t bad = first_nonfinite(x, t->numel);
+        if (bad < t->numel) {
+            lm_error("refusing to write a checkpoint: %s/%s[%zu] is %g", gname, t->name, bad,
+                     (double)x[bad]);
+            lm_hint("the values diverged; lower the learning rate or resume from an earlier checkpoint");
+            st = LM_ERUNTIME;
+        } else {
+            st = h5_write(g, t->name, H5T_F32, x, t->ndim, t->shape);
+        }
+    }
+    H5Gclose(g);
+    return st;
+}
+
+static LmStatus train_write(hid_t f, const Model *m, const TrainState *ts, const char *config_text) {
+    hid_t g;
+    LM_TRY(h5_ensure_group(f, "train", &g));
+    const struct { const char *name; int64_t v; } counters[] = {
+        {"step", ts->step}, {"epoch", ts->epoch}, {"cursor", ts->cursor},
+        {"skipped_steps", ts->skipped_steps}};
+    LmStatus st = LM_OK;
+    for (size_t i = 0; st == LM_OK && i < sizeof counters / sizeof counters[0]; i++)
+        st = h5_attr_write_i64(g, counters[i].name, counters[i].v);
+    if (st == LM_OK && config_text) st = h5_attr_write_str(g, "config", config_text);
+    int64_t two = 2, n = ts->n_hist;
+    if (st == LM_OK) st = h5_write(g, "rng", H5T_U64, ts->rng, 1, &two);
+    if (st == LM_OK && ts->exp_avg) st = tensors_write(g, "optimizer/exp_avg", m, ts->exp_avg);
+    if (st == LM_OK && ts->exp_avg_sq)
+        st = tensors_write(g, "optimizer/exp_avg_sq", m, ts->exp_avg_sq);
+    if (st == LM_OK) st = h5_write(g, "metrics/step", H5T_I64, ts->hist_step, 1, &n);
+    if (st == LM_OK) st = h5_write(g, "metrics/loss", H5T_F64, ts->hist_loss, 1, &n);
+    if (st == LM_OK) st = h5_write(g, "metrics/val_loss", H5T_F64, ts->hist_val, 1, &n);
+    H5Gclose(g);
+    return st;
+}
+
+// Copies /tokenizer from another landermt file (corpus or checkpoint), so
+// a checkpoint alone is enough to tokenize and detokenize.
+static LmStatus tokenizer_copy(hid_t f, const char *from) {
+    if (!from) {
+        hid_t g;
+        LM_TRY(h5_ensure_group(f, "tokenizer", &g));
+        LmStatus st = h5_attr_write_str(g, "type", "none");
+        H5Gclose(g);
+        return st;
+    }
+    char what[WHAT_LEN];
+    snprintf(what, sizeof what, "tokenizer source %s", from);
+    hid_t src;
+    LM_TRY(h5_open(from, what, &src));
+    LmStatus st = LM_OK;
+    if (!h5_exists(src, "tokenizer")) {
+        lm_error("%s: group /tokenizer is missing", what);
+        st = LM_ERUNTIME;
+    } else if (H5Ocopy(src, "tokenizer", f, "tokenizer", H5P_DEFAULT, H5P_DEFAULT) < 0) {
+        lm_error("%s: cannot copy /tokenizer into the checkpoint", what);
+        st = LM_ERUNTIME;
+    }
+    H5Fclose(src);
+    return st;
+}
+
+static LmStatus root_write(hid_t f, const char *config_text) {
+    LM_TRY(h5_attr_write_str(f, "format", CKPT_FORMAT));
+    LM_TRY(h5_attr_write_i64(f, "format_version", CKPT_VERSION));
+    LM_TRY(h5_attr_write_str(f, "writer", "landermt " LANDERMT_VERSION));
+    if (config_text) LM_TRY(h5_attr_write_str(f, "config_yaml", config_text));
+    return LM_OK;
+}
+
+LmStatus ckpt_write(const char *path, const Model *m, const char *config_text,
+                    const TrainState *ts, const char *tokenizer_from) {
+    size_t tmp_size = strlen(path) + 32;
+    char *tmp = xmalloc(tmp_size);
+    hid_t f;
+    LmStatus st = h5_create_tmp(path, tmp, tmp_size, &f);
+    if (st == LM_OK) {
+        st = root_write(f, config_text);
+        if (st == LM_OK) st = config_write(f, &m->cfg);
+        if (st == LM_OK) st = tensors_write(f, "params", m, m->data);
+        if (st == LM_OK && ts) st = train_write(f, m, ts, config_text);
+        if (st == LM_OK) st = tokenizer_copy(f, tokenizer_from);
+        if (st == LM_OK) {
+            st = h5_commit(f, tmp, path);
+        } else {
+            h5_abandon(f, tmp);
+            lm_hint("checkpoint %s was not written; any previous file there is unchanged", path);
+        }
+    }
+    free(tmp);
+    return st;
+}
+
+// ----------------------------------------------------------------- read
+
+static LmStatus config_field_read(hid_t g, const ConfigField *fd, ModelConfig *c, const char *what) {
+    char *p = (char *)c + fd->offset;
+    if (fd->kind == F_FLOAT) {
+        double v;
+        LM_TRY(h5_attr_read_f64(g, fd->name, &v, what));
+        *(float *)p = (float)v;
+        if (isfinite(*(float *)p)) return LM_OK;
+        lm_error("%s: /config attribute %s = %g is not a finite float32", what, fd->name, v);
+        return LM_ERUNTIME;
+    }
+    int64_t v;
+    LM_TRY(h5_attr_read_i64(g, fd->name, &v, what));
+    int64_t hi = fd->kind == F_BOOL ? 1 : INT_MAX;
+    if (v < 0 || v > hi) {
+        lm_error("%s: /config attribute %s = %lld is out of range [0, %lld]", what, fd->name,
+                 (long long)v, (long long)hi);
+        return LM_ERUNTIME;
+    }
+    *(int *)p = (int)v;
+    return LM_OK;
+}
+
+static LmStatus arch_read(hid_t g, Architecture *arch, const char *what) {
+    char *name;
+    LM_TRY(h5_attr_read_str(g, "architecture", &name, what));
+    for (size_t i = 0; i < sizeof ARCH_NAMES / sizeof ARCH_NAMES[0]; i++) {
+        if (!strcmp(name, ARCH_NAMES[i])) {
+            *arch = (Architecture)i;
+            free(name);
+            return LM_OK;
+        }
+    }
+    lm_error("%s: /config attribute architecture = \"%s\" is not supported (known: llama, bloom)",
+             what, name);
+    free(name);
+    return LM_ERUNTIME;
+}
+
+static LmStatus config_read(hid_t f, ModelConfig *cfg, const char *what) {
+    hid_t g;
+    LM_TRY(h5_open_group(f, "config", &g, what));
+    memset(cfg, 0, sizeof *cfg);
+    LmStatus st = arch_read(g, &cfg->architecture, what);
+    for (size_t i = 0; st == LM_OK && i < N_CONFIG_FIELDS; i++)
+        st = config_field_read(g, &CONFIG_FIELDS[i], cfg, what);
+    H5Gclose(g);
+    if (st == LM_OK && model_config_check(cfg) != LM_OK) {
+        lm_hint("the invalid value comes from /config of %s", what);
+        st = LM_ERUNTIME;
+    }
+    return st;
+}
+
+LmStatus ckpt_read_config(const char *path, ModelConfig *cfg) {
+    hid_t f;
+    int version;
+    char what[WHAT_LEN];
+    what_init(what, path);
+    LM_TRY(h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version));
+    LmStatus st = config_read(f, cfg, what);
+    H5Fclose(f);
+    return st;
+}
+
+// Compares the datasets in g with the tensor table; prints one line per
+// missing, mis-shaped or unexpected tensor.
+static int tensors_problems(hid_t g, const Model *m, const char *what) {
+    char group[512];
+    group_name(g, group, sizeof group);
+    int bad = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const TensorInfo *t = &m->tensors[i];
+        if (!h5_exists(g, t->name)) {
+            lm_error("%s: tensor %s/%s is missing", what, group, t->name);
+            bad++;
+        } else if (h5_check(g, t->name, H5T_F32, t->ndim, t->shape, what) != LM_OK) {
+            bad++;
+        }
+    }
+    char **names;
+    int n;
+    if (h5_list(g, ".", &names, &n, what) != LM_OK) return bad + 1;
+    for (int i = 0; i < n; i++) {
+        if (model_find_tensor(m, names[i])) continue;
+        lm_error("%s: unexpected tensor %s/%s", what, group, names[i]);
+        bad++;
+    }
+    free(names);
+    return bad;
+}
+
+// Validates, then reads every tensor of `group` into flat (laid out like
+// m->data), refusing non-finite values.
+static LmStatus tensors_read(hid_t loc, const char *group, const Model *m, float *flat,
+                             const char *what) {
+    hid_t g;
+    LM_TRY(h5_open_group(loc, group, &g, what));
+    int bad = tensors_problems(g, m, what);
+    char gname[512];
+    group_name(g, gname, sizeof gname);
+    if (bad) {
+        lm_hint("%d tensor problem(s) in %s: the file does not match the model configuration "
+                "(vocab_size, layers, tie_word_embeddings, attention_bias ...)", bad, gname);
+    }
+    LmStatus st = bad ? LM_ERUNTIME : LM_OK;
+    for (int i = 0; st == LM_OK && i < m->n_tensors; i++) {
+        const TensorInfo *t = &m->tensors[i];
+        float *x = flat + t->offset;
+        st = h5_read(g, t->name, H5T_F32, x, t->ndim, t->shape, what);
+        size_t k = st == LM_OK ? first_nonfinite(x, t->numel) : t->numel;
+        if (k < t->numel) {
+            lm_error("%s: tensor %s/%s[%zu] is %g; refusing to load non-finite values", what,
+                     gname, t->name, k, (double)x[k]);
+            st = LM_ERUNTIME;
+        }
+    }
+    H5Gclose(g);
+    return st;
+}
+
+static LmStatus metrics_read(hid_t g, TrainState *ts, const char *what) {
+    int ndim;
+    int64_t n;
+    LM_TRY(h5_shape(g, "metrics/step", &ndim, &n, what));
+    if (ndim != 1 || n > INT_MAX) {
+        lm_error("%s: dataset /train/metrics/step must be 1-D", what);
+        return LM_ERUNTIME;
+    }
+    ts->n_hist = (int)n;
+    ts->hist_step = xcalloc((size_t)n, sizeof *ts->hist_step);
+    ts->hist_loss = xcalloc((size_t)n, sizeof *ts->hist_loss);
+    ts->hist_val = xcalloc((size_t)n, sizeof *ts->hist_val);
+    LM_TRY(h5_read(g, "metrics/step", H5T_I64, ts->hist_step, 1, &n, what));
+    LM_TRY(h5_read(g, "metrics/loss", H5T_F64, ts->hist_loss, 1, &n, what));
+    return h5_read(g, "metrics/val_loss", H5T_F64, ts->hist_val, 1, &n, what);
+}
+
+// Moments are optional (absent = not saved); present ones must be complete.
+static LmStatus moment_read(hid_t g, const char *group, const Model *m, float **out,
+                            const char *what) {
+    if (!h5_exists(g, group)) return LM_OK;
+    *out = falloc(m->numel);
+    return tensors_read(g, group, m, *out, what);
+}
+
+static LmStatus train_read_all(hid_t g, const Model *m, TrainState *ts, const char *what) {
+    struct { const char *name; int64_t *v; } counters[] = {
+        {"step", &ts->step}, {"epoch", &ts->epoch}, {"cursor", &ts->cursor},
+        {"skipped_steps", &ts->skipped_steps}};
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        LM_TRY(h5_attr_read_i64(g, counters[i].name, counters[i].v, what));
+    int64_t two = 2;
+    LM_TRY(h5_read(g, "rng", H5T_U64, ts->rng, 1, &two, what));
+    LM_TRY(moment_read(g, "optimizer/exp_avg", m, &ts->exp_avg, what));
+    LM_TRY(moment_read(g, "optimizer/exp_avg_sq", m, &ts->exp_avg_sq, what));
+    return metrics_read(g, ts, what);
+}
+
+static LmStatus train_read(hid_t f, const Model *m, TrainState *ts, const char *what) {
+    hid_t g;
+    memset(ts, 0, sizeof *ts);
+    LmStatus st = h5_open_group(f, "train", &g, what);
+    if (st != LM_OK) {
+        lm_hint("this is a model-only checkpoint; it cannot resume training");
+        return st;
+    }
+    st = train_read_all(g, m, ts, what);
+    H5Gclose(g);
+    if (st != LM_OK) train_state_free(ts);
+    return st;
+}
+
+LmStatus ckpt_read(const char *path, Model *m, TrainState *ts) {
+    hid_t f;
+    int version;
+    char what[WHAT_LEN];
+    what_init(what, path);
+    LM_TRY(h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version));
+    LmStatus st = tensors_read(f, "params", m, m->data, what);
+    if (st == LM_OK && ts) st = train_read(f, m, ts, what);
+    H5Fclose(f);
+    return st;
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Checkpoints and corpora must be readable with plain h5py exactly as
+# docs/formats.md describes (Hugging Face names and shapes, attribute types).
+# h5py (Debian python3-h5py, for /usr/bin/python3) is a declared dependency:
+# its absence is a failure, not a skip.
+set -euo pipefail
+: "${LM_BINARY_DIR:?}" "${LM_SOURCE_DIR:?}" "${MKCORPUS:?}"
+PY=/usr/bin/python3
+if ! "$PY" -c 'import h5py' 2>/dev/null; then
+    echo "FAIL: $PY cannot import h5py; install python3-h5py (a declared dependency)" >&2
+    exit 1
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+printf '%s\n' "The cat sat on the mat." "  Das ist schön.  " "" "The cat sat on the mat." \
+    "Ceci n'est pas une pipe." "one" "two" "three" "four" "five" "six" > "$work/en.txt"
+dev_frac=0.3
+"$MKCORPUS" "$work/corpus.h5" --lang en --dev-frac "$dev_frac" "$work/en.txt"
+"$LM_BINARY_DIR/tests/test_ckpt" --write-only "$work/untied.h5" --tokenizer "$work/corpus.h5"
+"$LM_BINARY_DIR/tests/test_ckpt" --write-only "$work/tied.h5" --tied
+"$PY" "$LM_SOURCE_DIR/tests/cli/ckpt_h5py.py" "$work/untied.h5" "$work/tied.h5" \
+    "$work/corpus.h5" "$dev_frac"
