@@ -38,4 +38,16 @@ const char *src_path(const char *rel);
 // A fresh temporary directory for this test process (created once).
 const char *tmp_dir(void);
 
+// A file path inside tmp_dir() (rotating static buffers: up to 8 alive).
+const char *tmp_file(const char *name);
+
+// stderr capture, so tests can check that errors name the offending item.
+// capture_end returns the captured text (static buffer, valid until the
+// next call); SHOW_ERRORS=1 in the environment also prints it.
+void capture_begin(void);
+const char *capture_end(void);
+// Checks that a call failed with status `want` and that its captured
+// stderr contains `needle`.
+void check_error(int status, int want, const char *err, const char *needle);
+
 #endif

@@ -58,42 +58,6 @@ static void random_train_state(TrainState *ts, const Model *m, uint64_t seed) {
     }
 }
 
-static const char *tmp_file(const char *name) {
-    static char buf[8][1024];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmp_dir(), name);
-    return buf[k];
-}
-
-// stderr capture, so tests can check that errors name the offending item.
-static int saved_stderr = -1;
-static char capture_path[1024];
-static void capture_begin(void) {
-    fflush(stderr);
-    snprintf(capture_path, sizeof capture_path, "%s/stderr.txt", tmp_dir());
-    int fd = open(capture_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    saved_stderr = dup(2);
-    dup2(fd, 2);
-    close(fd);
-}
-static const char *capture_end(void) {
-    static char buf[16384];
-    fflush(stderr);
-    dup2(saved_stderr, 2);
-    close(saved_stderr);
-    FILE *f = fopen(capture_path, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f) fclose(f);
-    buf[n] = '\0';
-    if (getenv("SHOW_ERRORS")) printf("--- captured stderr:\n%s", buf);
-    return buf;
-}
-
-static void check_error(LmStatus st, LmStatus want, const char *err, const char *needle) {
-    CHECK(st == want, "status %d, expected %d; stderr: %s", st, want, err);
-    CHECK(strstr(err, needle) != NULL, "stderr lacks \"%s\":\n%s", needle, err);
-}
 
 static void copy_file(const char *src, const char *dst, long max_bytes) {
     FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");

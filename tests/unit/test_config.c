@@ -8,6 +8,7 @@
 
 #include "harness.h"
 #include "io/config.h"
+#include "util/alloc.h"
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -39,17 +40,9 @@ static char *read_all(const char *path) {
 // config_load with stderr captured into *err (malloc'ed).
 static LmStatus load_capture(Config *cfg, const char *const *files, int nf,
                              const char *const *sets, int ns, char **err) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/stderr.txt", tmp_dir());
-    fflush(stderr);
-    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    close(fd);
+    capture_begin();
     LmStatus st = config_load(cfg, files, nf, sets, ns);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    *err = read_all(path);
+    *err = xstrdup(capture_end());
     return st;
 }
 

@@ -15,14 +15,6 @@
 
 // ------------------------------------------------------------ helpers
 
-static const char *tmp_file(const char *name) {
-    static char buf[8][1024];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmp_dir(), name);
-    return buf[k];
-}
-
 static void write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "wb");
     fputs(text, f);
@@ -38,30 +30,6 @@ static const char *read_text(const char *path) {
     return buf;
 }
 
-// stderr capture, so tests can check that errors name the offending item.
-static int saved_stderr = -1;
-static char capture_path[1024];
-static void capture_begin(void) {
-    fflush(stderr);
-    snprintf(capture_path, sizeof capture_path, "%s/stderr.txt", tmp_dir());
-    int fd = open(capture_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    saved_stderr = dup(2);
-    dup2(fd, 2);
-    close(fd);
-}
-static const char *capture_end(void) {
-    fflush(stderr);
-    dup2(saved_stderr, 2);
-    close(saved_stderr);
-    const char *s = read_text(capture_path);
-    if (getenv("SHOW_ERRORS")) printf("--- captured stderr:\n%s", s);
-    return s;
-}
-
-static void check_error(LmStatus st, LmStatus want, const char *err, const char *needle) {
-    CHECK(st == want, "status %d, expected %d; stderr: %s", st, want, err);
-    CHECK(strstr(err, needle) != NULL, "stderr lacks \"%s\":\n%s", needle, err);
-}
 
 // corpus_read_mono must fail with LM_ERUNTIME naming needle; returns stderr.
 static const char *expect_mono_error(const char *path, const char *lang, int vocab,
