@@ -160,6 +160,12 @@ static LmStatus run_setup(Run *r) {
         return LM_EUSAGE;
     }
     LM_TRY(model_from_config(c, &r->model));
+    if (c->train.seq_len > r->model.cfg.max_position_embeddings) {
+        lm_error("train.seq_len %d exceeds the model's max_position_embeddings %d",
+                 c->train.seq_len, r->model.cfg.max_position_embeddings);
+        lm_hint("lower train.seq_len");
+        return LM_EUSAGE;
+    }
     LM_TRY(load_stream(c, &r->model, c->data.train_split, c->train.batch_size, &r->train));
     LM_TRY(load_stream(c, &r->model, c->data.valid_split, 1, &r->valid));
     AdamWHyper h = {c->train.beta1, c->train.beta2, c->train.eps, c->train.weight_decay};

@@ -40,6 +40,7 @@ expect_exit 1 "/mono/xx" "$LANDERMT" train -c "$WORK/tiny.yaml" --set data.lang=
 head -c 3000 "$WORK/run/step_00000040.h5" >"$WORK/trunc.h5"
 expect_exit 1 "trunc.h5" "$LANDERMT" train -c "$WORK/tiny.yaml" --set model.checkpoint="$WORK/trunc.h5"
 expect_exit 1 "c.h5.*(format|landermt.checkpoint)" "$LANDERMT" train -c "$WORK/tiny.yaml" --set model.checkpoint="$WORK/c.h5"
+expect_exit 2 "seq_len 64 exceeds.*max_position_embeddings 48" "$LANDERMT" train -c "$WORK/tiny.yaml" --set train.seq_len=64 --set model.max_position_embeddings=48
 "$LANDERMT" train -c "$WORK/tiny.yaml" --dump-config >"$WORK/dump.yaml" 2>&1 && grep -q "lr: 0.01" "$WORK/dump.yaml" \
   && pass || fail "--dump-config did not print the resolved lr"
 finish
