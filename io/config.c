@@ -22,15 +22,16 @@
 // ---------------------------------------------------------------------------
 // Schema
 
-typedef enum { T_INT, T_INT64, T_FLOAT, T_BOOL, T_STR, T_ENUM } KeyType;
+typedef enum { T_INT, T_INT64, T_FLOAT, T_BOOL, T_STR, T_ENUM, T_LIST, T_FLIST } KeyType;
 
 typedef struct {
     const char *path;     // "section.key"
     KeyType type;
     size_t off, size;     // location of the value inside Config
-    const char *def;      // default as YAML text, parsed by the same rules as input
-    const char *allowed;  // numbers: interval "[lo, hi]" / "(lo, inf)";
-                          // enum: "a|b|c"; string: "nonempty" or NULL
+    const char *def;      // default as text, parsed by the same rules as --set
+    const char *allowed;  // numbers and float lists: interval "[lo, hi]" /
+                          // "(lo, inf)"; enum: "a|b|c"; strings and string
+                          // lists: a PATTERNS name or NULL (lists: per item)
     const char *help;     // one sentence; no '|' (it ends up in a markdown table)
 } Key;
 
@@ -48,6 +49,8 @@ typedef struct {
 #define K_BOOL(s, f, d, h) ROW(T_BOOL, int, s, f, d, NULL, h)
 #define K_STR(s, f, d, a, h) ROW(T_STR, char *, s, f, d, a, h)
 #define K_ENUM(s, f, d, a, h) ROW(T_ENUM, char *, s, f, d, a, h)
+#define K_LIST(s, f, d, a, h) ROW(T_LIST, CfgList, s, f, d, a, h)
+#define K_FLIST(s, f, d, a, h) ROW(T_FLIST, CfgFloatList, s, f, d, a, h)
 
 static const struct {
     const char *name, *help;
@@ -55,10 +58,12 @@ static const struct {
     {"model", "Architecture and size of a freshly initialised model. When "
               "`model.checkpoint` names a pretrained checkpoint, the checkpoint "
               "decides and these keys must agree with it."},
-    {"data", "Which corpus file, language stream and splits are used."},
+    {"data", "Which corpus file, streams (directions, languages) and splits are trained "
+             "on, and how examples are built."},
     {"train", "Optimisation, learning-rate schedule, validation and "
               "checkpointing of `landermt train`."},
     {"bench", "The timing loop of `landermt bench`."},
+    {"prep", "Inputs, cleaning, splits and tokenizer of `landermt prep`."},
 };
 
 static const Key KEYS[] = {
@@ -93,6 +98,20 @@ static const Key KEYS[] = {
           "Monolingual stream used by train.mode full (language modelling)."),
     K_STR(data, train_split, "train", "nonempty", "Corpus split trained on."),
     K_STR(data, valid_split, "dev", "nonempty", "Corpus split used for validation."),
+    K_LIST(data, directions, "[]", "direction",
+           "Translation directions s-t trained on (e.g. de-en); a direction b-a reads the "
+           "bitext a-b with sides swapped. Empty = language modelling on data.lang."),
+    K_LIST(data, mono, "[]", "nonempty",
+           "Languages whose monolingual text is trained with the language-model loss "
+           "alongside the directions."),
+    K_FLIST(data, weights, "[]", "[0, 1000]",
+            "Loss weight per stream: one per direction, then one per data.mono language; "
+            "empty = all 1."),
+    K_STR(data, prompt, "Translate from {src_lang} to {tgt_lang}:\n{src}\n", NULL,
+          "Prompt template; fields {src_lang}, {tgt_lang} (English names from ISO codes) "
+          "and {src}."),
+    K_ENUM(data, overlong, "skip", "skip|truncate",
+           "What to do with an example longer than train.seq_len tokens (counted in the log)."),
 
     K_ENUM(train, mode, "full", "full|layers|landermt|general|specific",
            "Trainable parameters: full = all; layers = all of the selected layers; "
@@ -126,6 +145,38 @@ static const Key KEYS[] = {
 
     K_INT(bench, steps, "10", "[1, inf)", "Timed steps."),
     K_INT(bench, warmup, "2", "[0, inf)", "Untimed warm-up steps before timing."),
+
+    K_STR(prep, output, "data/corpus.h5", "nonempty", "Corpus file to write."),
+    K_STR(prep, pivot, "en", "nonempty",
+          "Source language of the gettext catalogs (the msgid language)."),
+    K_LIST(prep, languages, "[de, fr, it, zh_CN, ar]", "nonempty",
+           "Target languages taken from gettext catalogs (the paper's set)."),
+    K_LIST(prep, mo, "[]", "nonempty",
+           "Files or directories (searched recursively) of gettext .mo catalogs; the language "
+           "comes from the path (`<lang>/LC_MESSAGES/<domain>.mo`) or the catalog header."),
+    K_BOOL(prep, system_locale, "false", "Also read the catalogs under /usr/share/locale."),
+    K_LIST(prep, tsv, "[]", "langpath",
+           "Tab-separated parallel files as SRC-TGT:PATH (one pair per line)."),
+    K_LIST(prep, moses, "[]", "langpath",
+           "Moses-style aligned files as SRC-TGT:PATH_SRC,PATH_TGT."),
+    K_LIST(prep, text, "[]", "langpath",
+           "Monolingual text files as LANG:PATH (one sentence per line)."),
+    K_STR(prep, tokenizer, "", NULL,
+          "Reuse the /tokenizer of this HDF5 file (corpus or checkpoint) instead of "
+          "training one."),
+    K_INT(prep, vocab_size, "8000", "[260, 1048576]",
+          "Vocabulary size of the trained BPE tokenizer (specials + 256 bytes + merges)."),
+    K_BOOL(prep, lang_tags, "false",
+           "Add one special token `<2xx>` per language to the tokenizer."),
+    K_FLT(prep, dev_fraction, "0.02", "[0, 0.5]",
+          "Share of source sentences (by hash of the normalised source text) assigned to dev."),
+    K_FLT(prep, test_fraction, "0.02", "[0, 0.5]",
+          "Share assigned to test; dev and test never overlap and never reach train."),
+    K_INT(prep, min_chars, "2", "[1, inf)", "Shortest kept sentence (characters, either side)."),
+    K_INT(prep, max_chars, "400", "[1, inf)", "Longest kept sentence (characters, either side)."),
+    K_BOOL(prep, mono_from_bitext, "true",
+           "Also store each language's side of the bitext as its monolingual text (for "
+           "language modelling and perplexity)."),
 };
 
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
@@ -140,9 +191,10 @@ typedef struct {
 } Origin;
 
 typedef struct {
-    int64_t i;      // int, int64, bool
-    double f;       // float
-    const char *s;  // string, enum (borrowed)
+    int64_t i;         // int, int64, bool; lists: item count
+    double f;          // float
+    const char *s;     // string, enum (borrowed)
+    const void *list;  // CfgList / CfgFloatList (borrowed)
 } Value;
 
 typedef struct {
@@ -197,6 +249,14 @@ static const char *last_component(const char *path) {
 }
 
 static int is_numeric(KeyType t) { return t == T_INT || t == T_INT64 || t == T_FLOAT; }
+static int is_list(KeyType t) { return t == T_LIST || t == T_FLIST; }
+
+static char *trim(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    return s;
+}
 
 static const char *origin_text(const Origin *o, char *buf, size_t n) {
     if (!o->file)
@@ -262,6 +322,8 @@ static void yaml_quote(Buf *b, const char *s) {
         if (!n) { cp = 0xFFFD; n = 1; }  // unreachable: strings are validated on input
         if (cp == '"' || cp == '\\')
             buf_printf(b, "\\%c", (char)cp);
+        else if (cp == '\n' || cp == '\t')  // readable prompt templates
+            buf_printf(b, "\\%c", cp == '\n' ? 'n' : 't');
         else if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0xFEFF ||
                  (cp >= 0xFFFE && cp <= 0xFFFF))
             buf_printf(b, "\\u%04X", (unsigned)cp);
@@ -275,7 +337,7 @@ static void yaml_quote(Buf *b, const char *s) {
 // ---------------------------------------------------------------------------
 // Values: parse text by the key's type, check its range, store, format
 
-enum { PARSE_OK, PARSE_TYPE, PARSE_OVERFLOW, PARSE_LONG, PARSE_UTF8, PARSE_EMPTY };
+enum { PARSE_OK, PARSE_TYPE, PARSE_OVERFLOW, PARSE_LONG, PARSE_UTF8, PARSE_PATTERN };
 
 static int range_parse(const char *s, Range *r) {
     char lb, rb;
@@ -296,12 +358,62 @@ static void range_describe(const Key *k, char *buf, size_t n) {
         snprintf(buf, n, "%s", k->allowed);
 }
 
+// A language code: a letter, then letters or '_' (de, zh_CN).
+static int is_lang_code(const char *s, size_t n) {
+    if (!n || !isalpha((unsigned char)s[0])) return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!isalpha((unsigned char)s[i]) && s[i] != '_') return 0;
+    return 1;
+}
+
+static int pat_nonempty(const char *s) { return *s != '\0'; }
+
+// "de-en", "zh_CN-en": two codes around the only '-', different even when
+// case is ignored ("de-DE" is a locale, not a direction).
+static int pat_direction(const char *s) {
+    const char *dash = strchr(s, '-');
+    if (!dash) return 0;
+    size_t a = (size_t)(dash - s), b = strlen(dash + 1);
+    return is_lang_code(s, a) && is_lang_code(dash + 1, b) &&
+           (a != b || strncasecmp(s, dash + 1, a));
+}
+
+// "LANG:PATH" / "SRC-TGT:PATH": prep splits at the first ':' and checks the
+// languages and files itself.
+static int pat_langpath(const char *s) {
+    const char *colon = strchr(s, ':');
+    return colon && colon > s && colon[1];
+}
+
+// Rules a string (or each item of a string list) may be given in `allowed`.
+static const struct {
+    const char *name;
+    int (*ok)(const char *);
+    const char *expect;  // completes "expected ..."
+    const char *doc;     // the "allowed" column of docs/config.md
+} PATTERNS[] = {
+    {"nonempty", pat_nonempty, "a non-empty string", "non-empty"},
+    {"direction", pat_direction,
+     "a direction SRC-TGT of two different language codes (letters and _), e.g. de-en",
+     "`SRC-TGT`, two different language codes (letters and `_`), e.g. `de-en`"},
+    {"langpath", pat_langpath, "LANG:PATH or SRC-TGT:PATH with both parts non-empty",
+     "`LANG:PATH` or `SRC-TGT:PATH`"},
+};
+
+static int pattern_find(const char *name) {
+    for (size_t i = 0; name && i < sizeof PATTERNS / sizeof PATTERNS[0]; i++)
+        if (!strcmp(PATTERNS[i].name, name)) return (int)i;
+    return -1;
+}
+
 static void type_expect(const Key *k, char *buf, size_t n) {
     switch (k->type) {
     case T_INT: case T_INT64: snprintf(buf, n, "an integer"); return;
     case T_FLOAT: snprintf(buf, n, "a number"); return;
     case T_BOOL: snprintf(buf, n, "a boolean (true/false, yes/no, on/off, 1/0)"); return;
     case T_STR: snprintf(buf, n, "a string"); return;
+    case T_LIST: snprintf(buf, n, "a list, e.g. [de]"); return;
+    case T_FLIST: snprintf(buf, n, "a list of numbers, e.g. [1.0, 0.5]"); return;
     case T_ENUM: break;
     }
     size_t len = (size_t)snprintf(buf, n, "one of: ");
@@ -357,14 +469,16 @@ static int parse_bool(const char *t, int64_t *out) {
 static int parse_string(const Key *k, const char *t) {
     if (strlen(t) >= k->size) return PARSE_LONG;
     if (!utf8_valid(t)) return PARSE_UTF8;
-    if (k->allowed && !strcmp(k->allowed, "nonempty") && !*t) return PARSE_EMPTY;
+    int p = pattern_find(k->allowed);
+    if (p >= 0 && !PATTERNS[p].ok(t)) return PARSE_PATTERN;
     return PARSE_OK;
 }
 
 // Returns 0 and fills v, or non-zero with the reason in why ("expected ...").
+// Scalars only: list values arrive item by item (list_add).
 static int value_parse(const Key *k, const char *t, Value *v, char *why, size_t n) {
-    int st = PARSE_OK;
-    v->s = t;
+    int st = PARSE_TYPE;
+    *v = (Value){.s = t};
     switch (k->type) {
     case T_INT: st = parse_integer(t, INT_MIN, INT_MAX, &v->i); break;
     case T_INT64: st = parse_integer(t, INT64_MIN, INT64_MAX, &v->i); break;
@@ -372,6 +486,7 @@ static int value_parse(const Key *k, const char *t, Value *v, char *why, size_t 
     case T_BOOL: st = parse_bool(t, &v->i); break;
     case T_STR: st = parse_string(k, t); break;
     case T_ENUM: st = enum_has(k->allowed, t) ? PARSE_OK : PARSE_TYPE; break;
+    case T_LIST: case T_FLIST: break;
     }
     char exp[256];
     type_expect(k, exp, sizeof exp);
@@ -385,7 +500,7 @@ static int value_parse(const Key *k, const char *t, Value *v, char *why, size_t 
         break;
     case PARSE_LONG: snprintf(why, n, "expected a string of at most %zu bytes", k->size - 1); break;
     case PARSE_UTF8: snprintf(why, n, "expected valid UTF-8 text"); break;
-    default: snprintf(why, n, "expected a non-empty string"); break;
+    default: snprintf(why, n, "expected %s", PATTERNS[pattern_find(k->allowed)].expect); break;
     }
     return 1;
 }
@@ -397,30 +512,53 @@ static int value_in_range(const Key *k, const Value *v) {
     return (r.lo_open ? x > r.lo : x >= r.lo) && (r.hi_open ? x < r.hi : x <= r.hi);
 }
 
-static void value_store(const Key *k, Config *cfg, const Value *v) {
-    void *p = (char *)cfg + k->off;
+// Values live at dst: a Config member, or one item of a list member.
+static void value_store(const Key *k, void *dst, const Value *v) {
     switch (k->type) {
-    case T_INT: case T_BOOL: *(int *)p = (int)v->i; break;
-    case T_INT64: *(int64_t *)p = v->i; break;
-    case T_FLOAT: *(double *)p = v->f; break;
+    case T_INT: case T_BOOL: *(int *)dst = (int)v->i; break;
+    case T_INT64: *(int64_t *)dst = v->i; break;
+    case T_FLOAT: *(double *)dst = v->f; break;
     case T_STR: case T_ENUM:
         // Zero the tail too: equal configs are then equal byte for byte.
-        memset(p, 0, k->size);
-        memcpy(p, v->s, strlen(v->s));
+        memset(dst, 0, k->size);
+        memcpy(dst, v->s, strlen(v->s));
         break;
+    case T_LIST: case T_FLIST: memcpy(dst, v->list, k->size); break;
     }
 }
 
-static Value value_get(const Key *k, const Config *cfg) {
-    const void *p = (const char *)cfg + k->off;
-    Value v = {0, 0.0, NULL};
+static Value value_read(const Key *k, const void *src) {
+    Value v = {0, 0.0, NULL, NULL};
     switch (k->type) {
-    case T_INT: case T_BOOL: v.i = *(const int *)p; break;
-    case T_INT64: v.i = *(const int64_t *)p; break;
-    case T_FLOAT: v.f = *(const double *)p; break;
-    case T_STR: case T_ENUM: v.s = (const char *)p; break;
+    case T_INT: case T_BOOL: v.i = *(const int *)src; break;
+    case T_INT64: v.i = *(const int64_t *)src; break;
+    case T_FLOAT: v.f = *(const double *)src; break;
+    case T_STR: case T_ENUM: v.s = (const char *)src; break;
+    case T_LIST: v.list = src, v.i = ((const CfgList *)src)->n; break;
+    case T_FLIST: v.list = src, v.i = ((const CfgFloatList *)src)->n; break;
     }
     return v;
+}
+
+static Value value_get(const Key *k, const Config *cfg) {
+    return value_read(k, (const char *)cfg + k->off);
+}
+
+// The key that item i of list key k is checked, stored and formatted as: the
+// list's path with the index, the list's rule, the items' scalar type.
+static Key item_key(const Key *k, int i, char *path, size_t n) {
+    Key item = *k;
+    snprintf(path, n, "%s[%d]", k->path, i);
+    item.path = path;
+    item.type = k->type == T_FLIST ? T_FLOAT : T_STR;
+    item.size = k->type == T_FLIST ? sizeof(double) : CFG_STR;
+    return item;
+}
+
+// Address of item i inside a list value of key k.
+static void *item_at(const Key *k, const void *list, int i) {
+    return k->type == T_FLIST ? (void *)&((const CfgFloatList *)list)->v[i]
+                              : (void *)((const CfgList *)list)->item[i];
 }
 
 // Shortest of %.15g..%.17g that reads back to the same double, with a ".0"
@@ -439,10 +577,11 @@ static void format_double(double x, char *buf, size_t n) {
         snprintf(buf, n, "%.*s.0%s", (int)mant, tmp, tmp + mant);
 }
 
-// The value as YAML text that value_parse reads back unchanged.
-static void value_format(const Key *k, const Config *cfg, Buf *b) {
-    Value v = value_get(k, cfg);
-    char num[64];
+// The value at src as YAML text that reads back unchanged; lists as flow
+// sequences of their formatted items.
+static void value_format_at(const Key *k, const void *src, Buf *b) {
+    Value v = value_read(k, src);
+    char num[64], path[MAX_PATH + 16];
     switch (k->type) {
     case T_INT: buf_printf(b, "%d", (int)v.i); break;
     case T_INT64: buf_printf(b, "%" PRId64, v.i); break;
@@ -450,7 +589,20 @@ static void value_format(const Key *k, const Config *cfg, Buf *b) {
     case T_BOOL: buf_printf(b, "%s", v.i ? "true" : "false"); break;
     case T_ENUM: buf_printf(b, "%s", v.s); break;
     case T_STR: yaml_quote(b, v.s); break;
+    case T_LIST: case T_FLIST:
+        buf_printf(b, "[");
+        for (int i = 0; i < v.i; i++) {
+            Key item = item_key(k, i, path, sizeof path);
+            buf_printf(b, "%s", i ? ", " : "");
+            value_format_at(&item, item_at(k, src, i), b);
+        }
+        buf_printf(b, "]");
+        break;
     }
+}
+
+static void value_format(const Key *k, const Config *cfg, Buf *b) {
+    value_format_at(k, (const char *)cfg + k->off, b);
 }
 
 // User text for an error message: at most 80 bytes, control bytes and
@@ -466,21 +618,215 @@ static const char *shown(const char *text, char *buf, size_t n) {
     return buf;
 }
 
-// Parses, range-checks and stores one value; origin o is recorded for
-// later cross-field messages.
-static LmStatus value_apply(Config *cfg, Origin *org, int k, const char *text, const Origin *o) {
-    const Key *key = &KEYS[k];
-    Value v;
+// Parses and range-checks one scalar of key (or list item) k.
+static LmStatus value_check(const Key *k, const char *text, Value *v, const Origin *o) {
     char why[512], range[128], show[96];
-    if (value_parse(key, text, &v, why, sizeof why))
-        return fail(o, "%s: %s, got \"%s\"", key->path, why, shown(text, show, sizeof show));
-    if (!value_in_range(key, &v)) {
-        range_describe(key, range, sizeof range);
-        return fail(o, "%s = %s is out of range (allowed: %s)", key->path,
+    if (value_parse(k, text, v, why, sizeof why))
+        return fail(o, "%s: %s, got \"%s\"", k->path, why, shown(text, show, sizeof show));
+    if (!value_in_range(k, v)) {
+        range_describe(k, range, sizeof range);
+        return fail(o, "%s = %s is out of range (allowed: %s)", k->path,
                     shown(text, show, sizeof show), range);
     }
-    value_store(key, cfg, &v);
+    return LM_OK;
+}
+
+// Stores key k's new value; origin o is recorded for later cross-field messages.
+static void value_commit(Config *cfg, Origin *org, int k, const Value *v, const Origin *o) {
+    value_store(&KEYS[k], (char *)cfg + KEYS[k].off, v);
     org[k] = *o;
+}
+
+// ---------------------------------------------------------------------------
+// YAML nodes and lists
+
+static const char *node_kind(const yaml_node_t *n) {
+    return n->type == YAML_MAPPING_NODE ? "a mapping"
+           : n->type == YAML_SEQUENCE_NODE ? "a sequence" : "a scalar";
+}
+
+// A plain empty, ~ or null scalar: YAML's "no value".
+static int node_is_null(const yaml_node_t *n) {
+    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
+    const char *s = (const char *)n->data.scalar.value;
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
+static LmStatus no_value(const Key *k, const Origin *o) {
+    char exp[256];
+    type_expect(k, exp, sizeof exp);
+    return fail(o, "%s has no value, expected %s%s", k->path, exp,
+                k->type == T_STR && !k->allowed ? " (write \"\" for an empty string)"
+                : is_list(k->type) ? " (write [] for an empty list)" : "");
+}
+
+// Node v has the shape key (or list item) k needs: a sequence for a list,
+// else a non-null scalar without NUL bytes.
+static LmStatus node_check(const Key *k, const yaml_node_t *v, const Origin *o) {
+    char exp[256];
+    if (node_is_null(v)) return no_value(k, o);
+    if (v->type != (is_list(k->type) ? YAML_SEQUENCE_NODE : YAML_SCALAR_NODE)) {
+        type_expect(k, exp, sizeof exp);
+        return fail(o, "%s: expected %s, got %s", k->path, exp, node_kind(v));
+    }
+    if (v->type == YAML_SCALAR_NODE &&
+        strlen((const char *)v->data.scalar.value) != v->data.scalar.length)
+        return fail(o, "%s: value contains a NUL character", k->path);
+    return LM_OK;
+}
+
+// A list being read. Items are checked as they arrive and the key's old
+// value is replaced only when all passed: a later source replaces a list,
+// never appends to it.
+typedef union {
+    CfgList s;
+    CfgFloatList f;
+} ListBuf;
+
+static int *list_count(const Key *k, ListBuf *lb) {
+    return k->type == T_FLIST ? &lb->f.n : &lb->s.n;
+}
+
+// String lists are sets: a repeated language, direction or file would
+// silently count a stream twice.
+static LmStatus item_unique(const Key *k, const ListBuf *lb, int n, const char *text,
+                            const char *path, const Origin *o) {
+    char show[96];
+    for (int j = 0; k->type == T_LIST && j < n; j++)
+        if (!strcmp(lb->s.item[j], text))
+            return fail(o, "%s: \"%s\" repeats %s[%d]", path, shown(text, show, sizeof show),
+                        k->path, j);
+    return LM_OK;
+}
+
+// Checks and appends one item, given as text or (from YAML) as a node.
+static LmStatus list_add(const Key *k, ListBuf *lb, const char *text, const yaml_node_t *node,
+                         const Origin *o) {
+    int *n = list_count(k, lb);
+    if (*n == CFG_LIST_MAX) return fail(o, "%s: more than %d items", k->path, CFG_LIST_MAX);
+    char path[MAX_PATH + 16];
+    Key item = item_key(k, *n, path, sizeof path);
+    if (node) {
+        LM_TRY(node_check(&item, node, o));
+        text = (const char *)node->data.scalar.value;
+    }
+    Value v;
+    LM_TRY(value_check(&item, text, &v, o));
+    LM_TRY(item_unique(k, lb, *n, text, path, o));
+    value_store(&item, item_at(k, lb, *n), &v);
+    (*n)++;
+    return LM_OK;
+}
+
+static void list_commit(Config *cfg, Origin *org, int k, ListBuf *lb, const Origin *o) {
+    Value v = {.i = *list_count(&KEYS[k], lb), .list = lb};
+    value_commit(cfg, org, k, &v, o);
+}
+
+static LmStatus list_from_node(Config *cfg, Origin *org, int k, yaml_document_t *doc,
+                               const yaml_node_t *seq, const Origin *o) {
+    ListBuf lb;
+    memset(&lb, 0, sizeof lb);  // unused slots zero: configs compare with memcmp
+    for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
+         it++) {
+        const yaml_node_t *node = yaml_document_get_node(doc, *it);
+        // In a file each item has its own line; a --set value is one line.
+        Origin at = {o->file, o->line > 0 ? (int)node->start_mark.line + 1 : o->line};
+        LM_TRY(list_add(&KEYS[k], &lb, NULL, node, &at));
+    }
+    list_commit(cfg, org, k, &lb, o);
+    return LM_OK;
+}
+
+// --set shorthand "de, fr": items split at every comma and trimmed, no
+// quoting (an item with a comma needs the flow form ["a,b"]).
+static LmStatus list_from_commas(Config *cfg, Origin *org, int k, const char *text,
+                                 const Origin *o) {
+    if (!*text) return no_value(&KEYS[k], o);
+    ListBuf lb;
+    memset(&lb, 0, sizeof lb);
+    char *copy = xstrdup(text), *p = copy;
+    LmStatus st;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        st = list_add(&KEYS[k], &lb, trim(p), NULL, o);
+        if (st != LM_OK || !comma) break;
+        p = comma + 1;
+    }
+    free(copy);
+    if (st == LM_OK) list_commit(cfg, org, k, &lb, o);
+    return st;
+}
+
+// For a file (key NULL) the message points at file:line:column; a --set
+// value or a default is one short line (libyaml often places its error past
+// the end), so the key says enough.
+static LmStatus yaml_fail(const yaml_parser_t *p, const Origin *o, const char *key) {
+    const char *problem = p->problem ? p->problem : "out of memory";
+    if (key) return fail(o, "%s: invalid YAML: %s", key, problem);
+    if (p->error == YAML_READER_ERROR) {
+        lm_error("%s: invalid YAML: %s (byte offset %zu)", o->file, problem, p->problem_offset);
+        return LM_EUSAGE;
+    }
+    char ctx[256] = "";
+    if (p->context)
+        snprintf(ctx, sizeof ctx, " (%s at line %zu)", p->context, p->context_mark.line + 1);
+    lm_error("%s:%zu:%zu: invalid YAML: %s%s", o->file, p->problem_mark.line + 1,
+             p->problem_mark.column + 1, problem, ctx);
+    return LM_EUSAGE;
+}
+
+// Loads the one document of p into doc (caller deletes it on LM_OK). A plain
+// load would silently ignore what follows: a second document, or trailing
+// text after a --set list.
+static LmStatus yaml_load_one(yaml_parser_t *p, yaml_document_t *doc, const Origin *o,
+                              const char *key) {
+    yaml_document_t extra;
+    if (!yaml_parser_load(p, doc)) return yaml_fail(p, o, key);
+    if (!yaml_parser_load(p, &extra)) {
+        yaml_document_delete(doc);
+        return yaml_fail(p, o, key);
+    }
+    yaml_node_t *root = yaml_document_get_root_node(&extra);
+    int line = root ? (int)root->start_mark.line + 1 : 0;
+    yaml_document_delete(&extra);
+    if (!line) return LM_OK;
+    yaml_document_delete(doc);
+    if (key) return fail(o, "%s: the value holds more than one YAML document", key);
+    Origin at = {o->file, line};
+    return fail(&at, "a config file holds one YAML document; found a second one");
+}
+
+// --set key=[de, "a,b"] and the list defaults: a YAML flow sequence.
+static LmStatus list_from_yaml(Config *cfg, Origin *org, int k, const char *text,
+                               const Origin *o) {
+    yaml_parser_t p;
+    yaml_document_t doc;
+    if (!yaml_parser_initialize(&p)) {
+        lm_error("%s: cannot initialise the YAML parser (out of memory)", KEYS[k].path);
+        return LM_ERUNTIME;
+    }
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+    LmStatus st = yaml_load_one(&p, &doc, o, KEYS[k].path);
+    yaml_parser_delete(&p);
+    if (st != LM_OK) return st;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);  // text starts with '['
+    st = node_check(&KEYS[k], root, o);
+    if (st == LM_OK) st = list_from_node(cfg, org, k, &doc, root, o);
+    yaml_document_delete(&doc);
+    return st;
+}
+
+// Applies one value given as text (--set, defaults): a scalar, or a list as
+// a flow sequence or comma shorthand.
+static LmStatus value_apply(Config *cfg, Origin *org, int k, const char *text, const Origin *o) {
+    if (is_list(KEYS[k].type))
+        return text[0] == '[' ? list_from_yaml(cfg, org, k, text, o)
+                              : list_from_commas(cfg, org, k, text, o);
+    Value v;
+    LM_TRY(value_check(&KEYS[k], text, &v, o));
+    value_commit(cfg, org, k, &v, o);
     return LM_OK;
 }
 
@@ -562,34 +908,13 @@ typedef struct {
     int seen[N_KEYS];     // line where this file set each key, to catch duplicates
 } Walk;
 
-static const char *node_kind(const yaml_node_t *n) {
-    return n->type == YAML_MAPPING_NODE ? "a mapping"
-           : n->type == YAML_SEQUENCE_NODE ? "a sequence" : "a scalar";
-}
-
-// A plain empty, ~ or null scalar: YAML's "no value".
-static int node_is_null(const yaml_node_t *n) {
-    if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return 0;
-    const char *s = (const char *)n->data.scalar.value;
-    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
-}
-
 static LmStatus walk_value(Walk *w, int k, const Origin *o, const yaml_node_t *v) {
-    const Key *key = &KEYS[k];
-    char exp[256];
     if (w->seen[k])
-        return fail(o, "%s is set twice in this file (first at line %d)", key->path, w->seen[k]);
+        return fail(o, "%s is set twice in this file (first at line %d)", KEYS[k].path, w->seen[k]);
     w->seen[k] = o->line;
-    type_expect(key, exp, sizeof exp);
-    if (v->type != YAML_SCALAR_NODE)
-        return fail(o, "%s: expected %s, got %s", key->path, exp, node_kind(v));
-    if (node_is_null(v))
-        return fail(o, "%s has no value, expected %s%s", key->path, exp,
-                    key->type == T_STR ? " (write \"\" for an empty string)" : "");
-    const char *text = (const char *)v->data.scalar.value;
-    if (strlen(text) != v->data.scalar.length)
-        return fail(o, "%s: value contains a NUL character", key->path);
-    return value_apply(w->cfg, w->org, k, text, o);
+    LM_TRY(node_check(&KEYS[k], v, o));
+    if (is_list(KEYS[k].type)) return list_from_node(w->cfg, w->org, k, w->doc, v, o);
+    return value_apply(w->cfg, w->org, k, (const char *)v->data.scalar.value, o);
 }
 
 static LmStatus walk_mapping(Walk *w, const char *prefix, yaml_node_t *map, int depth);
@@ -631,43 +956,15 @@ static LmStatus walk_document(Walk *w) {
     if (!root || node_is_null(root)) return LM_OK;  // empty or comments only
     if (root->type != YAML_MAPPING_NODE) {
         Origin o = {w->file, (int)root->start_mark.line + 1};
-        return fail(&o, "expected a mapping of sections (model:, data:, train:, bench:) "
-                        "at the top level, got %s", node_kind(root));
-    }
-    return walk_mapping(w, "", root, 0);
-}
-
-static LmStatus yaml_fail(const yaml_parser_t *p, const char *file) {
-    const char *problem = p->problem ? p->problem : "out of memory";
-    if (p->error == YAML_READER_ERROR) {
-        lm_error("%s: invalid YAML: %s (byte offset %zu)", file, problem, p->problem_offset);
+        Buf names = {0};
+        for (size_t s = 0; s < N_SECTIONS; s++)
+            buf_printf(&names, "%s%s:", s ? ", " : "", SECTIONS[s].name);
+        fail(&o, "expected a mapping of sections (%s) at the top level, got %s", names.p,
+             node_kind(root));
+        free(names.p);
         return LM_EUSAGE;
     }
-    char ctx[256] = "";
-    if (p->context)
-        snprintf(ctx, sizeof ctx, " (%s at line %zu)", p->context, p->context_mark.line + 1);
-    lm_error("%s:%zu:%zu: invalid YAML: %s%s", file, p->problem_mark.line + 1,
-             p->problem_mark.column + 1, problem, ctx);
-    return LM_EUSAGE;
-}
-
-static LmStatus load_documents(yaml_parser_t *p, Walk *w) {
-    yaml_document_t doc;
-    if (!yaml_parser_load(p, &doc)) return yaml_fail(p, w->file);
-    w->doc = &doc;
-    LmStatus st = walk_document(w);
-    yaml_document_delete(&doc);
-    if (st != LM_OK) return st;
-    // A one-document load would silently ignore anything after a `---`.
-    if (!yaml_parser_load(p, &doc)) return yaml_fail(p, w->file);
-    yaml_node_t *extra = yaml_document_get_root_node(&doc);
-    int line = extra ? (int)extra->start_mark.line + 1 : 0;
-    yaml_document_delete(&doc);
-    if (line) {
-        Origin o = {w->file, line};
-        return fail(&o, "a config file holds one YAML document; found a second one");
-    }
-    return LM_OK;
+    return walk_mapping(w, "", root, 0);
 }
 
 static LmStatus load_file(Config *cfg, Origin *org, const char *file) {
@@ -683,22 +980,20 @@ static LmStatus load_file(Config *cfg, Origin *org, const char *file) {
         return LM_ERUNTIME;
     }
     yaml_parser_set_input_file(&parser, fp);
-    Walk w = {.cfg = cfg, .org = org, .file = file};
-    LmStatus st = load_documents(&parser, &w);
+    yaml_document_t doc;
+    Origin o = {file, 0};
+    LmStatus st = yaml_load_one(&parser, &doc, &o, NULL);
     yaml_parser_delete(&parser);
     fclose(fp);
+    if (st != LM_OK) return st;
+    Walk w = {.cfg = cfg, .org = org, .file = file, .doc = &doc};
+    st = walk_document(&w);
+    yaml_document_delete(&doc);
     return st;
 }
 
 // ---------------------------------------------------------------------------
 // --set overrides
-
-static char *trim(char *s) {
-    while (isspace((unsigned char)*s)) s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
-    return s;
-}
 
 static LmStatus override_apply(Config *cfg, Origin *org, const char *arg) {
     static const Origin set = {"--set", 0};
@@ -743,11 +1038,11 @@ static LmStatus cross_fail(const Config *cfg, const Origin *org, const char *a,
     return LM_EUSAGE;
 }
 
-static LmStatus config_validate(const Config *c, const Origin *org) {
-    if (c->train.min_lr > c->train.lr)
-        return cross_fail(c, org, "train.min_lr", "<=", "train.lr");
-    if (c->train.warmup_steps > c->train.steps)
-        return cross_fail(c, org, "train.warmup_steps", "<=", "train.steps");
+static const Origin *org_of(const Origin *org, const char *path) {
+    return &org[key_find(path)];
+}
+
+static LmStatus validate_model(const Config *c, const Origin *org) {
     if (c->model.hidden_size % c->model.num_attention_heads)
         return cross_fail(c, org, "model.hidden_size", "a multiple of", "model.num_attention_heads");
     if (c->model.num_attention_heads % c->model.num_key_value_heads)
@@ -755,8 +1050,8 @@ static LmStatus config_validate(const Config *c, const Origin *org) {
                           "model.num_key_value_heads");
     int head_dim = c->model.hidden_size / c->model.num_attention_heads;
     if (head_dim % 2) {  // rotary embeddings rotate pairs of channels
-        const Origin *o = origin_pick(&org[key_find("model.hidden_size")],
-                                      &org[key_find("model.num_attention_heads")]);
+        const Origin *o = origin_pick(org_of(org, "model.hidden_size"),
+                                      org_of(org, "model.num_attention_heads"));
         return fail(o, "head dimension model.hidden_size / model.num_attention_heads = "
                        "%d / %d = %d must be even", c->model.hidden_size,
                     c->model.num_attention_heads, head_dim);
@@ -764,38 +1059,79 @@ static LmStatus config_validate(const Config *c, const Origin *org) {
     return LM_OK;
 }
 
+// data.weights pairs with the streams by position, so a wrong count would
+// put every weight after the gap on the wrong stream.
+static LmStatus validate_weights(const Config *c, const Origin *org) {
+    int nw = c->data.weights.n, nd = c->data.directions.n, nm = c->data.mono.n;
+    if (nw == 0 || nw == nd + nm) return LM_OK;
+    const Origin *ow = org_of(org, "data.weights");
+    const Origin *o = origin_pick(ow, origin_pick(org_of(org, "data.directions"),
+                                                  org_of(org, "data.mono")));
+    char where[4200];
+    return fail(o, "data.weights has %d item%s (%s), expected none or one per stream: "
+                   "len(data.directions) + len(data.mono) = %d + %d = %d",
+                nw, nw == 1 ? "" : "s", origin_text(ow, where, sizeof where), nd, nm, nd + nm);
+}
+
+static LmStatus validate_prep(const Config *c, const Origin *org) {
+    if (c->prep.min_chars > c->prep.max_chars)
+        return cross_fail(c, org, "prep.min_chars", "<=", "prep.max_chars");
+    if (c->prep.dev_fraction + c->prep.test_fraction >= 1) {
+        const Origin *o = origin_pick(org_of(org, "prep.dev_fraction"),
+                                      org_of(org, "prep.test_fraction"));
+        return fail(o, "prep.dev_fraction + prep.test_fraction = %g + %g must be < 1 "
+                       "(nothing would be left for train)",
+                    c->prep.dev_fraction, c->prep.test_fraction);
+    }
+    return LM_OK;
+}
+
+static LmStatus config_validate(const Config *c, const Origin *org) {
+    if (c->train.min_lr > c->train.lr)
+        return cross_fail(c, org, "train.min_lr", "<=", "train.lr");
+    if (c->train.warmup_steps > c->train.steps)
+        return cross_fail(c, org, "train.warmup_steps", "<=", "train.steps");
+    LM_TRY(validate_model(c, org));
+    LM_TRY(validate_weights(c, org));
+    return validate_prep(c, org);
+}
+
 // ---------------------------------------------------------------------------
 // Public API
 
 #ifndef NDEBUG
-// Debug builds (and so the tests) check the table itself: every default obeys
-// its own rules, every number has a range, every key sits in a known section.
+// Debug builds (and so the tests) check the table itself: every number has
+// a range, every rule name exists, every key sits in a known section. That
+// every default obeys its own rules is asserted by config_defaults.
 static int schema_ok(void) {
     for (size_t k = 0; k < N_KEYS; k++) {
         const Key *key = &KEYS[k];
-        Value v;
-        char why[256], section[MAX_PATH];
+        char section[MAX_PATH];
         Range r;
         snprintf(section, sizeof section, "%.*s", (int)(last_component(key->path) - key->path - 1),
                  key->path);
         if (section_find(section) < 0 || strchr(key->help, '|')) return 0;
-        if (is_numeric(key->type) && !range_parse(key->allowed, &r)) return 0;
+        if ((is_numeric(key->type) || key->type == T_FLIST) && !range_parse(key->allowed, &r))
+            return 0;
         if (key->type == T_ENUM && !key->allowed) return 0;
-        if (key->type == T_STR && key->allowed && strcmp(key->allowed, "nonempty")) return 0;
-        if (value_parse(key, key->def, &v, why, sizeof why) || !value_in_range(key, &v)) return 0;
+        if ((key->type == T_STR || key->type == T_LIST) && key->allowed &&
+            pattern_find(key->allowed) < 0)
+            return 0;
     }
     return 1;
 }
 #endif
 
 void config_defaults(Config *cfg) {
+    static const Origin def = {NULL, 0};
+    Origin org[N_KEYS];
     assert(schema_ok());
     memset(cfg, 0, sizeof *cfg);  // deterministic padding: configs compare with memcmp
     for (size_t k = 0; k < N_KEYS; k++) {
-        Value v;
-        char why[256];
-        if (value_parse(&KEYS[k], KEYS[k].def, &v, why, sizeof why) == 0)
-            value_store(&KEYS[k], cfg, &v);
+        // Same rules as --set, so a default is exactly what a user could write.
+        LmStatus st = value_apply(cfg, org, (int)k, KEYS[k].def, &def);
+        assert(st == LM_OK);  // a bad default has printed "error: default: ..."
+        (void)st;
     }
 }
 
@@ -820,7 +1156,10 @@ LmStatus config_require(const Config *cfg, const char *const *paths, int n) {
             return LM_ERUNTIME;
         }
         const Key *key = &KEYS[k];
-        if ((key->type == T_STR || key->type == T_ENUM) && !value_get(key, cfg).s[0]) {
+        Value v = value_get(key, cfg);
+        int empty = is_list(key->type) ? v.i == 0
+                    : (key->type == T_STR || key->type == T_ENUM) && !v.s[0];
+        if (empty) {
             lm_error("missing required key %s (set it in a -c file or with --set %s=...)",
                      key->path, key->path);
             return LM_EUSAGE;
@@ -854,8 +1193,9 @@ static void doc_allowed(const Key *k, Buf *b) {
         }
     } else if (k->type == T_BOOL) {
         buf_printf(b, "true, false");
-    } else if (k->type == T_STR) {
-        buf_printf(b, "%s", k->allowed ? "non-empty" : "any");
+    } else if (k->type == T_STR || k->type == T_LIST) {
+        int p = pattern_find(k->allowed);
+        buf_printf(b, "%s", p >= 0 ? PATTERNS[p].doc : "any");
     } else {
         range_describe(k, range, sizeof range);
         buf_printf(b, "%s", range);
@@ -863,7 +1203,8 @@ static void doc_allowed(const Key *k, Buf *b) {
 }
 
 static const char *type_name(KeyType t) {
-    static const char *const names[] = {"int", "int64", "float", "bool", "string", "enum"};
+    static const char *const names[] = {"int",    "int64", "float",       "bool",
+                                        "string", "enum",  "string list", "float list"};
     return names[t];
 }
 

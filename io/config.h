@@ -12,6 +12,19 @@
 #include "util/err.h"
 
 #define CFG_STR 256
+#define CFG_LIST_MAX 64
+
+// List values (YAML sequences). Unused slots are zero so that equal configs
+// compare equal with memcmp.
+typedef struct {
+    int n;
+    char item[CFG_LIST_MAX][CFG_STR];
+} CfgList;
+
+typedef struct {
+    int n;
+    double v[CFG_LIST_MAX];
+} CfgFloatList;
 
 typedef struct {
     // model: architecture and size of a freshly initialised model. Ignored
@@ -30,6 +43,12 @@ typedef struct {
         char lang[CFG_STR];          // mono stream used by train.mode full (LM)
         char train_split[CFG_STR];   // default "train"
         char valid_split[CFG_STR];   // default "dev"
+        CfgList directions;          // "de-en" items; b-a reads bitext a-b swapped;
+                                     // empty = language modelling on lang
+        CfgList mono;                // languages also trained with the LM loss
+        CfgFloatList weights;        // per stream: directions, then mono; empty = all 1
+        char prompt[CFG_STR];        // template: {src_lang} {tgt_lang} {src}
+        char overlong[CFG_STR];      // skip | truncate (examples > train.seq_len)
     } data;
     struct {
         char mode[CFG_STR];          // full (later: layers, landermt, general, specific)
@@ -49,15 +68,33 @@ typedef struct {
     struct {
         int steps, warmup;           // timed steps, untimed warm-up steps
     } bench;
+    // prep: inputs, cleaning, splits and tokenizer of `landermt prep`.
+    struct {
+        char output[CFG_STR];        // corpus file written
+        char pivot[CFG_STR];         // msgid language of the gettext catalogs
+        CfgList languages;           // target languages taken from catalogs
+        CfgList mo;                  // .mo files / directories (recursive)
+        int system_locale;           // also read /usr/share/locale
+        CfgList tsv;                 // "SRC-TGT:PATH" tab-separated bitext
+        CfgList moses;               // "SRC-TGT:PATH_SRC,PATH_TGT" aligned files
+        CfgList text;                // "LANG:PATH" monolingual text
+        char tokenizer[CFG_STR];     // reuse /tokenizer of this HDF5 file; "" = train
+        int vocab_size;              // trained BPE: specials + 256 bytes + merges
+        int lang_tags;               // add <2xx> specials, one per language
+        double dev_fraction, test_fraction;  // by hash of the normalised source
+        int min_chars, max_chars;    // kept sentence length (either side)
+        int mono_from_bitext;        // bitext sides also stored as mono text
+    } prep;
 } Config;
 
 // Fills cfg with every default.
 void config_defaults(Config *cfg);
 
 // Starts from the defaults, parses and merges the files (in order, later
-// wins), then applies the overrides ("a.b=value", value read by the same rules
-// as a YAML scalar), then checks cross-field rules (min_lr <= lr, head
-// counts divide, ...).
+// wins; a list is replaced as a whole), then applies the overrides
+// ("a.b=value", value read by the same rules as a YAML scalar; a list as a
+// YAML flow sequence "[a, b]" or the shorthand "a,b"), then checks
+// cross-field rules (min_lr <= lr, head counts divide, ...).
 // On error prints one message naming the key, the file and the line (and the
 // closest valid key for unknown keys), leaves cfg untouched and returns
 // LM_EUSAGE.
@@ -65,8 +102,8 @@ LmStatus config_load(Config *cfg, const char *const *files, int n_files,
                      const char *const *overrides, int n_overrides);
 
 // Commands call this for the keys they cannot run without (e.g. train needs
-// data.corpus). A string key is missing when it is empty; other keys always
-// have a value. Prints "missing required key ..." and returns LM_EUSAGE.
+// data.corpus). A string or list key is missing when it is empty; other keys
+// always have a value. Prints "missing required key ..." and returns LM_EUSAGE.
 LmStatus config_require(const Config *cfg, const char *const *paths, int n);
 
 // Resolved config as YAML text (malloc'ed; caller frees). Parsing this text

@@ -1,5 +1,6 @@
-// Config loading: defaults, nested YAML, merging, --set, every error class
-// (message names key and file:line), dump round trip, required keys, and
+// Config loading: defaults, nested YAML, merging, --set, lists (block, flow,
+// shorthand, replace-on-merge, item rules), every error class (message names
+// key and file:line), cross-field rules, dump round trip, required keys, and
 // docs/config.md covering every key.
 #include <fcntl.h>
 #include <stdlib.h>
@@ -91,6 +92,24 @@ static LmStatus load1(Config *cfg, const char *yaml, const char *set) {
     return st;
 }
 
+// 1 if list l holds exactly the NULL-terminated items.
+static int list_is_(const CfgList *l, const char *const *items) {
+    int n = 0;
+    for (; items[n]; n++)
+        if (n >= l->n || strcmp(l->item[n], items[n])) return 0;
+    return n == l->n;
+}
+#define LIST_IS(l, ...) list_is_((l), (const char *const[]){__VA_ARGS__, NULL})
+
+// "prep:\n  mo: [f0, f1, ...]\n" with n items (malloc'ed).
+static char *yaml_flow_list(int n) {
+    char *y = malloc(64 + 8 * (size_t)n), *p = y;
+    p += sprintf(p, "prep:\n  mo: [");
+    for (int i = 0; i < n; i++) p += sprintf(p, "%sf%d", i ? ", " : "", i);
+    sprintf(p, "]\n");
+    return y;
+}
+
 // ---------------------------------------------------------------------------
 // Tests
 
@@ -117,6 +136,18 @@ static void test_defaults(void) {
     CHECK(c.train.save_every == 50 && c.train.keep_last == 2, "save");
     CHECK(!strcmp(c.train.out_dir, "runs/train") && c.train.seed == 1234, "out/seed");
     CHECK(c.train.log_every == 1 && c.bench.steps == 10 && c.bench.warmup == 2, "log/bench");
+    CHECK(c.data.directions.n == 0 && c.data.mono.n == 0 && c.data.weights.n == 0, "data lists");
+    CHECK(!strcmp(c.data.prompt, "Translate from {src_lang} to {tgt_lang}:\n{src}\n"), "%s",
+          c.data.prompt);
+    CHECK(!strcmp(c.data.overlong, "skip"), "%s", c.data.overlong);
+    CHECK(!strcmp(c.prep.output, "data/corpus.h5") && !strcmp(c.prep.pivot, "en"), "prep strings");
+    CHECK(LIST_IS(&c.prep.languages, "de", "fr", "it", "zh_CN", "ar"), "prep.languages");
+    CHECK(c.prep.languages.item[5][0] == 0 && c.prep.languages.item[0][2] == 0, "zeroed tail");
+    CHECK(!c.prep.mo.n && !c.prep.tsv.n && !c.prep.moses.n && !c.prep.text.n, "prep lists");
+    CHECK(!c.prep.system_locale && !c.prep.lang_tags && c.prep.mono_from_bitext == 1, "bools");
+    CHECK(!c.prep.tokenizer[0] && c.prep.vocab_size == 8000, "tokenizer");
+    CHECK(c.prep.dev_fraction == 0.02 && c.prep.test_fraction == 0.02, "fractions");
+    CHECK(c.prep.min_chars == 2 && c.prep.max_chars == 400, "chars");
     // No sources at all: the defaults, and they pass every cross-field rule.
     Config l;
     memset(&l, 0xAB, sizeof l);
@@ -217,6 +248,194 @@ static void test_merge(void) {
     free(err);
     free(a);
     free(b);
+}
+
+static void test_list_parse(void) {
+    Config c;
+    LmStatus st = load1(&c,
+                        "data:\n"
+                        "  directions:\n"
+                        "    - de-en\n"
+                        "    - 'zh_CN-en'\n"
+                        "  mono: [fr, \"it\"]\n"
+                        "  weights:\n"
+                        "  - 1\n"
+                        "  - .5\n"
+                        "  - \"2e0\"\n"
+                        "  - 0\n"
+                        "prep:\n"
+                        "  languages: []\n"
+                        "  mo: [a/b.mo, \"c d/\", 'x, y']\n"
+                        "  tsv: [de-en:data/x.tsv]\n"
+                        "  moses: [\"de-en:a.de,a.en\"]\n"
+                        "  text:\n"
+                        "    - \"fr:mono: weird.txt\"\n",
+                        NULL);
+    CHECK(st == LM_OK, "status %d", st);
+    CHECK(LIST_IS(&c.data.directions, "de-en", "zh_CN-en"), "block sequence");
+    CHECK(LIST_IS(&c.data.mono, "fr", "it"), "flow sequence");
+    CHECK(c.data.weights.n == 4 && c.data.weights.v[0] == 1.0 && c.data.weights.v[1] == 0.5 &&
+              c.data.weights.v[2] == 2.0 && c.data.weights.v[3] == 0.0, "float list");
+    CHECK(c.prep.languages.n == 0 && !c.prep.languages.item[0][0], "[] empties the default");
+    CHECK(LIST_IS(&c.prep.mo, "a/b.mo", "c d/", "x, y"), "quoted items");
+    CHECK(LIST_IS(&c.prep.tsv, "de-en:data/x.tsv"), "':' in a flow item");
+    CHECK(LIST_IS(&c.prep.moses, "de-en:a.de,a.en"), "',' in a quoted item");
+    CHECK(LIST_IS(&c.prep.text, "fr:mono: weird.txt"), "text");
+    // Exactly CFG_LIST_MAX items and items of CFG_STR - 1 bytes fit.
+    char *y = yaml_flow_list(CFG_LIST_MAX);
+    CHECK(load1(&c, y, NULL) == LM_OK && c.prep.mo.n == CFG_LIST_MAX &&
+              !strcmp(c.prep.mo.item[CFG_LIST_MAX - 1], "f63"), "64 items");
+    free(y);
+    char set[CFG_STR + 16] = "prep.mo=";
+    memset(set + 8, 'a', CFG_STR - 1);
+    set[8 + CFG_STR - 1] = '\0';
+    CHECK(load1(&c, NULL, set) == LM_OK && strlen(c.prep.mo.item[0]) == CFG_STR - 1, "255 bytes");
+}
+
+static void test_list_merge_and_set(void) {
+    char *a = write_yaml("prep:\n  languages: [de, fr, it]\n  mo: [x]\n");
+    char *b = write_yaml("prep:\n  languages:\n    - ar\n");
+    char *e = write_yaml("prep: {mo: []}\n");
+    const char *ab[2] = {a, b}, *abe[3] = {a, b, e};
+    Config c, only;
+    char *err;
+    CHECK(load_capture(&c, ab, 2, NULL, 0, &err) == LM_OK, "%s", err);
+    free(err);
+    CHECK(LIST_IS(&c.prep.languages, "ar"), "later file replaces the list, n=%d",
+          c.prep.languages.n);
+    CHECK(!c.prep.languages.item[1][0] && !c.prep.languages.item[2][0], "old items cleared");
+    CHECK(LIST_IS(&c.prep.mo, "x"), "list the later file does not mention is kept");
+    CHECK(load1(&only, "prep:\n  languages: [ar]\n  mo: [x]\n", NULL) == LM_OK &&
+              !memcmp(&c, &only, sizeof c), "merged == written directly, byte for byte");
+    CHECK(load_capture(&c, abe, 3, NULL, 0, &err) == LM_OK && c.prep.mo.n == 0, "[] empties");
+    free(err);
+    // --set: flow sequence (YAML rules, quotes protect commas) or shorthand.
+    static const struct { const char *set; int n; const char *first, *last; } sets[] = {
+        {"prep.languages=[de, \"a,b\" ]", 2, "de", "a,b"},
+        {"prep.languages= de, fr ,it ", 3, "de", "it"},
+        {"prep.languages=ar", 1, "ar", "ar"},
+        {"prep.languages=[]", 0, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        const char *s1[1] = {sets[i].set};
+        LmStatus st = load_capture(&c, ab, 2, s1, 1, &err);
+        CHECK(st == LM_OK && c.prep.languages.n == sets[i].n, "%s: %s", sets[i].set, err);
+        CHECK(!sets[i].first || (!strcmp(c.prep.languages.item[0], sets[i].first) &&
+                                 !strcmp(c.prep.languages.item[sets[i].n - 1], sets[i].last)),
+              "%s", sets[i].set);
+        free(err);
+    }
+    const char *w[2] = {"data.mono=x, y", "data.weights=0.5,2"};
+    CHECK(load_capture(&c, NULL, 0, w, 2, &err) == LM_OK && c.data.weights.n == 2 &&
+              c.data.weights.v[0] == 0.5 && c.data.weights.v[1] == 2.0, "float shorthand: %s",
+          err);
+    free(err);
+    const char *w2[2] = {"data.mono=x", "data.weights=[1e-3]"};
+    CHECK(load_capture(&c, NULL, 0, w2, 2, &err) == LM_OK && c.data.weights.n == 1 &&
+              c.data.weights.v[0] == 1e-3, "float flow: %s", err);
+    free(err);
+    free(a);
+    free(b);
+    free(e);
+}
+
+static void test_list_errors(void) {
+    expect_error("prep:\n  languages:\n    - de\n    - a: b\n", 4, NULL,
+                 "prep.languages[1]: expected a string", "got a mapping");
+    expect_error("prep:\n  languages: [de, [fr]]\n", 2, NULL,
+                 "prep.languages[1]: expected a string", "got a sequence");
+    expect_error("prep:\n  languages: de\n", 2, NULL,
+                 "prep.languages: expected a list, e.g. [de]", "got a scalar");
+    expect_error("data:\n  weights: 1\n", 2, NULL, "data.weights: expected a list of numbers",
+                 "got a scalar");
+    expect_error("prep:\n  languages: {de: 1}\n", 2, NULL, "prep.languages: expected a list",
+                 "got a mapping");
+    expect_error("prep:\n  languages:\n", 2, NULL, "prep.languages has no value",
+                 "write [] for an empty list");
+    expect_error("prep:\n  languages: [de, ~]\n", 2, NULL, "prep.languages[1] has no value", NULL);
+    expect_error("prep:\n  languages: [\"a\\0b\"]\n", 2, NULL, "prep.languages[0]", "NUL");
+    expect_error("prep:\n  languages: [de]\n  languages: [fr]\n", 3, NULL,
+                 "prep.languages is set twice", "line 2");
+    // Too many items: the error names the first item past the limit.
+    char *y = yaml_flow_list(CFG_LIST_MAX + 1);
+    expect_error(y, 2, NULL, "prep.mo: more than 64 items", NULL);
+    free(y);
+    char block[2048] = "prep:\n  mo:\n";
+    for (int i = 0; i <= CFG_LIST_MAX; i++)
+        snprintf(block + strlen(block), sizeof block - strlen(block), "    - f%d\n", i);
+    expect_error(block, 3 + CFG_LIST_MAX, NULL, "prep.mo: more than 64 items", NULL);
+    // An item longer than CFG_STR - 1 bytes, in a file and in --set.
+    char longy[600] = "prep:\n  mo: [x, ", longset[600] = "prep.mo=x,";
+    memset(longy + strlen(longy), 'a', CFG_STR);
+    strcat(longy, "]\n");
+    memset(longset + strlen(longset), 'a', CFG_STR);
+    expect_error(longy, 2, NULL, "prep.mo[1]: expected a string of at most 255 bytes", NULL);
+    expect_error(NULL, 0, longset, "prep.mo[1]: expected a string of at most 255 bytes", NULL);
+}
+
+static void test_list_item_errors(void) {
+    // Float lists: numbers only, finite, in range.
+    expect_error("data:\n  weights: [1, x]\n", 2, NULL, "data.weights[1]: expected a number",
+                 "\"x\"");
+    expect_error("data:\n  weights: [nan]\n", 2, NULL, "data.weights[0]", "finite");
+    expect_error("data:\n  weights: [1, inf]\n", 2, NULL, "data.weights[1]", "finite");
+    expect_error("data:\n  weights: [.nan]\n", 2, NULL, "data.weights[0]: expected a number", NULL);
+    expect_error("data:\n  weights: [1001]\n", 2, NULL, "data.weights[0] = 1001 is out of range",
+                 "[0, 1000]");
+    expect_error("data:\n  weights: [-1]\n", 2, NULL, "data.weights[0] = -1 is out of range", NULL);
+    // String lists are sets.
+    expect_error("data:\n  directions:\n    - de-en\n    - en-de\n    - de-en\n", 5, NULL,
+                 "data.directions[2]: \"de-en\" repeats data.directions[0]", NULL);
+    expect_error(NULL, 0, "data.mono=fr, de, fr", "data.mono[2]", "repeats data.mono[0]");
+    // --set forms.
+    expect_error(NULL, 0, "prep.languages=[de, [fr]]", "prep.languages[1]: expected a string",
+                 "got a sequence");
+    expect_error(NULL, 0, "prep.languages=[a: b]", "prep.languages[0]", "got a mapping");
+    expect_error(NULL, 0, "prep.languages=[de", "prep.languages: invalid YAML",
+                 "expected ',' or ']'");
+    expect_error(NULL, 0, "prep.languages=[de] x", "prep.languages: invalid YAML", NULL);
+    expect_error(NULL, 0, "prep.languages=[de]\n---\n[fr]", "prep.languages",
+                 "more than one YAML document");
+    expect_error(NULL, 0, "prep.languages=", "prep.languages has no value", "[]");
+    expect_error(NULL, 0, "data.weights=1,x", "data.weights[1]: expected a number", NULL);
+    expect_error(NULL, 0, "data.weights=[1, nan]", "data.weights[1]", "finite");
+    expect_error(NULL, 0, "data.mono=a,,b", "data.mono[1]: expected a non-empty string", NULL);
+    expect_error(NULL, 0, "prep.mo=\xff", "prep.mo[0]: expected valid UTF-8", NULL);
+    expect_error(NULL, 0, "prep.mo=[\"\xff\"]", "prep.mo: invalid YAML", NULL);
+}
+
+static void test_list_patterns(void) {
+    static const char *const good[] = {"de-en", "zh_CN-en", "en-zh_CN", "pt_BR-pt"};
+    static const char *const bad[] = {"de", "de-de", "de-DE", "-en", "de-", "de-en-fr",
+                                      "d1-en", "de en", "_x-en", "de:en"};
+    char set[128];
+    Config c;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        snprintf(set, sizeof set, "data.directions=%s", good[i]);
+        CHECK(load1(&c, NULL, set) == LM_OK && LIST_IS(&c.data.directions, good[i]), "%s", set);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(set, sizeof set, "data.directions=en-fr,%s", bad[i]);
+        expect_error(NULL, 0, set, "data.directions[1]: expected a direction SRC-TGT", bad[i]);
+    }
+    expect_error("data:\n  directions:\n    - de-en\n    - de\n", 4, NULL,
+                 "data.directions[1]: expected a direction", "e.g. de-en");
+    static const char *const good_lp[] = {"de-en:a.tsv", "de:x", "fr:/a/b:c", "de-en:a.de,a.en"};
+    static const char *const bad_lp[] = {"a.tsv", ":a.tsv", "de:", ""};
+    for (size_t i = 0; i < sizeof good_lp / sizeof good_lp[0]; i++) {
+        snprintf(set, sizeof set, "prep.tsv=[\"%s\"]", good_lp[i]);
+        CHECK(load1(&c, NULL, set) == LM_OK && LIST_IS(&c.prep.tsv, good_lp[i]), "%s", set);
+    }
+    for (size_t i = 0; i < sizeof bad_lp / sizeof bad_lp[0]; i++) {
+        snprintf(set, sizeof set, "prep.tsv=[\"%s\"]", bad_lp[i]);
+        expect_error(NULL, 0, set, "prep.tsv[0]: expected LANG:PATH or SRC-TGT:PATH", NULL);
+    }
+    // Every langpath key carries the rule; the shorthand splits moses pairs.
+    expect_error(NULL, 0, "prep.moses=de-en:a.de,a.en", "prep.moses[1]", "LANG:PATH");
+    expect_error(NULL, 0, "prep.text=x.txt", "prep.text[0]", "LANG:PATH");
+    expect_error(NULL, 0, "data.mono=[\"\"]", "data.mono[0]: expected a non-empty string", NULL);
+    expect_error(NULL, 0, "prep.mo=[\"\"]", "prep.mo[0]: expected a non-empty string", NULL);
+    CHECK(load1(&c, NULL, "prep.mo=[\"{x}: [y]\"]") == LM_OK, "any non-empty path");
 }
 
 static void test_yaml_syntax_errors(void) {
@@ -338,6 +557,26 @@ static void test_cross_field(void) {
     Config c;
     CHECK(load1(&c, "train:\n  lr: 1e-5\n  min_lr: 1e-6\n", NULL) == LM_OK, "consistent");
     CHECK(load1(&c, "train:\n  steps: 5\n", "train.warmup_steps=5") == LM_OK, "repaired");
+    // prep: characters and split fractions.
+    expect_error("prep:\n  min_chars: 500\n", 2, NULL, "prep.min_chars = 500 (",
+                 "must be <= prep.max_chars = 400 (default)");
+    expect_error("prep:\n  max_chars: 1\n", 2, NULL, "prep.min_chars = 2 (default) must be <= "
+                 "prep.max_chars = 1", NULL);
+    expect_error("prep:\n  dev_fraction: 0.5\n  test_fraction: 0.5\n", 2, NULL,
+                 "prep.dev_fraction + prep.test_fraction = 0.5 + 0.5 must be < 1", NULL);
+    CHECK(load1(&c, "prep: {min_chars: 10, max_chars: 10}\n", NULL) == LM_OK, "min == max");
+    CHECK(load1(&c, "prep: {dev_fraction: 0.5, test_fraction: 0.49}\n", NULL) == LM_OK, "0.99");
+    // data.weights: none, or one per direction and mono language.
+    expect_error("data:\n  directions: [de-en]\n  weights: [1, 2]\n", 3, NULL,
+                 "data.weights has 2 items", "len(data.directions) + len(data.mono) = 1 + 0 = 1");
+    expect_error("data:\n  weights: [1]\n", 2, NULL, "data.weights has 1 item (", "0 + 0 = 0");
+    expect_error("data:\n  mono: [fr, de]\n  directions: [de-en]\n  weights: [1, 1]\n", 4,
+                 NULL, "= 1 + 2 = 3", NULL);
+    CHECK(load1(&c, "data:\n  directions: [de-en, en-de]\n  mono: [fr]\n"
+                    "  weights: [1, 2, 0.5]\n", NULL) == LM_OK, "one weight per stream");
+    CHECK(load1(&c, "data:\n  directions: [de-en, en-de]\n", NULL) == LM_OK, "no weights");
+    CHECK(load1(&c, "data:\n  directions: [de-en]\n  weights: [1, 2]\n", "data.mono=fr") ==
+              LM_OK, "repaired by --set");
 }
 
 static void test_required(void) {
@@ -362,6 +601,14 @@ static void test_required(void) {
     strcpy(c.data.corpus, "c.h5");
     CHECK(config_require(&c, need, 2) == LM_OK, "given");
     CHECK(config_require(&c, need, 0) == LM_OK, "nothing required");
+    // A list is missing when it is empty.
+    const char *dirs[1] = {"data.directions"};
+    capture_begin();
+    st = config_require(&c, dirs, 1);
+    const char *msg = capture_end();
+    CHECK(st == LM_EUSAGE && strstr(msg, "missing required key data.directions"), "%s", msg);
+    CHECK(load1(&c, NULL, "data.directions=de-en") == LM_OK &&
+              config_require(&c, dirs, 1) == LM_OK, "non-empty list given");
 }
 
 // Dumps cfg, loads the dump, expects the same Config and the same dump.
@@ -395,6 +642,11 @@ static void test_dump_round_trip(void) {
         "data.lang=zh_CN \xe4\xb8\xad\xe6\x96\x87 \xc2\x85 \xef\xbb\xbf end",
         "train.out_dir=- [x]\n{y}: & * ! | > % @ `",
         "model.checkpoint=yes",
+        "data.directions=[de-en, zh_CN-en]", "data.mono=fr",
+        "data.weights=[0.1, 1e-300, 1000]",
+        "prep.mo=[\"a,b\", \"x: y\", \"q\\\"uote\", \"tab\\there\", \"[z]\", \"\\u00e9\\u4e2d\"]",
+        "prep.languages=[]", "prep.tsv=de:- {a}, fr:#b",
+        "data.prompt={src_lang}->{tgt_lang} \"q\":\n{src}\n\t{x}",
     };
     int n = (int)(sizeof sets / sizeof sets[0]);
     char *err;
@@ -403,7 +655,17 @@ static void test_dump_round_trip(void) {
     free(err);
     CHECK(c.train.min_lr == 1e-300 && !strcmp(c.model.checkpoint, "yes"), "overrides applied");
     CHECK(!strcmp(c.train.out_dir, "- [x]\n{y}: & * ! | > % @ `"), "%s", c.train.out_dir);
+    CHECK(LIST_IS(&c.prep.mo, "a,b", "x: y", "q\"uote", "tab\there", "[z]", "\xc3\xa9\xe4\xb8\xad"),
+          "YAML escapes in --set items");
+    CHECK(LIST_IS(&c.prep.tsv, "de:- {a}", "fr:#b"), "shorthand items");
     check_round_trip(&c, "modified");
+    char *dump = config_dump(&c);
+    CHECK(strstr(dump, "\n  directions: [\"de-en\", \"zh_CN-en\"]\n"), "%s", dump);
+    CHECK(strstr(dump, "\n  weights: [0.1, 1.0e-300, 1000.0]\n"), "%s", dump);
+    CHECK(strstr(dump, "\n  languages: []\n"), "%s", dump);
+    CHECK(strstr(dump, "\n  prompt: \"{src_lang}->{tgt_lang} \\\"q\\\":\\n{src}\\n\\t{x}\"\n"),
+          "%s", dump);
+    free(dump);
 }
 
 // Collects "section.key" paths from a dump (section lines end in ':').
@@ -428,7 +690,7 @@ static int dump_paths(char paths[][128], int max) {
 static void test_doc_covers_every_key(void) {
     static char paths[128][128];
     int n = dump_paths(paths, 128);
-    CHECK(n >= 40, "only %d keys found in the dump", n);
+    CHECK(n >= 61, "only %d keys found in the dump", n);
     char *gen = config_doc_markdown(), *doc = read_all(src_path("docs/config.md"));
     CHECK(doc != NULL, "docs/config.md missing");
     for (int i = 0; i < n; i++) {
@@ -446,6 +708,11 @@ int main(void) {
     RUN(test_nested_parse);
     RUN(test_scalar_forms);
     RUN(test_merge);
+    RUN(test_list_parse);
+    RUN(test_list_merge_and_set);
+    RUN(test_list_errors);
+    RUN(test_list_item_errors);
+    RUN(test_list_patterns);
     RUN(test_yaml_syntax_errors);
     RUN(test_unknown_keys);
     RUN(test_wrong_types);
