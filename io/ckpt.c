@@ -52,6 +52,9 @@ void train_state_free(TrainState *ts) {
     free(ts->hist_step);
     free(ts->hist_loss);
     free(ts->hist_val);
+    free(ts->cursor_names);
+    free(ts->cursor_epoch);
+    free(ts->cursor_pos);
     memset(ts, 0, sizeof *ts);
 }
 
@@ -130,8 +133,7 @@ static LmStatus train_write(hid_t f, const Model *m, const TrainState *ts, const
     hid_t g;
     LM_TRY(h5_ensure_group(f, "train", &g));
     const struct { const char *name; int64_t v; } counters[] = {
-        {"step", ts->step}, {"epoch", ts->epoch}, {"cursor", ts->cursor},
-        {"skipped_steps", ts->skipped_steps}};
+        {"step", ts->step}, {"skipped_steps", ts->skipped_steps}};
     LmStatus st = LM_OK;
     for (size_t i = 0; st == LM_OK && i < sizeof counters / sizeof counters[0]; i++)
         st = h5_attr_write_i64(g, counters[i].name, counters[i].v);
@@ -144,6 +146,11 @@ static LmStatus train_write(hid_t f, const Model *m, const TrainState *ts, const
     if (st == LM_OK) st = h5_write(g, "metrics/step", H5T_I64, ts->hist_step, 1, &n);
     if (st == LM_OK) st = h5_write(g, "metrics/loss", H5T_F64, ts->hist_loss, 1, &n);
     if (st == LM_OK) st = h5_write(g, "metrics/val_loss", H5T_F64, ts->hist_val, 1, &n);
+    int64_t nc = ts->n_cursors;
+    if (st == LM_OK)
+        st = h5_write_strings(g, "cursors/stream", (const char *const *)ts->cursor_names, nc);
+    if (st == LM_OK) st = h5_write(g, "cursors/epoch", H5T_I64, ts->cursor_epoch, 1, &nc);
+    if (st == LM_OK) st = h5_write(g, "cursors/position", H5T_I64, ts->cursor_pos, 1, &nc);
     H5Gclose(g);
     return st;
 }
@@ -344,6 +351,16 @@ static LmStatus metrics_read(hid_t g, TrainState *ts, const char *what) {
     return h5_read(g, "metrics/val_loss", H5T_F64, ts->hist_val, 1, &n, what);
 }
 
+static LmStatus cursors_read(hid_t g, TrainState *ts, const char *what) {
+    int64_t n;
+    LM_TRY(h5_read_strings(g, "cursors/stream", &ts->cursor_names, &n, what));
+    ts->n_cursors = (int)n;
+    ts->cursor_epoch = xcalloc((size_t)n + 1, sizeof(int64_t));
+    ts->cursor_pos = xcalloc((size_t)n + 1, sizeof(int64_t));
+    LM_TRY(h5_read(g, "cursors/epoch", H5T_I64, ts->cursor_epoch, 1, &n, what));
+    return h5_read(g, "cursors/position", H5T_I64, ts->cursor_pos, 1, &n, what);
+}
+
 // Moments are optional (absent = not saved); present ones must be complete.
 static LmStatus moment_read(hid_t g, const char *group, const Model *m, float **out,
                             const char *what) {
@@ -354,14 +371,14 @@ static LmStatus moment_read(hid_t g, const char *group, const Model *m, float **
 
 static LmStatus train_read_all(hid_t g, const Model *m, TrainState *ts, const char *what) {
     struct { const char *name; int64_t *v; } counters[] = {
-        {"step", &ts->step}, {"epoch", &ts->epoch}, {"cursor", &ts->cursor},
-        {"skipped_steps", &ts->skipped_steps}};
+        {"step", &ts->step}, {"skipped_steps", &ts->skipped_steps}};
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         LM_TRY(h5_attr_read_i64(g, counters[i].name, counters[i].v, what));
     int64_t two = 2;
     LM_TRY(h5_read(g, "rng", H5T_U64, ts->rng, 1, &two, what));
     LM_TRY(moment_read(g, "optimizer/exp_avg", m, &ts->exp_avg, what));
     LM_TRY(moment_read(g, "optimizer/exp_avg_sq", m, &ts->exp_avg_sq, what));
+    LM_TRY(cursors_read(g, ts, what));
     return metrics_read(g, ts, what);
 }
 

@@ -17,8 +17,11 @@
 
 typedef struct {
     int64_t step;         // optimizer steps completed
-    int64_t epoch;        // data epoch of the cursor
-    int64_t cursor;       // next global example index within the epoch
+    int n_cursors;        // data position per training stream
+    char **cursor_names;  // [n_cursors] stream names ("de-en", "en"); read: one
+                          // malloc'ed block (pointers + strings)
+    int64_t *cursor_epoch;  // [n_cursors]
+    int64_t *cursor_pos;    // [n_cursors] next global position within the epoch
     uint64_t rng[2];      // trainer RNG state
     float *exp_avg;       // AdamW first moment, laid out like Model.data (or NULL)
     float *exp_avg_sq;    // AdamW second moment

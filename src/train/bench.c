@@ -57,10 +57,10 @@ LmStatus bench_run(const Config *cfg) {
     trainer_init(&tr, &m, B, T, &h, &s, 1.0);
     Batch batch = {tok, tgt, w, B, T};
     StepStats st;
-    for (int i = 0; i < cfg->bench.warmup; i++) trainer_step(&tr, &batch, &st);
+    for (int i = 0; i < cfg->bench.warmup; i++) trainer_step(&tr, &batch, NULL, 1, &st);
     tr.times = (StepTimes){0};
     double t0 = timer_now();
-    for (int i = 0; i < cfg->bench.steps; i++) trainer_step(&tr, &batch, &st);
+    for (int i = 0; i < cfg->bench.steps; i++) trainer_step(&tr, &batch, NULL, 1, &st);
     double dt = (timer_now() - t0) / cfg->bench.steps;
     double flops = model_train_flops(&m.cfg, B, T), k = 1000.0 / cfg->bench.steps;
     if (comm_rank() == 0) {

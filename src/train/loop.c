@@ -9,7 +9,7 @@
 #include "io/ckpt.h"
 #include "io/corpus.h"
 #include "mpi/comm.h"
-#include "train/lmdata.h"
+#include "train/streams.h"
 #include "train/step.h"
 #include "util/alloc.h"
 #include "util/timer.h"
@@ -49,45 +49,36 @@ typedef struct {
     const char *config_text;
     Model model;
     Trainer tr;
-    LmData train, valid;
-    BatchBuf bb;
-    int64_t epoch, cursor;
+    StreamSet ss;
     TrainState hist;  // metric history only
 } Run;
 
-static LmStatus load_stream(const Config *cfg, const Model *m, const char *split, int64_t min_w,
-                            LmData *out) {
+// The corpus tokenizer must fit the model's embedding.
+static LmStatus check_vocab(const Config *cfg, const Model *m) {
     TokenizerInfo ti;
     LM_TRY(corpus_read_tokenizer_info(cfg->data.corpus, &ti));
-    if (ti.vocab_size > m->cfg.vocab_size) {
-        lm_error("corpus %s has a tokenizer of %lld tokens but the model's vocab_size is %d",
-                 cfg->data.corpus, (long long)ti.vocab_size, m->cfg.vocab_size);
-        lm_hint("set model.vocab_size >= %lld, or use the corpus the model was trained on",
-                (long long)ti.vocab_size);
-        return LM_ERUNTIME;
-    }
-    TokenStream ts;
-    LM_TRY(corpus_read_mono(cfg->data.corpus, cfg->data.lang, split, m->cfg.vocab_size, &ts));
-    char what[3 * CFG_STR + 32];
-    snprintf(what, sizeof what, "corpus %s /mono/%s/%s", cfg->data.corpus, cfg->data.lang, split);
-    LmStatus st = lmdata_init(out, &ts, (int)ti.bos_id, (int)ti.eos_id, cfg->train.seq_len,
-                              (uint64_t)cfg->train.seed, min_w, what);
-    token_stream_free(&ts);
-    return st;
+    if (ti.vocab_size <= m->cfg.vocab_size) return LM_OK;
+    lm_error("corpus %s has a tokenizer of %lld tokens but the model's vocab_size is %d",
+             cfg->data.corpus, (long long)ti.vocab_size, m->cfg.vocab_size);
+    lm_hint("set model.vocab_size >= %lld, or use the corpus the model was trained on",
+            (long long)ti.vocab_size);
+    return LM_ERUNTIME;
 }
 
-static double validate(Run *r) {
-    const Config *c = r->cfg;
-    int gb = c->train.batch_size < r->valid.n_windows ? c->train.batch_size : (int)r->valid.n_windows;
-    int64_t ep = 0, cur = 0;
+// Validation loss over every stream; per-stream values printed on rank 0.
+static LmStatus validate(Run *r, double *val) {
     double sum = 0, n = 0;
-    for (int i = 0; i < c->train.eval_batches && cur + gb <= r->valid.n_windows; i++) {
+    for (int i = 0; i < r->ss.n; i++) {
         double ls, nt;
-        lmdata_next(&r->valid, &ep, &cur, gb, 0, &r->bb);
-        trainer_eval(&r->tr, &r->bb.batch, &ls, &nt);
+        LM_TRY(streamset_validate(&r->ss, i, r->cfg, &r->tr, &ls, &nt));
         sum += ls, n += nt;
+        if (comm_rank() == 0 && r->ss.n > 1)
+            printf("step %6lld | valid %-8s %.4f\n", (long long)r->tr.step, r->ss.train[i].name,
+                   nt > 0 ? ls / nt : NAN);
     }
-    return n > 0 ? sum / n : NAN;
+    *val = n > 0 ? sum / n : NAN;
+    if (comm_rank() == 0) printf("step %6lld | valid loss %.4f\n", (long long)r->tr.step, *val);
+    return LM_OK;
 }
 
 static LmStatus make_dirs(const char *path) {
@@ -128,7 +119,15 @@ static LmStatus save(Run *r) {
         char path[CFG_STR + 32];
         snprintf(path, sizeof path, "%s/step_%08lld.h5", c->train.out_dir, (long long)r->tr.step);
         TrainState ts = r->hist;
-        ts.step = r->tr.step, ts.epoch = r->epoch, ts.cursor = r->cursor;
+        char *names[STEP_MAX_STREAMS];
+        int64_t epochs[STEP_MAX_STREAMS], pos[STEP_MAX_STREAMS];
+        for (int i = 0; i < r->ss.n; i++) {
+            names[i] = r->ss.train[i].name;
+            epochs[i] = r->ss.train[i].epoch, pos[i] = r->ss.train[i].cursor;
+        }
+        ts.n_cursors = r->ss.n, ts.cursor_names = names;
+        ts.cursor_epoch = epochs, ts.cursor_pos = pos;
+        ts.step = r->tr.step;
         ts.skipped_steps = r->tr.skipped;
         ts.exp_avg = r->tr.exp_avg, ts.exp_avg_sq = r->tr.exp_avg_sq;
         st = ckpt_write(path, &r->model, r->config_text, &ts, c->data.corpus);
@@ -144,9 +143,14 @@ static LmStatus save(Run *r) {
 
 static void log_step(const Run *r, const StepStats *s, double ms) {
     if (comm_rank() != 0) return;
-    printf("step %6lld/%d | loss %.4f | gnorm %.3f | lr %.2e | %7.0f tok/s | %7.1f ms%s\n",
+    printf("step %6lld/%d | loss %.4f | gnorm %.3f | lr %.2e | %7.0f tok/s | %7.1f ms",
            (long long)r->tr.step, r->cfg->train.steps, s->loss, s->grad_norm, s->lr,
-           s->n_tokens / (ms / 1000.0), ms, s->skipped ? " | SKIPPED (non-finite)" : "");
+           s->n_tokens / (ms / 1000.0), ms);
+    for (int i = 0; r->ss.n > 1 && i < r->ss.n; i++)
+        printf(" | %s %.4f", r->ss.train[i].name, s->stream_loss[i]);
+    printf("%s\n", s->skipped == STEP_NONFINITE ? " | SKIPPED (non-finite loss or gradient)"
+                  : s->skipped == STEP_EMPTY ? " | SKIPPED (no target tokens: every example was "
+                                               "longer than train.seq_len)" : "");
     fflush(stdout);
 }
 
@@ -166,14 +170,12 @@ static LmStatus run_setup(Run *r) {
         lm_hint("lower train.seq_len");
         return LM_EUSAGE;
     }
-    LM_TRY(load_stream(c, &r->model, c->data.train_split, c->train.batch_size, &r->train));
-    LM_TRY(load_stream(c, &r->model, c->data.valid_split, 1, &r->valid));
+    LM_TRY(check_vocab(c, &r->model));
+    LM_TRY(streamset_open(&r->ss, c, r->model.cfg.vocab_size));
     AdamWHyper h = {c->train.beta1, c->train.beta2, c->train.eps, c->train.weight_decay};
     Schedule s = {SCHED_CONSTANT, c->train.lr, c->train.min_lr, c->train.warmup_steps, c->train.steps};
     schedule_parse(c->train.schedule, &s.kind);
-    int local = (c->train.batch_size + comm_size() - 1) / comm_size();
-    trainer_init(&r->tr, &r->model, local, c->train.seq_len, &h, &s, c->train.grad_clip);
-    batchbuf_init(&r->bb, local, c->train.seq_len);
+    trainer_init(&r->tr, &r->model, r->ss.local_rows, c->train.seq_len, &h, &s, c->train.grad_clip);
     if (comm_rank() == 0) LM_TRY(make_dirs(c->train.out_dir));
     return LM_OK;
 }
@@ -181,36 +183,47 @@ static LmStatus run_setup(Run *r) {
 static void run_free(Run *r) {
     if (r->tr.model) trainer_free(&r->tr);
     if (r->model.data) model_free(&r->model);
-    lmdata_free(&r->train);
-    lmdata_free(&r->valid);
-    batchbuf_free(&r->bb);
+    streamset_close(&r->ss);
     train_state_free(&r->hist);
+}
+
+// Examples longer than train.seq_len were skipped or truncated: say how
+// many, so a too-short seq_len does not silently drop data.
+static void report_overlong(const Run *r) {
+    double n = 0;
+    for (int i = 0; i < r->ss.n; i++) n += (double)r->ss.train[i].n_overlong;
+    comm_allreduce_f64(&n, 1);
+    if (comm_rank() == 0 && n > 0)
+        printf("%.0f training examples were longer than train.seq_len %d and were %s "
+               "(data.overlong)\n", n, r->cfg->train.seq_len,
+               strcmp(r->cfg->data.overlong, "truncate") ? "skipped" : "truncated");
 }
 
 static LmStatus run_loop(Run *r) {
     const Config *c = r->cfg;
     if (comm_rank() == 0)
-        printf("model: %zu parameters, %d layers | train windows %lld, valid windows %lld | "
-               "global batch %d x %d tokens on %d ranks\n", r->model.numel,
-               r->model.cfg.num_hidden_layers, (long long)r->train.n_windows,
-               (long long)r->valid.n_windows, c->train.batch_size, c->train.seq_len, comm_size());
+        printf("model: %zu parameters, %d layers | %d stream(s) | micro-batch %d x <= %d tokens "
+               "per stream on %d ranks\n", r->model.numel, r->model.cfg.num_hidden_layers,
+               r->ss.n, c->train.batch_size, c->train.seq_len, comm_size());
+    for (int i = 0; comm_rank() == 0 && i < r->ss.n; i++)
+        printf("stream %-8s train %lld, valid %lld sentences, weight %g\n", r->ss.train[i].name,
+               (long long)r->ss.train[i].rd.n, (long long)r->ss.valid[i].rd.n, r->ss.weight[i]);
     while (r->tr.step + r->tr.skipped < c->train.steps) {
         double t0 = timer_now();
-        lmdata_next(&r->train, &r->epoch, &r->cursor, c->train.batch_size, 1, &r->bb);
+        LM_TRY(streamset_next(&r->ss, c));
         StepStats s;
-        trainer_step(&r->tr, &r->bb.batch, &s);
+        trainer_step(&r->tr, r->ss.micro, r->ss.weight, r->ss.n, &s);
         if (c->train.log_every > 0 && (r->tr.step % c->train.log_every == 0 || s.skipped))
             log_step(r, &s, 1000.0 * (timer_now() - t0));
         int last = r->tr.step + r->tr.skipped >= c->train.steps;
         double val = NAN;
-        if (!s.skipped && c->train.eval_every > 0 && (r->tr.step % c->train.eval_every == 0 || last)) {
-            val = validate(r);
-            if (comm_rank() == 0) printf("step %6lld | valid loss %.4f\n", (long long)r->tr.step, val);
-        }
+        if (!s.skipped && c->train.eval_every > 0 && (r->tr.step % c->train.eval_every == 0 || last))
+            LM_TRY(validate(r, &val));
         hist_push(&r->hist, r->tr.step, s.loss, val);
         if (last || (!s.skipped && c->train.save_every > 0 && r->tr.step % c->train.save_every == 0))
             LM_TRY(save(r));
     }
+    report_overlong(r);
     return LM_OK;
 }
 

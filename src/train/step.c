@@ -31,13 +31,17 @@ void trainer_free(Trainer *tr) {
     memset(tr, 0, sizeof *tr);
 }
 
-// Target tokens of the global batch: needed before backward because the
-// gradient is scaled by 1 / (global count).
-static double global_tokens(const Batch *b) {
-    double n = 0;
-    for (long i = 0; i < (long)b->b * b->t; i++) n += b->weight[i] != 0.0f;
-    comm_allreduce_f64(&n, 1);
-    return n;
+// Target tokens per micro-batch, summed over ranks: needed before backward
+// because every gradient is scaled by 1 / (global count).
+static double global_tokens(const Batch *micro, int n, double *per) {
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        per[i] = 0;
+        for (long j = 0; j < (long)micro[i].b * micro[i].t; j++) per[i] += micro[i].weight[j] != 0.0f;
+    }
+    comm_allreduce_f64(per, (size_t)n);
+    for (int i = 0; i < n; i++) total += per[i];
+    return total;
 }
 
 static void apply_adamw(Trainer *tr, double lr) {
@@ -50,42 +54,56 @@ static void apply_adamw(Trainer *tr, double lr) {
     }
 }
 
-void trainer_step(Trainer *tr, const Batch *local, StepStats *out) {
+// Forward + backward of every micro-batch into tr->grad; per-stream loss
+// sums in loss[i].
+static void accumulate(Trainer *tr, const Batch *micro, const double *weight, int n, double total,
+                       double *loss) {
+    Model *m = tr->model;
+    for (int i = 0; i < n; i++) {
+        const Batch *b = &micro[i];
+        double w = weight ? weight[i] : 1.0, nt;
+        loss[i] = 0;
+        if (b->b == 0) continue;
+        double t0 = timer_now();
+        model_forward(m, &tr->acts, b->tokens, b->b, b->t);
+        model_loss(m, &tr->acts, b->targets, b->weight, (float)(w / total), &loss[i], &nt);
+        double t1 = timer_now();
+        model_backward(m, &tr->acts, b->tokens, &tr->gview, NULL);
+        tr->times.forward += t1 - t0;
+        tr->times.backward += timer_now() - t1;
+    }
+}
+
+void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, StepStats *out) {
     Model *m = tr->model;
     memset(out, 0, sizeof *out);
     memset(tr->grad, 0, m->numel * sizeof(float));
-    double n_global = global_tokens(local);
-    double loss[2] = {0, 0};  // {loss sum, tokens}
-    double t0 = timer_now(), t1 = t0, t2 = t0;
-    if (local->b > 0 && n_global > 0) {
-        model_forward(m, &tr->acts, local->tokens, local->b, local->t);
-        model_loss(m, &tr->acts, local->targets, local->weight, (float)(1.0 / n_global),
-                   &loss[0], &loss[1]);
-        t1 = timer_now();
-        model_backward(m, &tr->acts, local->tokens, &tr->gview, NULL);
-        t2 = timer_now();
-    }
+    double total = global_tokens(micro, n, out->stream_tokens);
+    double *loss = out->stream_loss;
+    if (total > 0) accumulate(tr, micro, weight, n, total, loss);
+    double t0 = timer_now();
     comm_allreduce_f32(tr->grad, m->numel);
-    comm_allreduce_f64(loss, 2);
-    double t3 = timer_now();
-    tr->times.forward += t1 - t0;
-    tr->times.backward += t2 - t1;
-    tr->times.allreduce += t3 - t2;
-    out->n_tokens = n_global;
-    out->loss = n_global > 0 ? loss[0] / n_global : 0;
+    comm_allreduce_f64(loss, (size_t)n);
+    double t1 = timer_now();
+    tr->times.allreduce += t1 - t0;
+    out->n_tokens = total;
+    for (int i = 0; i < n; i++) {
+        out->loss += (weight ? weight[i] : 1.0) * loss[i] / (total > 0 ? total : 1);
+        loss[i] = out->stream_tokens[i] > 0 ? loss[i] / out->stream_tokens[i] : 0;
+    }
     out->grad_norm = grad_norm(tr->grad, m->numel);
     out->lr = schedule_lr(&tr->sched, tr->step);
     // Every rank holds the same reduced values, but the decision is still
     // taken collectively so no rank can ever diverge from the others.
-    int bad = !isfinite(out->loss) || !isfinite(out->grad_norm) || n_global == 0;
-    if (comm_any(bad)) {
-        out->skipped = 1;
+    int bad = !isfinite(out->loss) || !isfinite(out->grad_norm);
+    if (comm_any(bad) || total == 0) {
+        out->skipped = total == 0 ? STEP_EMPTY : STEP_NONFINITE;
         tr->skipped++;
         return;
     }
     grad_clip(tr->grad, m->numel, out->grad_norm, tr->clip);
     apply_adamw(tr, out->lr);
-    tr->times.optimizer += timer_now() - t3;
+    tr->times.optimizer += timer_now() - t1;
     tr->step++;
 }
 

@@ -6,16 +6,10 @@
 #ifndef LM_STEP_H
 #define LM_STEP_H
 
+#include "data/batch.h"
 #include "model/model.h"
 #include "train/adamw.h"
 #include "train/schedule.h"
-
-typedef struct {
-    const int *tokens;    // (b,t)
-    const int *targets;   // (b,t)
-    const float *weight;  // (b,t) loss weights, 0 = ignored position
-    int b, t;
-} Batch;
 
 // Seconds spent per phase, accumulated (for bench and logs).
 typedef struct {
@@ -37,21 +31,30 @@ typedef struct {
     StepTimes times;      // accumulated over all steps
 } Trainer;
 
+#define STEP_MAX_STREAMS 128
+
 typedef struct {
-    double loss;          // global mean loss per target token
+    double loss;          // global weighted loss per target token
     double n_tokens;      // global target tokens
+    double stream_loss[STEP_MAX_STREAMS];    // per micro-batch: mean loss per token
+    double stream_tokens[STEP_MAX_STREAMS];  // per micro-batch: global target tokens
     double grad_norm;     // before clipping
     double lr;
-    int skipped;          // 1 if this step was skipped (non-finite)
+    int skipped;          // step skipped: STEP_NONFINITE or STEP_EMPTY
 } StepStats;
+
+enum { STEP_NONFINITE = 1, STEP_EMPTY = 2 };
 
 void trainer_init(Trainer *tr, Model *m, int B, int T, const AdamWHyper *h,
                   const Schedule *s, double clip);
 void trainer_free(Trainer *tr);
 
-// One optimizer step; every rank calls it with its own (possibly empty,
-// b = 0) share of the global batch.
-void trainer_step(Trainer *tr, const Batch *local, StepStats *out);
+// One optimizer step accumulating n micro-batches (one per stream; each
+// rank passes its own, possibly empty, share). Micro-batch i's loss is
+// scaled by weight[i] (NULL = all 1); the total is normalised by the
+// global target-token count of all n, so the update does not depend on the
+// number of ranks.
+void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, StepStats *out);
 
 // Forward only; returns the global loss sum and token count (allreduced).
 void trainer_eval(Trainer *tr, const Batch *local, double *loss_sum, double *n_tokens);

@@ -70,8 +70,11 @@ def check_tensor_group(path, g, tensors):
 
 
 def check_train(path, t):
-    for k, v in dict(step=123, epoch=2, cursor=4567, skipped_steps=3).items():
+    for k, v in dict(step=123, skipped_steps=3).items():
         check_value(f"{path}: /train attr {k}", t.attrs.get(k), v)
+    check(list(t["cursors/stream"].asstr()[()]) == ["de-en", "en"], f"{path}: /train/cursors/stream")
+    check(list(t["cursors/epoch"][()]) == [2, 0], f"{path}: /train/cursors/epoch")
+    check(list(t["cursors/position"][()]) == [4567, 12], f"{path}: /train/cursors/position")
     check(isinstance(t.attrs.get("config"), str), f"{path}: /train attr config is not a string")
     check(t["rng"].dtype == np.uint64 and t["rng"].shape == (2,), f"{path}: /train/rng")
     for name, dtype in (("step", np.int64), ("loss", np.float64), ("val_loss", np.float64)):

@@ -13,7 +13,7 @@ cat >"$WORK/tiny.yaml" <<YAML
 model: {vocab_size: 259, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
         num_attention_heads: 4, num_key_value_heads: 2}
 data: {corpus: $WORK/c.h5, lang: en}
-train: {batch_size: 8, seq_len: 32, steps: 12, lr: 5.0e-3, warmup_steps: 2, min_lr: 1.0e-3,
+train: {batch_size: 8, seq_len: 96, steps: 12, lr: 5.0e-3, warmup_steps: 2, min_lr: 1.0e-3,
         eval_every: 12, eval_batches: 2, save_every: 0, out_dir: $WORK/run, log_every: 1}
 YAML
 for n in 1 2 4; do

@@ -7,7 +7,7 @@ cat >"$WORK/tiny.yaml" <<YAML
 model: {vocab_size: 259, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
         num_attention_heads: 4, num_key_value_heads: 2}
 data: {corpus: $WORK/c.h5, lang: en}
-train: {batch_size: 4, seq_len: 32, steps: 40, lr: 1.0e-2, min_lr: 1.0e-3, warmup_steps: 5,
+train: {batch_size: 4, seq_len: 96, steps: 40, lr: 1.0e-2, min_lr: 1.0e-3, warmup_steps: 5,
         eval_every: 20, eval_batches: 2, save_every: 20, keep_last: 1, out_dir: $WORK/run,
         log_every: 1}
 YAML
@@ -36,7 +36,8 @@ expect_exit 2 "broken.yaml" "$LANDERMT" train -c "$WORK/broken.yaml"
 expect_exit 2 "nothere.yaml" "$LANDERMT" train -c "$WORK/nothere.yaml"
 expect_exit 1 "missing.h5" "$LANDERMT" train -c "$WORK/tiny.yaml" --set data.corpus="$WORK/missing.h5"
 expect_exit 1 "vocab_size" "$LANDERMT" train -c "$WORK/tiny.yaml" --set model.vocab_size=100
-expect_exit 1 "/mono/xx" "$LANDERMT" train -c "$WORK/tiny.yaml" --set data.lang=xx
+expect_exit 1 "no monolingual stream 'xx'" "$LANDERMT" train -c "$WORK/tiny.yaml" --set data.lang=xx
+grep -q "the corpus has: mono/en/dev, mono/en/train" "$WORK/err" && pass || fail "missing stream: no listing of what exists"
 head -c 3000 "$WORK/run/step_00000040.h5" >"$WORK/trunc.h5"
 expect_exit 1 "trunc.h5" "$LANDERMT" train -c "$WORK/tiny.yaml" --set model.checkpoint="$WORK/trunc.h5"
 expect_exit 1 "c.h5.*(format|landermt.checkpoint)" "$LANDERMT" train -c "$WORK/tiny.yaml" --set model.checkpoint="$WORK/c.h5"

@@ -39,7 +39,14 @@ static void random_train_state(TrainState *ts, const Model *m, uint64_t seed) {
     Rng r;
     rng_seed(&r, seed);
     memset(ts, 0, sizeof *ts);
-    *ts = (TrainState){.step = 123, .epoch = 2, .cursor = 4567, .skipped_steps = 3, .n_hist = 5};
+    *ts = (TrainState){.step = 123, .skipped_steps = 3, .n_hist = 5, .n_cursors = 2};
+    static char *names[] = {"de-en", "en"};
+    ts->cursor_names = xmalloc(sizeof names);
+    memcpy(ts->cursor_names, names, sizeof names);
+    ts->cursor_epoch = xmalloc(2 * sizeof(int64_t));
+    ts->cursor_pos = xmalloc(2 * sizeof(int64_t));
+    ts->cursor_epoch[0] = 2, ts->cursor_epoch[1] = 0;
+    ts->cursor_pos[0] = 4567, ts->cursor_pos[1] = 12;
     ts->rng[0] = rng_next(&r);
     ts->rng[1] = rng_next(&r);
     ts->exp_avg = falloc(m->numel);
@@ -130,8 +137,12 @@ static const char *expect_config_error(const char *path, const char *needle) {
 // ---------------------------------------------------------- round trip
 
 static void check_train_equal(const TrainState *a, const TrainState *b, size_t numel) {
-    CHECK(a->step == b->step && a->epoch == b->epoch && a->cursor == b->cursor &&
-              a->skipped_steps == b->skipped_steps, "counters differ");
+    CHECK(a->step == b->step && a->skipped_steps == b->skipped_steps, "counters differ");
+    CHECK(a->n_cursors == b->n_cursors, "n_cursors %d vs %d", b->n_cursors, a->n_cursors);
+    for (int i = 0; i < a->n_cursors && i < b->n_cursors; i++)
+        CHECK(!strcmp(a->cursor_names[i], b->cursor_names[i]) &&
+                  a->cursor_epoch[i] == b->cursor_epoch[i] && a->cursor_pos[i] == b->cursor_pos[i],
+              "cursor %d differs", i);
     CHECK(!memcmp(a->rng, b->rng, sizeof a->rng), "rng differs");
     CHECK(a->n_hist == b->n_hist, "n_hist %d vs %d", b->n_hist, a->n_hist);
     size_t h = (size_t)a->n_hist;

@@ -31,12 +31,39 @@ static const char *read_text(const char *path) {
 }
 
 
-// corpus_read_mono must fail with LM_ERUNTIME naming needle; returns stderr.
+// A whole monolingual split read through the streaming reader.
+typedef struct {
+    int64_t n;
+    int32_t *tokens;
+    int64_t *offsets;
+} Mono;
+
+static void mono_free(Mono *m) {
+    free(m->tokens), free(m->offsets);
+    memset(m, 0, sizeof *m);
+}
+
+static LmStatus read_mono(const char *path, const char *lang, const char *split, int vocab,
+                          Mono *m) {
+    CorpusReader r;
+    memset(m, 0, sizeof *m);
+    LmStatus st = corpus_reader_open(&r, path, lang, split, vocab);
+    if (st != LM_OK) return st;
+    m->n = r.n;
+    m->offsets = xmalloc(sizeof(int64_t) * (size_t)(r.n + 1));
+    memcpy(m->offsets, r.tgt_offsets, sizeof(int64_t) * (size_t)(r.n + 1));
+    m->tokens = xmalloc(sizeof(int32_t) * (size_t)(r.tgt_offsets[r.n] + 1));
+    st = corpus_reader_read(&r, 0, r.n, NULL, m->tokens);
+    corpus_reader_close(&r);
+    return st;
+}
+
+// read_mono must fail with LM_ERUNTIME naming needle; returns stderr.
 static const char *expect_mono_error(const char *path, const char *lang, int vocab,
                                      const char *needle) {
-    TokenStream s;
+    Mono s;
     capture_begin();
-    LmStatus st = corpus_read_mono(path, lang, "train", vocab, &s);
+    LmStatus st = read_mono(path, lang, "train", vocab, &s);
     const char *err = capture_end();
     check_error(st, LM_ERUNTIME, err, needle);
     CHECK(s.tokens == NULL && s.offsets == NULL, "stream not freed on error");
@@ -105,9 +132,9 @@ static void write_inputs(void) {
 
 // Every stored sentence: tokens are its bytes + 3, split as the hash says.
 static int check_split(const char *path, const char *split, double dev_frac, char ***texts) {
-    TokenStream s;
+    Mono s;
     int64_t n = 0;
-    CHECK(corpus_read_mono(path, "en", split, 259, &s) == LM_OK, "read %s", split);
+    CHECK(read_mono(path, "en", split, 259, &s) == LM_OK, "read %s", split);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     char name[64];
     snprintf(name, sizeof name, "/mono/en/%s/text", split);
@@ -121,7 +148,7 @@ static int check_split(const char *path, const char *split, double dev_frac, cha
         CHECK(ok, "tokens of \"%s\" are not its bytes + 3", t);
         CHECK(expect_dev(t, dev_frac) == !strcmp(split, "dev"), "\"%s\" in wrong split", t);
     }
-    token_stream_free(&s);
+    mono_free(&s);
     return (int)n;
 }
 
@@ -200,16 +227,16 @@ static void test_mkcorpus_errors(void) {
 // ------------------------------------------------------------ bad files
 
 static void test_good_fake_and_vocab(void) {
-    TokenStream s;
+    Mono s;
     const char *path = fake_corpus("fake.h5", TOK, 6, OFF, 3);
-    CHECK(corpus_read_mono(path, "en", "train", 259, &s) == LM_OK, "read fake");
+    CHECK(read_mono(path, "en", "train", 259, &s) == LM_OK, "read fake");
     CHECK(s.n == 2 && s.offsets[2] == 6 && s.tokens[5] == 15, "fake content");
-    token_stream_free(&s);
+    mono_free(&s);
     const char *err = expect_mono_error(path, "en", 14,
                                         "/mono/en/train/tokens[4] = 14 is out of range for vocab_size 14");
     CHECK(strstr(err, "fake.h5") && strstr(err, "HINT"), "file or hint missing: %s", err);
-    CHECK(corpus_read_mono(path, "en", "train", 0, &s) == LM_OK, "vocab 0 skips the check");
-    token_stream_free(&s);
+    CHECK(read_mono(path, "en", "train", 0, &s) == LM_OK, "vocab 0 skips the check");
+    mono_free(&s);
     const int32_t neg[] = {10, -1, 12, 13, 14, 15};
     expect_mono_error(fake_corpus("neg.h5", neg, 6, OFF, 3), "en", 259, "tokens[1] = -1");
 }
@@ -219,20 +246,20 @@ static void test_bad_offsets(void) {
     expect_mono_error(fake_corpus("o1.h5", TOK, 6, start, 3), "en", 259,
                       "/mono/en/train/offsets[0] = 1, expected 0");
     expect_mono_error(fake_corpus("o2.h5", TOK, 6, down, 4), "en", 259,
-                      "offsets[2] = 3 is less than offsets[1] = 4");
+                      "/mono/en/train/offsets[2] = 3 is less than the entry before it (4)");
     expect_mono_error(fake_corpus("o3.h5", TOK, 6, end, 3), "en", 259,
-                      "offsets[2] = 5, but /mono/en/train/tokens has 6 entries");
+                      "/mono/en/train/offsets[2] = 5, but the tokens dataset has 6 entries");
     expect_mono_error(fake_corpus("o4.h5", TOK, 6, end, 0), "en", 259, "at least one entry");
 }
 
 static void test_missing_stream(void) {
     const char *path = fake_corpus("streams.h5", TOK, 6, OFF, 3);
-    const char *err = expect_mono_error(path, "fr", 259, "/mono/fr/train");
-    CHECK(strstr(err, "available under /mono (lang/split): en/train"), "no listing: %s", err);
+    const char *err = expect_mono_error(path, "fr", 259, "no monolingual stream 'fr' with split 'train'");
+    CHECK(strstr(err, "the corpus has: mono/en/train"), "no listing: %s", err);
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     H5Ldelete(f, "/mono", H5P_DEFAULT);
     H5Fclose(f);
-    expect_mono_error(path, "en", 259, "no monolingual streams");
+    expect_mono_error(path, "en", 259, "no streams at all");
 }
 
 static void test_bad_files(void) {

@@ -167,7 +167,7 @@ static void check_adamw(const char *name) {
     Batch b = {c.tokens, c.targets, c.weight, c.B, c.T};
     for (int i = 0; i < steps; i++) {
         StepStats st;
-        trainer_step(&tr, &b, &st);
+        trainer_step(&tr, &b, NULL, 1, &st);
         printf("  step %d loss %.6f (ref %.6f) norm %.5f (ref %.5f) lr %.3e\n", i, st.loss,
                losses[i], st.grad_norm, norms[i], st.lr);
         CHECK_CLOSE(st.loss, losses[i], 1e-4, 0, "trajectory loss");
