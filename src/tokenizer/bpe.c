@@ -36,7 +36,7 @@ struct BpeMergeMap {
     int64_t *vals;
     size_t cap, n;  // cap is a power of two, kept at most half full
 };
-typedef struct BpeMergeMap PairMap;
+typedef BpeMergeMap PairMap;
 
 static void pmap_alloc(PairMap *m, size_t cap) {
     m->cap = cap;
@@ -359,6 +359,7 @@ static void chunks_count(ChunkCounts *c, const BpeText *texts, int64_t n_texts) 
 // ------------------------------------------------------------ training: merges
 
 // The distinct chunks ("words") as symbol sequences that shrink in place.
+// Word indices are int32: up to 2^31 distinct chunks.
 typedef struct {
     int32_t *sym;
     int64_t *start, *freq;
@@ -533,6 +534,23 @@ static int32_t merge_loop(Words *w, int32_t n_special, int32_t max_merges, int32
     return m;
 }
 
+// Counts chunks, then merges; *merges is malloc'ed [return value][2].
+static int32_t train_merges(const BpeText *texts, int64_t n_texts, int32_t n_special,
+                            int32_t max_merges, int32_t **merges) {
+    ChunkCounts c;
+    chunks_count(&c, texts, n_texts);
+    Words w;
+    words_build(&w, &c, n_special);
+    free(c.slots);
+    free(c.arena);
+    // Each merge removes at least one symbol, which bounds the merge list.
+    if ((size_t)max_merges > c.arena_n) max_merges = (int32_t)c.arena_n;
+    *merges = xmalloc(((size_t)max_merges + 1) * 2 * sizeof **merges);
+    int32_t n = merge_loop(&w, n_special, max_merges, *merges);
+    words_free(&w);
+    return n;
+}
+
 LmStatus bpe_train(const BpeText *texts, int64_t n_texts, int32_t vocab_size,
                    const char *const *extra_specials, int32_t n_extra, BpeTokenizer *out) {
     bpe_init(out);
@@ -545,25 +563,16 @@ LmStatus bpe_train(const BpeText *texts, int64_t n_texts, int32_t vocab_size,
     const char **sp = xmalloc((size_t)n_special * sizeof *sp);
     memcpy(sp, FIXED_SPECIALS, sizeof FIXED_SPECIALS);
     for (int32_t i = 0; i < n_extra; i++) sp[BPE_N_FIXED_SPECIAL + i] = extra_specials[i];
-    LmStatus st = check_specials(sp, n_special, "tokenizer");
+    // Bad special names are the caller's (configuration) error: LM_EUSAGE.
+    LmStatus st = check_specials(sp, n_special, "tokenizer") == LM_OK ? LM_OK : LM_EUSAGE;
     if (st == LM_OK) {
-        ChunkCounts c;
-        chunks_count(&c, texts, n_texts);
-        Words w;
-        words_build(&w, &c, n_special);
-        free(c.slots);
-        free(c.arena);
-        // Each merge removes at least one symbol, which bounds the merge list.
-        int32_t max_merges = vocab_size - n_special - 256;
-        if ((size_t)max_merges > c.arena_n) max_merges = (int32_t)c.arena_n;
-        int32_t *merges = xmalloc(((size_t)max_merges + 1) * 2 * sizeof *merges);
-        int32_t n_merges = merge_loop(&w, n_special, max_merges, merges);
-        words_free(&w);
-        st = bpe_from_parts(out, sp, n_special, merges, n_merges, "tokenizer");
+        int32_t *merges;
+        int32_t n = train_merges(texts, n_texts, n_special, vocab_size - n_special - 256, &merges);
+        st = bpe_from_parts(out, sp, n_special, merges, n, "tokenizer");
         free(merges);
     }
     free(sp);
-    return st == LM_OK ? LM_OK : LM_EUSAGE;
+    return st;
 }
 
 // ------------------------------------------------------------ encoding
