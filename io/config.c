@@ -3,7 +3,6 @@
 // so adding a key is one table row (plus the Config member it points at).
 #include "io/config.h"
 
-#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -22,14 +21,14 @@
 // ---------------------------------------------------------------------------
 // Schema
 
-typedef enum { T_INT, T_INT64, T_FLOAT, T_BOOL, T_STR, T_ENUM, T_LIST, T_FLIST } KeyType;
+typedef enum { T_INT, T_INT64, T_FLOAT, T_BOOL, T_STR, T_ENUM, T_LIST, T_FLIST, T_ILIST } KeyType;
 
 typedef struct {
     const char *path;     // "section.key"
     KeyType type;
     size_t off, size;     // location of the value inside Config
     const char *def;      // default as text, parsed by the same rules as --set
-    const char *allowed;  // numbers and float lists: interval "[lo, hi]" /
+    const char *allowed;  // numbers, float and int lists: interval "[lo, hi]" /
                           // "(lo, inf)"; enum: "a|b|c"; strings and string
                           // lists: a PATTERNS name or NULL (lists: per item)
     const char *help;     // one sentence; no '|' (it ends up in a markdown table)
@@ -51,6 +50,7 @@ typedef struct {
 #define K_ENUM(s, f, d, a, h) ROW(T_ENUM, char *, s, f, d, a, h)
 #define K_LIST(s, f, d, a, h) ROW(T_LIST, CfgList, s, f, d, a, h)
 #define K_FLIST(s, f, d, a, h) ROW(T_FLIST, CfgFloatList, s, f, d, a, h)
+#define K_ILIST(s, f, d, a, h) ROW(T_ILIST, CfgIntList, s, f, d, a, h)
 
 static const struct {
     const char *name, *help;
@@ -62,8 +62,14 @@ static const struct {
              "on, and how examples are built."},
     {"train", "Optimisation, learning-rate schedule, validation and "
               "checkpointing of `landermt train`."},
+    {"detect", "Neuron detection: `landermt detect` writes the neurons file."},
+    {"awareness", "How language awareness of FFN neurons is scored and classified "
+                  "(DESIGN §4.2-4.3)."},
+    {"layers", "Which layers LANDeRMT finetunes (DESIGN §4.1)."},
+    {"routing", "Conditional awareness-based routing gates (DESIGN §4.5)."},
     {"bench", "The timing loop of `landermt bench`."},
     {"prep", "Inputs, cleaning, splits and tokenizer of `landermt prep`."},
+    {"debug", "Fault injection for tests; never needed in normal runs."},
 };
 
 static const Key KEYS[] = {
@@ -117,6 +123,12 @@ static const Key KEYS[] = {
            "Trainable parameters: full = all; layers = all of the selected layers; "
            "landermt = general and specific neurons of the selected layers plus routing "
            "gates; general / specific = only those neurons."),
+    K_STR(train, neurons, "", NULL,
+          "Neurons file from `landermt detect`; required by train.mode layers, landermt, "
+          "general and specific."),
+    K_BOOL(train, awareness_scaled_grads, "false",
+           "Scale each neuron's gradient by its normalised awareness score (off in the "
+           "paper's main setting)."),
     K_INT(train, batch_size, "8", "[1, 1048576]",
           "Sequences per optimizer step, summed over all ranks."),
     K_INT(train, seq_len, "128", "[1, 1048576]", "Tokens per training sequence."),
@@ -139,9 +151,48 @@ static const Key KEYS[] = {
           "Save a checkpoint every N steps; 0 = only at the end."),
     K_INT(train, keep_last, "2", "[1, inf)",
           "Checkpoints kept in train.out_dir; older ones are deleted."),
+    K_BOOL(train, keep_best, "true",
+           "Also keep the checkpoint with the best validation loss (best.h5)."),
+    K_STR(train, resume, "", NULL,
+          "Resume training: \"auto\" = the latest checkpoint in train.out_dir if any, or a "
+          "checkpoint path; empty = start fresh."),
     K_STR(train, out_dir, "runs/train", "nonempty", "Directory for checkpoints and logs."),
     K_I64(train, seed, "1234", "[0, inf)", "Seed of the initialisation and the data order."),
     K_INT(train, log_every, "1", "[1, inf)", "Print a log line every N steps."),
+
+    K_STR(detect, output, "runs/neurons.h5", "nonempty",
+          "Neurons file to write (HDF5, format landermt.neurons)."),
+    K_ENUM(detect, split, "dev", "dev|train", "Corpus split whose sentences are scored."),
+    K_INT(detect, max_sentences, "2000", "[0, inf)",
+          "Sentences scored per unit (direction or language); 0 = all."),
+    K_INT(detect, batch_size, "16", "[1, 1048576]",
+          "Sentences per forward/backward pass, summed over ranks."),
+
+    K_ENUM(awareness, unit, "direction", "direction|language",
+           "Units scored: translation directions (translation loss), or languages "
+           "(language-model loss on each language's text; a direction then uses the specific "
+           "neurons of both its languages)."),
+    K_FLT(awareness, epsilon, "0.9", "(0, 1)",
+          "Share of neurons per selected layer that are language-general (lowest variance of "
+          "awareness across units); the rest are language-specific."),
+    K_LIST(awareness, languages, "[]", "nonempty",
+           "Units for awareness.unit language; empty = the languages of data.directions."),
+
+    K_ENUM(layers, selection, "spikes", "spikes|topk|list",
+           "spikes: the layers on both sides of the largest representation changes; topk: the "
+           "k layers with the largest incoming change; list: layers.list."),
+    K_INT(layers, k, "4", "[1, 1024]",
+          "Number of selected layers; ignored with layers.selection list."),
+    K_ILIST(layers, list, "[]", "[0, 1023]",
+            "Explicit layer indices for layers.selection list."),
+
+    K_BOOL(routing, enabled, "true",
+           "Train the routing gates; false = plain selective finetuning."),
+    K_FLT(routing, scale, "2.0", "(0, 100]",
+          "Gate scale: with 2 the untrained model equals the base model; 1 is the literal "
+          "complementary form."),
+    K_BOOL(routing, per_direction, "false",
+           "One gate per layer and direction instead of one per layer."),
 
     K_INT(bench, steps, "10", "[1, inf)", "Timed steps."),
     K_INT(bench, warmup, "2", "[0, inf)", "Untimed warm-up steps before timing."),
@@ -177,6 +228,13 @@ static const Key KEYS[] = {
     K_BOOL(prep, mono_from_bitext, "true",
            "Also store each language's side of the bitext as its monolingual text (for "
            "language modelling and perplexity)."),
+
+    K_INT(debug, nan_at_step, "0", "[0, inf)",
+          "Make the loss NaN at this optimizer step (1-based) to exercise the skip path; "
+          "0 = off."),
+    K_INT(debug, exit_at_step, "0", "[0, inf)",
+          "Kill the process with SIGKILL right after this step's checkpoint decision "
+          "(1-based); 0 = off."),
 };
 
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
@@ -249,7 +307,9 @@ static const char *last_component(const char *path) {
 }
 
 static int is_numeric(KeyType t) { return t == T_INT || t == T_INT64 || t == T_FLOAT; }
-static int is_list(KeyType t) { return t == T_LIST || t == T_FLIST; }
+static int is_list(KeyType t) { return t == T_LIST || t == T_FLIST || t == T_ILIST; }
+// Keys whose `allowed` is an interval (lists: per item).
+static int has_range(KeyType t) { return is_numeric(t) || t == T_FLIST || t == T_ILIST; }
 
 static char *trim(char *s) {
     while (isspace((unsigned char)*s)) s++;
@@ -414,6 +474,7 @@ static void type_expect(const Key *k, char *buf, size_t n) {
     case T_STR: snprintf(buf, n, "a string"); return;
     case T_LIST: snprintf(buf, n, "a list, e.g. [de]"); return;
     case T_FLIST: snprintf(buf, n, "a list of numbers, e.g. [1.0, 0.5]"); return;
+    case T_ILIST: snprintf(buf, n, "a list of integers, e.g. [2, 3]"); return;
     case T_ENUM: break;
     }
     size_t len = (size_t)snprintf(buf, n, "one of: ");
@@ -486,7 +547,7 @@ static int value_parse(const Key *k, const char *t, Value *v, char *why, size_t 
     case T_BOOL: st = parse_bool(t, &v->i); break;
     case T_STR: st = parse_string(k, t); break;
     case T_ENUM: st = enum_has(k->allowed, t) ? PARSE_OK : PARSE_TYPE; break;
-    case T_LIST: case T_FLIST: break;
+    case T_LIST: case T_FLIST: case T_ILIST: break;
     }
     char exp[256];
     type_expect(k, exp, sizeof exp);
@@ -523,7 +584,7 @@ static void value_store(const Key *k, void *dst, const Value *v) {
         memset(dst, 0, k->size);
         memcpy(dst, v->s, strlen(v->s));
         break;
-    case T_LIST: case T_FLIST: memcpy(dst, v->list, k->size); break;
+    case T_LIST: case T_FLIST: case T_ILIST: memcpy(dst, v->list, k->size); break;
     }
 }
 
@@ -536,6 +597,7 @@ static Value value_read(const Key *k, const void *src) {
     case T_STR: case T_ENUM: v.s = (const char *)src; break;
     case T_LIST: v.list = src, v.i = ((const CfgList *)src)->n; break;
     case T_FLIST: v.list = src, v.i = ((const CfgFloatList *)src)->n; break;
+    case T_ILIST: v.list = src, v.i = ((const CfgIntList *)src)->n; break;
     }
     return v;
 }
@@ -544,21 +606,38 @@ static Value value_get(const Key *k, const Config *cfg) {
     return value_read(k, (const char *)cfg + k->off);
 }
 
+// Each list type: the scalar type of its items and where they sit.
+static const struct {
+    KeyType list, item;
+    size_t first, size;  // offset of item 0 in the list struct, bytes per item
+} LIST_SHAPES[] = {
+    {T_LIST, T_STR, offsetof(CfgList, item), CFG_STR},
+    {T_FLIST, T_FLOAT, offsetof(CfgFloatList, v), sizeof(double)},
+    {T_ILIST, T_INT, offsetof(CfgIntList, v), sizeof(int)},
+};
+
+static int list_shape(KeyType t) {
+    int s = 0;
+    while (LIST_SHAPES[s].list != t) s++;  // only called for list keys
+    return s;
+}
+
 // The key that item i of list key k is checked, stored and formatted as: the
 // list's path with the index, the list's rule, the items' scalar type.
 static Key item_key(const Key *k, int i, char *path, size_t n) {
     Key item = *k;
+    int s = list_shape(k->type);
     snprintf(path, n, "%s[%d]", k->path, i);
     item.path = path;
-    item.type = k->type == T_FLIST ? T_FLOAT : T_STR;
-    item.size = k->type == T_FLIST ? sizeof(double) : CFG_STR;
+    item.type = LIST_SHAPES[s].item;
+    item.size = LIST_SHAPES[s].size;
     return item;
 }
 
 // Address of item i inside a list value of key k.
 static void *item_at(const Key *k, const void *list, int i) {
-    return k->type == T_FLIST ? (void *)&((const CfgFloatList *)list)->v[i]
-                              : (void *)((const CfgList *)list)->item[i];
+    int s = list_shape(k->type);
+    return (char *)list + LIST_SHAPES[s].first + (size_t)i * LIST_SHAPES[s].size;
 }
 
 // Shortest of %.15g..%.17g that reads back to the same double, with a ".0"
@@ -589,7 +668,7 @@ static void value_format_at(const Key *k, const void *src, Buf *b) {
     case T_BOOL: buf_printf(b, "%s", v.i ? "true" : "false"); break;
     case T_ENUM: buf_printf(b, "%s", v.s); break;
     case T_STR: yaml_quote(b, v.s); break;
-    case T_LIST: case T_FLIST:
+    case T_LIST: case T_FLIST: case T_ILIST:
         buf_printf(b, "[");
         for (int i = 0; i < v.i; i++) {
             Key item = item_key(k, i, path, sizeof path);
@@ -681,10 +760,11 @@ static LmStatus node_check(const Key *k, const yaml_node_t *v, const Origin *o) 
 typedef union {
     CfgList s;
     CfgFloatList f;
+    CfgIntList i;
 } ListBuf;
 
 static int *list_count(const Key *k, ListBuf *lb) {
-    return k->type == T_FLIST ? &lb->f.n : &lb->s.n;
+    return k->type == T_FLIST ? &lb->f.n : k->type == T_ILIST ? &lb->i.n : &lb->s.n;
 }
 
 // String lists are sets: a repeated language, direction or file would
@@ -1086,6 +1166,30 @@ static LmStatus validate_prep(const Config *c, const Origin *org) {
     return LM_OK;
 }
 
+// layers.list is read only by layers.selection list: a list given with
+// another selection would be silently ignored, and a repeated index would
+// select a layer twice.
+static LmStatus validate_layers(const Config *c, const Origin *org) {
+    const CfgIntList *l = &c->layers.list;
+    const Origin *ol = org_of(org, "layers.list"), *os = org_of(org, "layers.selection");
+    int explicit = !strcmp(c->layers.selection, "list");
+    char wl[4200], ws[4200];
+    if (explicit && !l->n)
+        return fail(origin_pick(os, ol), "layers.selection = list (%s) needs a non-empty "
+                    "layers.list of layer indices, e.g. layers.list: [2, 3]",
+                    origin_text(os, ws, sizeof ws));
+    if (!explicit && l->n)
+        return fail(origin_pick(ol, os), "layers.list is given (%s) but layers.selection = %s "
+                    "(%s) ignores it; set layers.selection: list to finetune exactly those "
+                    "layers", origin_text(ol, wl, sizeof wl), c->layers.selection,
+                    origin_text(os, ws, sizeof ws));
+    for (int i = 1; i < l->n; i++)
+        for (int j = 0; j < i; j++)
+            if (l->v[i] == l->v[j])
+                return fail(ol, "layers.list[%d] = %d repeats layers.list[%d]", i, l->v[i], j);
+    return LM_OK;
+}
+
 static LmStatus config_validate(const Config *c, const Origin *org) {
     if (c->train.min_lr > c->train.lr)
         return cross_fail(c, org, "train.min_lr", "<=", "train.lr");
@@ -1093,17 +1197,17 @@ static LmStatus config_validate(const Config *c, const Origin *org) {
         return cross_fail(c, org, "train.warmup_steps", "<=", "train.steps");
     LM_TRY(validate_model(c, org));
     LM_TRY(validate_weights(c, org));
+    LM_TRY(validate_layers(c, org));
     return validate_prep(c, org);
 }
 
 // ---------------------------------------------------------------------------
 // Public API
 
-#ifndef NDEBUG
-// Debug builds (and so the tests) check the table itself: every number has
-// a range, every rule name exists, every key sits in a known section. That
-// every default obeys its own rules is asserted by config_defaults.
-static int schema_ok(void) {
+// The table checks itself: every number has a range, every rule name
+// exists, every key sits in a known section, and every default obeys its own
+// rules (tests/unit/test_config.c calls this).
+int config_schema_ok(void) {
     for (size_t k = 0; k < N_KEYS; k++) {
         const Key *key = &KEYS[k];
         char section[MAX_PATH];
@@ -1111,28 +1215,28 @@ static int schema_ok(void) {
         snprintf(section, sizeof section, "%.*s", (int)(last_component(key->path) - key->path - 1),
                  key->path);
         if (section_find(section) < 0 || strchr(key->help, '|')) return 0;
-        if ((is_numeric(key->type) || key->type == T_FLIST) && !range_parse(key->allowed, &r))
+        if (has_range(key->type) && !range_parse(key->allowed, &r))
             return 0;
         if (key->type == T_ENUM && !key->allowed) return 0;
         if ((key->type == T_STR || key->type == T_LIST) && key->allowed &&
             pattern_find(key->allowed) < 0)
             return 0;
     }
+    static Config cfg;
+    Origin org[N_KEYS];
+    static const Origin def = {NULL, 0};
+    for (size_t k = 0; k < N_KEYS; k++)
+        if (value_apply(&cfg, org, (int)k, KEYS[k].def, &def) != LM_OK) return 0;
     return 1;
 }
-#endif
 
 void config_defaults(Config *cfg) {
     static const Origin def = {NULL, 0};
     Origin org[N_KEYS];
-    assert(schema_ok());
     memset(cfg, 0, sizeof *cfg);  // deterministic padding: configs compare with memcmp
-    for (size_t k = 0; k < N_KEYS; k++) {
-        // Same rules as --set, so a default is exactly what a user could write.
-        LmStatus st = value_apply(cfg, org, (int)k, KEYS[k].def, &def);
-        assert(st == LM_OK);  // a bad default has printed "error: default: ..."
-        (void)st;
-    }
+    // Same rules as --set, so a default is exactly what a user could write;
+    // config_schema_ok (run by the tests) proves every default applies.
+    for (size_t k = 0; k < N_KEYS; k++) value_apply(cfg, org, (int)k, KEYS[k].def, &def);
 }
 
 LmStatus config_load(Config *out, const char *const *files, int n_files,
@@ -1203,8 +1307,8 @@ static void doc_allowed(const Key *k, Buf *b) {
 }
 
 static const char *type_name(KeyType t) {
-    static const char *const names[] = {"int",    "int64", "float",       "bool",
-                                        "string", "enum",  "string list", "float list"};
+    static const char *const names[] = {"int",    "int64", "float",       "bool",       "string",
+                                        "enum",   "string list", "float list", "int list"};
     return names[t];
 }
 

@@ -27,6 +27,11 @@ typedef struct {
 } CfgFloatList;
 
 typedef struct {
+    int n;
+    int v[CFG_LIST_MAX];
+} CfgIntList;
+
+typedef struct {
     // model: architecture and size of a freshly initialised model. Ignored
     // (must agree) when model.checkpoint names a pretrained checkpoint.
     struct {
@@ -51,7 +56,9 @@ typedef struct {
         char overlong[CFG_STR];      // skip | truncate (examples > train.seq_len)
     } data;
     struct {
-        char mode[CFG_STR];          // full (later: layers, landermt, general, specific)
+        char mode[CFG_STR];          // full | layers | landermt | general | specific
+        char neurons[CFG_STR];       // neurons file of `landermt detect`; "" = none
+        int awareness_scaled_grads;  // scale neuron gradients by normalised awareness
         int batch_size;              // sequences per optimizer step (global)
         int seq_len;
         int steps;
@@ -61,10 +68,37 @@ typedef struct {
         double weight_decay, beta1, beta2, eps, grad_clip;
         int eval_every, eval_batches;
         int save_every, keep_last;
+        int keep_best;               // also keep best.h5 (lowest validation loss)
+        char resume[CFG_STR];        // "" = fresh; "auto" = latest in out_dir; or a path
         char out_dir[CFG_STR];
         int64_t seed;
         int log_every;
     } train;
+    // detect: `landermt detect` scores the FFN neurons and writes them.
+    struct {
+        char output[CFG_STR];        // neurons file (HDF5, landermt.neurons)
+        char split[CFG_STR];         // dev | train
+        int max_sentences;           // per unit (direction or language); 0 = all
+        int batch_size;              // sentences per forward/backward, global
+    } detect;
+    // awareness: scoring units and the general/specific split (DESIGN 4.2-4.3).
+    struct {
+        char unit[CFG_STR];          // direction | language
+        double epsilon;              // share of language-general neurons, (0, 1)
+        CfgList languages;           // units for unit language; empty = data.directions'
+    } awareness;
+    // layers: which layers are finetuned (DESIGN 4.1).
+    struct {
+        char selection[CFG_STR];     // spikes | topk | list
+        int k;                       // selected layers (spikes, topk)
+        CfgIntList list;             // layer indices for selection list (no repeats)
+    } layers;
+    // routing: awareness-based routing gates (DESIGN 4.5).
+    struct {
+        int enabled;                 // 0 = plain selective finetuning
+        double scale;                // gate scale; 2 = untrained model equals base
+        int per_direction;           // one gate per layer and direction
+    } routing;
     struct {
         int steps, warmup;           // timed steps, untimed warm-up steps
     } bench;
@@ -85,10 +119,18 @@ typedef struct {
         int min_chars, max_chars;    // kept sentence length (either side)
         int mono_from_bitext;        // bitext sides also stored as mono text
     } prep;
+    // debug: fault injection for tests (1-based optimizer steps; 0 = off).
+    struct {
+        int nan_at_step;             // loss becomes NaN at this step
+        int exit_at_step;            // SIGKILL after this step's checkpoint decision
+    } debug;
 } Config;
 
 // Fills cfg with every default.
 void config_defaults(Config *cfg);
+
+// 1 if the schema table is consistent and every default obeys its rules.
+int config_schema_ok(void);
 
 // Starts from the defaults, parses and merges the files (in order, later
 // wins; a list is replaced as a whole), then applies the overrides

@@ -115,6 +115,7 @@ static char *yaml_flow_list(int n) {
 
 static void test_defaults(void) {
     Config c;
+    CHECK(config_schema_ok(), "the schema table is inconsistent or a default breaks its own rule");
     config_defaults(&c);
     CHECK(!strcmp(c.model.architecture, "llama"), "%s", c.model.architecture);
     CHECK(!strcmp(c.model.checkpoint, ""), "%s", c.model.checkpoint);
@@ -148,6 +149,18 @@ static void test_defaults(void) {
     CHECK(!c.prep.tokenizer[0] && c.prep.vocab_size == 8000, "tokenizer");
     CHECK(c.prep.dev_fraction == 0.02 && c.prep.test_fraction == 0.02, "fractions");
     CHECK(c.prep.min_chars == 2 && c.prep.max_chars == 400, "chars");
+    CHECK(!strcmp(c.train.neurons, "") && !strcmp(c.train.resume, ""), "train strings");
+    CHECK(c.train.keep_best == 1 && c.train.awareness_scaled_grads == 0, "train bools");
+    CHECK(!strcmp(c.detect.output, "runs/neurons.h5") && !strcmp(c.detect.split, "dev"),
+          "detect strings");
+    CHECK(c.detect.max_sentences == 2000 && c.detect.batch_size == 16, "detect ints");
+    CHECK(!strcmp(c.awareness.unit, "direction") && c.awareness.epsilon == 0.9 &&
+              c.awareness.languages.n == 0, "awareness");
+    CHECK(!strcmp(c.layers.selection, "spikes") && c.layers.k == 4 && c.layers.list.n == 0,
+          "layers");
+    CHECK(c.routing.enabled == 1 && c.routing.scale == 2.0 && c.routing.per_direction == 0,
+          "routing");
+    CHECK(c.debug.nan_at_step == 0 && c.debug.exit_at_step == 0, "debug");
     // No sources at all: the defaults, and they pass every cross-field rule.
     Config l;
     memset(&l, 0xAB, sizeof l);
@@ -438,6 +451,157 @@ static void test_list_patterns(void) {
     CHECK(load1(&c, NULL, "prep.mo=[\"{x}: [y]\"]") == LM_OK, "any non-empty path");
 }
 
+// Int lists: the same forms as the other lists, items read as ints.
+static void test_int_list_parse(void) {
+    Config c;
+    LmStatus st = load1(&c,
+                        "layers:\n"
+                        "  selection: list\n"
+                        "  list:\n"
+                        "    - 0\n"
+                        "    - +7\n"
+                        "    - '12'\n"
+                        "    - 1023\n",
+                        NULL);
+    CHECK(st == LM_OK && c.layers.list.n == 4 && c.layers.list.v[0] == 0 &&
+              c.layers.list.v[1] == 7 && c.layers.list.v[2] == 12 && c.layers.list.v[3] == 1023,
+          "block sequence: n=%d", c.layers.list.n);
+    CHECK(c.layers.list.v[4] == 0, "unused slots zero");
+    CHECK(load1(&c, "layers: {selection: list, list: [5, 2]}\n", NULL) == LM_OK &&
+              c.layers.list.n == 2 && c.layers.list.v[0] == 5 && c.layers.list.v[1] == 2,
+          "flow sequence");
+    CHECK(load1(&c, "layers:\n  list: []\n", NULL) == LM_OK && c.layers.list.n == 0, "[]");
+    const char *flow[2] = {"layers.selection=list", "layers.list=[ 3, 1 ]"};
+    const char *comma[2] = {"layers.selection=list", "layers.list= 4 ,9"};
+    char *err;
+    CHECK(load_capture(&c, NULL, 0, flow, 2, &err) == LM_OK && c.layers.list.n == 2 &&
+              c.layers.list.v[0] == 3 && c.layers.list.v[1] == 1, "--set flow: %s", err);
+    free(err);
+    CHECK(load_capture(&c, NULL, 0, comma, 2, &err) == LM_OK && c.layers.list.n == 2 &&
+              c.layers.list.v[0] == 4 && c.layers.list.v[1] == 9, "--set shorthand: %s", err);
+    free(err);
+    // A later file replaces the list, byte for byte as if written directly.
+    char *a = write_yaml("layers: {selection: list, list: [1, 2, 3]}\n");
+    char *b = write_yaml("layers:\n  list: [6]\n");
+    const char *ab[2] = {a, b};
+    Config only;
+    CHECK(load_capture(&c, ab, 2, NULL, 0, &err) == LM_OK && c.layers.list.n == 1 &&
+              c.layers.list.v[0] == 6 && c.layers.list.v[1] == 0, "replaced: %s", err);
+    free(err);
+    CHECK(load1(&only, "layers: {selection: list, list: [6]}\n", NULL) == LM_OK &&
+              !memcmp(&c, &only, sizeof c), "merged == written directly");
+    free(a);
+    free(b);
+}
+
+static void test_int_list_errors(void) {
+    const char *sel = "layers.selection=list";
+    expect_error("layers:\n  list: [1, 3.5]\n", 2, NULL, "layers.list[1]: expected an integer",
+                 "\"3.5\"");
+    expect_error("layers:\n  list:\n    - 1\n    - x\n", 4, NULL,
+                 "layers.list[1]: expected an integer", "\"x\"");
+    expect_error("layers:\n  list: [1e3]\n", 2, NULL, "layers.list[0]: expected an integer", NULL);
+    expect_error("layers:\n  list: [99999999999]\n", 2, NULL, "layers.list[0]", "32-bit");
+    expect_error("layers:\n  list: [1024]\n", 2, NULL, "layers.list[0] = 1024 is out of range",
+                 "[0, 1023]");
+    expect_error("layers:\n  list: [2, -1]\n", 2, NULL, "layers.list[1] = -1 is out of range",
+                 NULL);
+    expect_error("layers:\n  list: 3\n", 2, NULL, "layers.list: expected a list of integers",
+                 "got a scalar");
+    expect_error("layers:\n  list: [1, ~]\n", 2, NULL, "layers.list[1] has no value", NULL);
+    expect_error("layers:\n  list:\n", 2, NULL, "layers.list has no value", "[]");
+    expect_error(NULL, 0, "layers.list=1,2.5", "layers.list[1]: expected an integer", NULL);
+    expect_error(NULL, 0, "layers.list=[1, 0x10]", "layers.list[1]: expected an integer", NULL);
+    expect_error(NULL, 0, "layers.list=[1, [2]]", "layers.list[1]: expected an integer",
+                 "got a sequence");
+    expect_error(NULL, 0, "layers.list=", "layers.list has no value", NULL);
+    // The item error comes before any cross-field rule, whatever the selection.
+    char *f = write_yaml("layers:\n  list: [5000]\n");
+    const char *files[1] = {f}, *sets[1] = {sel};
+    Config c;
+    char *err;
+    CHECK(load_capture(&c, files, 1, sets, 1, &err) == LM_EUSAGE &&
+              strstr(err, "layers.list[0] = 5000 is out of range"), "%s", err);
+    free(err);
+    free(f);
+}
+
+// Ranges and choices of the detect, awareness, layers, routing, train and
+// debug keys.
+static void test_method_keys(void) {
+    expect_error("awareness:\n  epsilon: 0\n", 2, NULL, "awareness.epsilon = 0 is out of range",
+                 "(0, 1)");
+    expect_error("awareness:\n  epsilon: 1\n", 2, NULL, "awareness.epsilon = 1 is out of range",
+                 "(0, 1)");
+    expect_error(NULL, 0, "awareness.epsilon=1.5", "awareness.epsilon = 1.5 is out of range", NULL);
+    Config c;
+    CHECK(load1(&c, NULL, "awareness.epsilon=1e-9") == LM_OK && c.awareness.epsilon == 1e-9,
+          "small epsilon");
+    CHECK(load1(&c, NULL, "awareness.epsilon=0.999") == LM_OK && c.awareness.epsilon == 0.999,
+          "large epsilon");
+    expect_error("detect:\n  split: test\n", 2, NULL, "detect.split", "one of: dev, train");
+    expect_error("awareness:\n  unit: sentence\n", 2, NULL, "awareness.unit",
+                 "one of: direction, language");
+    expect_error(NULL, 0, "layers.selection=top", "layers.selection", "one of: spikes, topk, list");
+    expect_error("detect:\n  output: \"\"\n", 2, NULL, "detect.output", "non-empty");
+    expect_error("detect:\n  max_sentences: -1\n", 2, NULL, "detect.max_sentences = -1", ">= 0");
+    expect_error("detect:\n  batch_size: 0\n", 2, NULL, "detect.batch_size = 0", "[1, 1048576]");
+    expect_error("layers:\n  k: 0\n", 2, NULL, "layers.k = 0", "[1, 1024]");
+    expect_error("layers:\n  k: 1025\n", 2, NULL, "layers.k = 1025", "[1, 1024]");
+    expect_error("routing:\n  scale: 0\n", 2, NULL, "routing.scale = 0", "(0, 100]");
+    expect_error("routing:\n  scale: 100.5\n", 2, NULL, "routing.scale = 100.5", "(0, 100]");
+    expect_error("routing:\n  enabled: maybe\n", 2, NULL, "routing.enabled", "a boolean");
+    expect_error("awareness:\n  languages: [de, \"\"]\n", 2, NULL, "awareness.languages[1]",
+                 "non-empty");
+    expect_error("debug:\n  nan_at_step: -1\n", 2, NULL, "debug.nan_at_step = -1", ">= 0");
+    expect_error(NULL, 0, "debug.exit_at_step=-2", "debug.exit_at_step = -2", ">= 0");
+    CHECK(load1(&c,
+                "detect: {split: train, max_sentences: 0, batch_size: 1048576}\n"
+                "awareness: {unit: language, languages: [de, en]}\n"
+                "layers: {selection: topk, k: 1024}\n"
+                "routing: {enabled: no, scale: 100, per_direction: yes}\n"
+                "train: {neurons: n.h5, resume: auto, keep_best: off, "
+                "awareness_scaled_grads: on}\n"
+                "debug: {nan_at_step: 3, exit_at_step: 4}\n",
+                NULL) == LM_OK, "bounds and every new key");
+    CHECK(!strcmp(c.detect.split, "train") && c.detect.max_sentences == 0 &&
+              c.detect.batch_size == 1048576, "detect");
+    CHECK(!strcmp(c.awareness.unit, "language") && LIST_IS(&c.awareness.languages, "de", "en"),
+          "awareness");
+    CHECK(!strcmp(c.layers.selection, "topk") && c.layers.k == 1024, "layers");
+    CHECK(!c.routing.enabled && c.routing.scale == 100.0 && c.routing.per_direction, "routing");
+    CHECK(!strcmp(c.train.neurons, "n.h5") && !strcmp(c.train.resume, "auto") &&
+              !c.train.keep_best && c.train.awareness_scaled_grads, "train");
+    CHECK(c.debug.nan_at_step == 3 && c.debug.exit_at_step == 4, "debug");
+}
+
+// layers.selection list <-> a non-empty layers.list without repeats.
+static void test_layers_rules(void) {
+    expect_error("layers:\n  selection: list\n", 2, NULL,
+                 "layers.selection = list (", "needs a non-empty layers.list");
+    expect_error(NULL, 0, "layers.selection=list", "layers.selection = list (--set)",
+                 "non-empty layers.list");
+    expect_error("layers:\n  list: [2, 3]\n", 2, NULL, "layers.list is given (",
+                 "set layers.selection: list");
+    expect_error("layers:\n  selection: topk\n  list: [2]\n", 3, NULL,
+                 "layers.selection = topk (", "ignores it; set layers.selection: list");
+    expect_error("layers:\n  selection: list\n  list: [2, 5, 3, 5]\n", 3, NULL,
+                 "layers.list[3] = 5 repeats layers.list[1]", NULL);
+    const char *dup[2] = {"layers.selection=list", "layers.list=7,1,7"};
+    Config c;
+    char *err;
+    CHECK(load_capture(&c, NULL, 0, dup, 2, &err) == LM_EUSAGE &&
+              strstr(err, "error: --set: layers.list[2] = 7 repeats layers.list[0]"),
+          "repeat via --set: %s", err);
+    free(err);
+    CHECK(load1(&c, "layers:\n  selection: list\n  list: [0]\n  k: 7\n", NULL) == LM_OK &&
+              c.layers.k == 7 && c.layers.list.n == 1, "k may stay set with list");
+    CHECK(load1(&c, "layers:\n  list: [4, 2]\n", "layers.selection=list") == LM_OK &&
+              c.layers.list.n == 2, "repaired by --set");
+    expect_error("layers:\n  selection: list\n  list: [4]\n", 3, "layers.selection=spikes",
+                 "layers.list is given (", "layers.selection = spikes (--set) ignores it");
+}
+
 static void test_yaml_syntax_errors(void) {
     char *f = write_yaml("train:\n  lr: 1\n  steps: [1, 2\n");
     const char *files[1] = {f};
@@ -647,6 +811,11 @@ static void test_dump_round_trip(void) {
         "prep.mo=[\"a,b\", \"x: y\", \"q\\\"uote\", \"tab\\there\", \"[z]\", \"\\u00e9\\u4e2d\"]",
         "prep.languages=[]", "prep.tsv=de:- {a}, fr:#b",
         "data.prompt={src_lang}->{tgt_lang} \"q\":\n{src}\n\t{x}",
+        "layers.selection=list", "layers.list=[3, 0, 1023]", "layers.k=9",
+        "awareness.unit=language", "awareness.languages=[de, zh_CN]",
+        "awareness.epsilon=0.8500000000000001", "routing.scale=1", "routing.enabled=off",
+        "detect.split=train", "detect.output=out/n.h5", "train.resume=auto",
+        "train.neurons=n.h5", "train.keep_best=no", "debug.nan_at_step=5",
     };
     int n = (int)(sizeof sets / sizeof sets[0]);
     char *err;
@@ -663,6 +832,9 @@ static void test_dump_round_trip(void) {
     CHECK(strstr(dump, "\n  directions: [\"de-en\", \"zh_CN-en\"]\n"), "%s", dump);
     CHECK(strstr(dump, "\n  weights: [0.1, 1.0e-300, 1000.0]\n"), "%s", dump);
     CHECK(strstr(dump, "\n  languages: []\n"), "%s", dump);
+    CHECK(strstr(dump, "\nlayers:\n  selection: list\n  k: 9\n  list: [3, 0, 1023]\n"), "%s",
+          dump);
+    CHECK(c.layers.list.n == 3 && c.layers.list.v[2] == 1023, "int list applied");
     CHECK(strstr(dump, "\n  prompt: \"{src_lang}->{tgt_lang} \\\"q\\\":\\n{src}\\n\\t{x}\"\n"),
           "%s", dump);
     free(dump);
@@ -690,7 +862,7 @@ static int dump_paths(char paths[][128], int max) {
 static void test_doc_covers_every_key(void) {
     static char paths[128][128];
     int n = dump_paths(paths, 128);
-    CHECK(n >= 61, "only %d keys found in the dump", n);
+    CHECK(n >= 80, "only %d keys found in the dump", n);
     char *gen = config_doc_markdown(), *doc = read_all(src_path("docs/config.md"));
     CHECK(doc != NULL, "docs/config.md missing");
     for (int i = 0; i < n; i++) {
@@ -698,6 +870,18 @@ static void test_doc_covers_every_key(void) {
         snprintf(cell, sizeof cell, "| `%.127s` |", paths[i]);
         CHECK(strstr(gen, cell), "config_doc_markdown lacks %s", paths[i]);
         CHECK(doc && strstr(doc, cell), "docs/config.md lacks %s (regenerate its table)", paths[i]);
+    }
+    // Everything after the "# Keys" heading is the generated text (trailing
+    // blank lines aside), so a changed default, range or help shows up too.
+    const char *keys = doc ? strstr(doc, "\n# Keys\n\n") : NULL;
+    CHECK(keys, "docs/config.md has no '# Keys' heading");
+    if (keys) {
+        keys += strlen("\n# Keys\n\n");
+        size_t nd = strlen(keys), ng = strlen(gen);
+        while (nd && keys[nd - 1] == '\n') nd--;
+        while (ng && gen[ng - 1] == '\n') ng--;
+        CHECK(nd == ng && !memcmp(keys, gen, ng),
+              "docs/config.md key tables differ from config_doc_markdown() (regenerate them)");
     }
     free(gen);
     free(doc);
@@ -713,6 +897,10 @@ int main(void) {
     RUN(test_list_errors);
     RUN(test_list_item_errors);
     RUN(test_list_patterns);
+    RUN(test_int_list_parse);
+    RUN(test_int_list_errors);
+    RUN(test_method_keys);
+    RUN(test_layers_rules);
     RUN(test_yaml_syntax_errors);
     RUN(test_unknown_keys);
     RUN(test_wrong_types);
