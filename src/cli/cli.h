@@ -23,5 +23,6 @@ void threads_setup(void);
 
 LmStatus cmd_train(CliArgs *a);
 LmStatus cmd_bench(CliArgs *a);
+LmStatus cmd_detect(CliArgs *a);
 
 #endif

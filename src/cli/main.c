@@ -18,6 +18,7 @@ typedef struct {
 
 static const Command COMMANDS[] = {
     {"train", cmd_train, "train a model (train.mode: full) on a corpus's token streams"},
+    {"detect", cmd_detect, "score FFN neurons per direction, select layers, classify -> neurons file"},
     {"bench", cmd_bench, "time train steps of a configured model: tokens/s, phases, MFU"},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
@@ -74,7 +75,7 @@ static LmStatus run(int argc, char **argv) {
         st = a.sub || a.help ? LM_OK : LM_EUSAGE;
     } else if (st == LM_OK && !cmd) {
         lm_error("unknown command '%s'", a.sub);
-        lm_hint("commands: train, bench (run 'landermt --help')");
+        lm_hint("run 'landermt --help' for the list of commands");
         st = LM_EUSAGE;
     } else if (st == LM_OK) {
         st = config_load(&a.cfg, a.files, a.n_files, a.overrides, a.n_overrides);

@@ -14,6 +14,7 @@ typedef struct {
 typedef struct {
     int *tokens, *targets;
     float *weight;
+    int *len;       // (cap) positions of each row; 0 = a skipped example
     int cap, T;
     Batch batch;
 } BatchBuf;

@@ -141,7 +141,7 @@ LmStatus stream_next(Stream *s, int g, int T, int rank, int ranks, BatchBuf *bb)
     if (s->cursor + g > s->rd.n) s->epoch++, s->cursor = 0;
     order_build(s, s->epoch);
     int lo = (int)((int64_t)g * rank / ranks), hi = (int)((int64_t)g * (rank + 1) / ranks), t = 1;
-    int *len = xmalloc(sizeof(int) * (size_t)(hi - lo + 1));
+    int *len = bb->len;
     LmStatus st = LM_OK;
     for (int i = lo; st == LM_OK && i < hi; i++) {
         Example e;
@@ -151,7 +151,6 @@ LmStatus stream_next(Stream *s, int g, int T, int rank, int ranks, BatchBuf *bb)
         if (st == LM_OK && len[i - lo] > t) t = len[i - lo];
     }
     if (st == LM_OK) batch_pack(bb, len, hi - lo, T, t);
-    free(len);
     s->cursor += g;
     return st;
 }

@@ -26,7 +26,7 @@ void acts_init(Acts *a, const ModelConfig *cfg, int B, int T) {
     Dims d = dims_of(cfg, B, T);
     int L = cfg->num_hidden_layers;
     size_t N = (size_t)d.N;
-    a->B = B, a->T = T, a->L = L;
+    a->B = B, a->T = T, a->L = L, a->C = d.C;
     a->x = falloc_per_layer(L + 1, N * d.C);
     a->xn1 = falloc_per_layer(L, N * d.C);
     a->rstd1 = falloc_per_layer(L, N);

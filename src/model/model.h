@@ -89,7 +89,7 @@ void model_weights_free(ModelWeights *w);
 typedef struct {
     int B, T;                 // capacity this was allocated for
     int b, t;                 // shape of the last forward
-    int L;
+    int L, C;                 // layers, hidden size
     // Per layer (index l), each (B*T, ...) row-major by (b, t):
     float **x;          // [L+1] block inputs; x[L] = final hidden   (B,T,C)
     float **xn1;        // [L] attn RMSNorm output                    (B,T,C)

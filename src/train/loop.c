@@ -10,6 +10,8 @@
 #include "io/corpus.h"
 #include "mpi/comm.h"
 #include "train/streams.h"
+
+#include "data/open.h"
 #include "train/step.h"
 #include "util/alloc.h"
 #include "util/timer.h"
@@ -52,18 +54,6 @@ typedef struct {
     StreamSet ss;
     TrainState hist;  // metric history only
 } Run;
-
-// The corpus tokenizer must fit the model's embedding.
-static LmStatus check_vocab(const Config *cfg, const Model *m) {
-    TokenizerInfo ti;
-    LM_TRY(corpus_read_tokenizer_info(cfg->data.corpus, &ti));
-    if (ti.vocab_size <= m->cfg.vocab_size) return LM_OK;
-    lm_error("corpus %s has a tokenizer of %lld tokens but the model's vocab_size is %d",
-             cfg->data.corpus, (long long)ti.vocab_size, m->cfg.vocab_size);
-    lm_hint("set model.vocab_size >= %lld, or use the corpus the model was trained on",
-            (long long)ti.vocab_size);
-    return LM_ERUNTIME;
-}
 
 // Validation loss over every stream; per-stream values printed on rank 0.
 static LmStatus validate(Run *r, double *val) {
@@ -170,7 +160,7 @@ static LmStatus run_setup(Run *r) {
         lm_hint("lower train.seq_len");
         return LM_EUSAGE;
     }
-    LM_TRY(check_vocab(c, &r->model));
+    LM_TRY(corpus_check_vocab(c->data.corpus, r->model.cfg.vocab_size));
     LM_TRY(streamset_open(&r->ss, c, r->model.cfg.vocab_size));
     AdamWHyper h = {c->train.beta1, c->train.beta2, c->train.eps, c->train.weight_decay};
     Schedule s = {SCHED_CONSTANT, c->train.lr, c->train.min_lr, c->train.warmup_steps, c->train.steps};

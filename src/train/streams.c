@@ -3,8 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/prompt.h"
-#include "io/h5.h"
+#include "data/open.h"
 #include "mpi/comm.h"
 #include "tokenizer/bpe.h"
 #include "util/alloc.h"
@@ -18,45 +17,10 @@ static int stream_names(const Config *c, const char **names) {
     return n;
 }
 
-static LmStatus tokenizer_of(const char *corpus, BpeTokenizer *tok) {
-    hid_t f;
-    int version;
-    char what[CFG_STR + 16];
-    snprintf(what, sizeof what, "corpus %s", corpus);
-    LM_TRY(h5_open_format(corpus, CORPUS_FORMAT, CORPUS_VERSION, &f, &version));
-    LmStatus st = bpe_load(f, "tokenizer", tok, what);
-    H5Fclose(f);
-    return st;
-}
-
-// [bos] head ... tail for a direction; [bos] alone for a language.
-static LmStatus prompt_tokens(const Config *c, BpeTokenizer *tok, const char *name,
-                              int32_t *ids, StreamPrompt *p) {
-    *p = (StreamPrompt){.prefix = ids, .n_prefix = 1, .middle = ids + 1, .eos = BPE_EOS_ID};
-    ids[0] = BPE_BOS_ID;
-    if (!corpus_stream_is_direction(name)) return LM_OK;
-    char src[64], *head, *tail;
-    snprintf(src, sizeof src, "%.*s", (int)(strchr(name, '-') - name), name);
-    LM_TRY(prompt_render(c->data.prompt, src, strchr(name, '-') + 1, &head, &tail));
-    int64_t nh = bpe_encode(tok, head, strlen(head), ids + 1, CFG_STR * 2);
-    p->middle = ids + 1 + nh;
-    p->n_prefix = 1 + (int)nh;
-    p->n_middle = (int)bpe_encode(tok, tail, strlen(tail), ids + 1 + nh, CFG_STR * 2);
-    free(head), free(tail);
-    return LM_OK;
-}
-
 static LmStatus open_one(StreamSet *ss, int i, const Config *c, const char *name, int vocab,
                          BpeTokenizer *tok) {
-    int32_t ids[CFG_STR * 4 + 2];  // a template of < CFG_STR bytes, names expanded
-    StreamPrompt p;
-    LM_TRY(prompt_tokens(c, tok, name, ids, &p));
-    int truncate = !strcmp(c->data.overlong, "truncate");
-    uint64_t seed = (uint64_t)c->train.seed;
-    LM_TRY(stream_open(&ss->train[i], c->data.corpus, name, c->data.train_split, vocab, &p, seed, 1,
-                       truncate));
-    LM_TRY(stream_open(&ss->valid[i], c->data.corpus, name, c->data.valid_split, vocab, &p, seed, 0,
-                       truncate));
+    LM_TRY(stream_open_config(&ss->train[i], c, tok, name, c->data.train_split, vocab, 1));
+    LM_TRY(stream_open_config(&ss->valid[i], c, tok, name, c->data.valid_split, vocab, 0));
     ss->weight[i] = c->data.weights.n ? c->data.weights.v[i] : 1.0;
     batchbuf_init(&ss->buf[i], ss->local_rows, c->train.seq_len);
     return LM_OK;
@@ -74,7 +38,7 @@ LmStatus streamset_open(StreamSet *ss, const Config *c, int vocab_size) {
     ss->local_rows = (c->train.batch_size + comm_size() - 1) / comm_size();
     BpeTokenizer tok;
     bpe_init(&tok);
-    LmStatus st = tokenizer_of(c->data.corpus, &tok);
+    LmStatus st = corpus_tokenizer(c->data.corpus, &tok);
     for (int i = 0; st == LM_OK && i < ss->n; i++) st = open_one(ss, i, c, names[i], vocab_size, &tok);
     bpe_free(&tok);
     return st;

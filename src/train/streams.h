@@ -20,6 +20,7 @@ typedef struct {
 } StreamSet;
 
 LmStatus streamset_open(StreamSet *ss, const Config *cfg, int vocab_size);
+
 void streamset_close(StreamSet *ss);
 
 // Fills ss->micro with this rank's share of the next micro-batch of every

@@ -237,6 +237,33 @@ def loss_and_grads(model, tokens, targets, weight):
                 ffn_dh=[h.grad.detach() for h in hs])
 
 
+def sentence_awareness(model, tokens, targets, weight):
+    """LANDeRMT statistics per sentence (row), each row run alone:
+    awareness[b, l, i] = mean over the row's positions of |h_i * dL_b/dh_i|,
+    L_b = the row's plain mean cross-entropy over its loss positions
+    (weight != 0; the weight values are ignored), and block_mean[b, l] =
+    mean over positions and hidden units of block l's output."""
+    B, L = tokens.shape[0], model.cfg.num_hidden_layers
+    aw, bm = [], []
+    for b in range(B):
+        outs = []
+        hooks = [layer.register_forward_hook(lambda m, i, o: outs.append(o.detach()))
+                 for layer in model.model.layers]
+        model.zero_grad(set_to_none=True)
+        hs = []
+        model.set_capture(hs)
+        logits = model(tokens[b:b + 1])
+        mask = (weight[b:b + 1] != 0).to(logits.dtype)
+        loss, n = weighted_ce(logits, targets[b:b + 1], mask)
+        (loss / n).backward()
+        model.set_capture(None)
+        for hk in hooks:
+            hk.remove()
+        aw.append(torch.stack([(h * h.grad).abs()[0].mean(dim=0) for h in hs]))
+        bm.append(torch.stack([o[0].mean() for o in outs]))
+    return torch.stack(aw).detach(), torch.stack(bm).detach()
+
+
 FD_ATOL, FD_RTOL = 1e-8, 1e-5   # pass iff |num-ana| <= FD_ATOL + FD_RTOL*|ana|
 
 
@@ -416,6 +443,7 @@ def build_case(name, spec, verbose=True):
     model = LlamaForCausalLM(cfg).double()
     model.load_state_dict({n: p.double() for n, p in params32.items()})
     res = loss_and_grads(model, tokens, targets, weight)
+    res["awareness"], res["block_mean"] = sentence_awareness(model, tokens, targets, weight)
 
     # consistency: float32 forward should agree with float64 to ~1e-5
     model32.eval()
@@ -487,6 +515,8 @@ def write_fixture(path, built):
                 g.create_dataset(f"expected/ffn_h/{l}", data=h.numpy())
             for l, dh in enumerate(r["ffn_dh"]):
                 g.create_dataset(f"expected/ffn_dh/{l}", data=dh.numpy())
+            g.create_dataset("expected/awareness", data=r["awareness"].numpy())
+            g.create_dataset("expected/block_mean", data=r["block_mean"].numpy())
             ad = g.create_group("adamw")
             for k, val in ADAMW.items():
                 if isinstance(val, str):

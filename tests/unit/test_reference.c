@@ -6,89 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "io/h5.h"
 #include "model/model.h"
 #include "mpi/comm.h"
 #include "train/step.h"
 #include "util/alloc.h"
-
-static const char *FIX = "tests/fixtures/llama_tiny.h5";
-
-typedef struct {
-    hid_t g;
-    Model m;
-    int B, T;
-    int *tokens, *targets;
-    float *weight;
-} Case;
-
-static int64_t attr_i(hid_t g, const char *n) {
-    int64_t v = 0;
-    h5_attr_read_i64(g, n, &v, FIX);
-    return v;
-}
-static double attr_f(hid_t g, const char *n) {
-    double v = 0;
-    h5_attr_read_f64(g, n, &v, FIX);
-    return v;
-}
-
-static void case_open(Case *c, hid_t file, const char *name) {
-    memset(c, 0, sizeof *c);
-    c->g = H5Gopen2(file, name, H5P_DEFAULT);
-    ModelConfig cfg = {.architecture = ARCH_LLAMA};
-    cfg.vocab_size = (int)attr_i(c->g, "vocab_size");
-    cfg.hidden_size = (int)attr_i(c->g, "hidden_size");
-    cfg.intermediate_size = (int)attr_i(c->g, "intermediate_size");
-    cfg.num_hidden_layers = (int)attr_i(c->g, "num_hidden_layers");
-    cfg.num_attention_heads = (int)attr_i(c->g, "num_attention_heads");
-    cfg.num_key_value_heads = (int)attr_i(c->g, "num_key_value_heads");
-    cfg.max_position_embeddings = (int)attr_i(c->g, "max_position_embeddings");
-    cfg.tie_word_embeddings = (int)attr_i(c->g, "tie_word_embeddings");
-    cfg.attention_bias = (int)attr_i(c->g, "attention_bias");
-    cfg.rms_norm_eps = (float)attr_f(c->g, "rms_norm_eps");
-    cfg.rope_theta = (float)attr_f(c->g, "rope_theta");
-    model_init(&c->m, &cfg);
-    char path[160];
-    for (int i = 0; i < c->m.n_tensors; i++) {
-        const TensorInfo *t = &c->m.tensors[i];
-        snprintf(path, sizeof path, "params/%s", t->name);
-        CHECK(h5_read(c->g, path, H5T_F32, c->m.data + t->offset, t->ndim, t->shape, FIX) == LM_OK,
-              "%s", path);
-    }
-    int nd;
-    int64_t shape[4];
-    h5_shape(c->g, "inputs/tokens", &nd, shape, FIX);
-    c->B = (int)shape[0], c->T = (int)shape[1];
-    c->tokens = xmalloc(sizeof(int) * c->B * c->T);
-    c->targets = xmalloc(sizeof(int) * c->B * c->T);
-    c->weight = xmalloc(sizeof(float) * c->B * c->T);
-    h5_read(c->g, "inputs/tokens", H5T_I32, c->tokens, 2, shape, FIX);
-    h5_read(c->g, "inputs/targets", H5T_I32, c->targets, 2, shape, FIX);
-    h5_read(c->g, "inputs/weight", H5T_F32, c->weight, 2, shape, FIX);
-}
-
-static void case_close(Case *c) {
-    free(c->tokens), free(c->targets), free(c->weight);
-    model_free(&c->m);
-    H5Gclose(c->g);
-}
-
-// |got - ref| <= tol * max|ref| over the tensor; prints the max difference.
-static void compare(const char *what, const float *got, hid_t g, const char *ds, size_t n,
-                    int ndim, const int64_t *shape, double tol) {
-    double *ref = xmalloc(n * sizeof(double));
-    CHECK(h5_read(g, ds, H5T_F64, ref, ndim, shape, FIX) == LM_OK, "read %s", ds);
-    double maxref = 0, maxdiff = 0;
-    for (size_t i = 0; i < n; i++) {
-        maxref = fmax(maxref, fabs(ref[i]));
-        maxdiff = fmax(maxdiff, fabs(got[i] - ref[i]));
-    }
-    printf("  %-58s max|diff| %.3e  max|ref| %.3e\n", what, maxdiff, maxref);
-    CHECK(maxdiff <= tol * maxref, "%s: max diff %g > %g * %g", what, maxdiff, tol, maxref);
-    free(ref);
-}
 
 typedef struct { Case *c; int seen; } HookCtx;
 static void hook_compare(void *ctx, int layer, const float *h, const float *dh, int bt, int F) {
@@ -97,20 +21,16 @@ static void hook_compare(void *ctx, int layer, const float *h, const float *dh, 
     char ds[64], what[64];
     snprintf(ds, sizeof ds, "expected/ffn_h/%d", layer);
     snprintf(what, sizeof what, "ffn_h layer %d", layer);
-    compare(what, h, hc->c->g, ds, (size_t)bt * F, 3, shape, 1e-4);
+    fixture_compare(what, h, hc->c->g, ds, (size_t)bt * F, 3, shape, 1e-4);
     snprintf(ds, sizeof ds, "expected/ffn_dh/%d", layer);
     snprintf(what, sizeof what, "ffn_dh layer %d", layer);
-    compare(what, dh, hc->c->g, ds, (size_t)bt * F, 3, shape, 1e-4);
+    fixture_compare(what, dh, hc->c->g, ds, (size_t)bt * F, 3, shape, 1e-4);
     hc->seen++;
 }
 
 static void check_forward_backward(const char *name) {
-    hid_t f;
-    int ver;
-    if (h5_open_format(src_path(FIX), "landermt.fixture", 1, &f, &ver) != LM_OK) {
-        CHECK(0, "cannot open fixture");
-        return;
-    }
+    hid_t f = fixture_open();
+    if (!f) return;
     Case c;
     case_open(&c, f, name);
     printf(" %s\n", name);
@@ -118,10 +38,10 @@ static void check_forward_backward(const char *name) {
     acts_init(&a, &c.m.cfg, c.B, c.T);
     model_forward(&c.m, &a, c.tokens, c.B, c.T);
     int64_t lshape[3] = {c.B, c.T, c.m.cfg.vocab_size};
-    compare("logits", a.logits, c.g, "expected/logits", (size_t)c.B * c.T * lshape[2], 3, lshape, 1e-4);
+    fixture_compare("logits", a.logits, c.g, "expected/logits", (size_t)c.B * c.T * lshape[2], 3, lshape, 1e-4);
     double ref_loss, ref_n, ls, nt;
-    h5_read(c.g, "expected/loss_sum", H5T_F64, &ref_loss, 0, NULL, FIX);
-    h5_read(c.g, "expected/n_tokens", H5T_F64, &ref_n, 0, NULL, FIX);
+    h5_read(c.g, "expected/loss_sum", H5T_F64, &ref_loss, 0, NULL, FIXTURE_PATH);
+    h5_read(c.g, "expected/n_tokens", H5T_F64, &ref_n, 0, NULL, FIXTURE_PATH);
     model_loss(&c.m, &a, c.targets, c.weight, (float)(1.0 / ref_n), &ls, &nt);
     CHECK_CLOSE(ls, ref_loss, 1e-5, 0, "loss_sum");
     CHECK(nt == ref_n, "n_tokens %g vs %g", nt, ref_n);
@@ -136,7 +56,7 @@ static void check_forward_backward(const char *name) {
     for (int i = 0; i < c.m.n_tensors; i++) {
         const TensorInfo *t = &c.m.tensors[i];
         snprintf(ds, sizeof ds, "expected/grads/%s", t->name);
-        compare(t->name, g + t->offset, c.g, ds, t->numel, t->ndim, t->shape, 1e-4);
+        fixture_compare(t->name, g + t->offset, c.g, ds, t->numel, t->ndim, t->shape, 1e-4);
     }
     model_weights_free(&gv);
     free(g);
@@ -146,24 +66,23 @@ static void check_forward_backward(const char *name) {
 }
 
 static void check_adamw(const char *name) {
-    hid_t f;
-    int ver;
-    if (h5_open_format(src_path(FIX), "landermt.fixture", 1, &f, &ver) != LM_OK) return;
+    hid_t f = fixture_open();
+    if (!f) return;
     Case c;
     case_open(&c, f, name);
     printf(" %s adamw\n", name);
     hid_t ag = H5Gopen2(c.g, "adamw", H5P_DEFAULT);
-    AdamWHyper h = {attr_f(ag, "beta1"), attr_f(ag, "beta2"), attr_f(ag, "eps"), attr_f(ag, "weight_decay")};
-    Schedule s = {SCHED_COSINE, attr_f(ag, "lr"), attr_f(ag, "min_lr"), attr_i(ag, "warmup_steps"),
-                  attr_i(ag, "steps")};
-    int steps = (int)attr_i(ag, "steps");
+    AdamWHyper h = {fixture_attr_f(ag, "beta1"), fixture_attr_f(ag, "beta2"), fixture_attr_f(ag, "eps"), fixture_attr_f(ag, "weight_decay")};
+    Schedule s = {SCHED_COSINE, fixture_attr_f(ag, "lr"), fixture_attr_f(ag, "min_lr"), fixture_attr_i(ag, "warmup_steps"),
+                  fixture_attr_i(ag, "steps")};
+    int steps = (int)fixture_attr_i(ag, "steps");
     double losses[16], lrs[16], norms[16];
     int64_t n10 = steps;
-    h5_read(ag, "losses", H5T_F64, losses, 1, &n10, FIX);
-    h5_read(ag, "lrs", H5T_F64, lrs, 1, &n10, FIX);
-    h5_read(ag, "grad_norms", H5T_F64, norms, 1, &n10, FIX);
+    h5_read(ag, "losses", H5T_F64, losses, 1, &n10, FIXTURE_PATH);
+    h5_read(ag, "lrs", H5T_F64, lrs, 1, &n10, FIXTURE_PATH);
+    h5_read(ag, "grad_norms", H5T_F64, norms, 1, &n10, FIXTURE_PATH);
     Trainer tr;
-    trainer_init(&tr, &c.m, c.B, c.T, &h, &s, attr_f(ag, "grad_clip"));
+    trainer_init(&tr, &c.m, c.B, c.T, &h, &s, fixture_attr_f(ag, "grad_clip"));
     Batch b = {c.tokens, c.targets, c.weight, c.B, c.T};
     for (int i = 0; i < steps; i++) {
         StepStats st;
@@ -181,7 +100,7 @@ static void check_adamw(const char *name) {
         const TensorInfo *t = &c.m.tensors[i];
         ref = xrealloc(ref, t->numel * sizeof(double));
         snprintf(ds, sizeof ds, "final_params/%s", t->name);
-        h5_read(ag, ds, H5T_F64, ref, t->ndim, t->shape, FIX);
+        h5_read(ag, ds, H5T_F64, ref, t->ndim, t->shape, FIXTURE_PATH);
         for (size_t j = 0; j < t->numel; j++) {
             double d = fabs(c.m.data[t->offset + j] - ref[j]);
             worst = fmax(worst, d);

@@ -1,0 +1,4 @@
+#include "cli/cli.h"
+#include "landermt/detect.h"
+
+LmStatus cmd_detect(CliArgs *a) { return detect_run(&a->cfg); }

@@ -1,0 +1,21 @@
+// Opening the corpus streams of a run as its configuration says: the
+// tokenizer that must fit the model, the prompt tokens of each direction,
+// the seed and the overlong rule. Used by training, detection and
+// evaluation alike, so all of them see the same examples.
+#ifndef LM_DATA_OPEN_H
+#define LM_DATA_OPEN_H
+
+#include "data/stream.h"
+#include "io/config.h"
+#include "tokenizer/bpe.h"
+
+// The corpus tokenizer must fit a model of vocab_size (LM_ERUNTIME naming
+// both sizes otherwise).
+LmStatus corpus_check_vocab(const char *corpus, int vocab_size);
+// Loads the corpus's /tokenizer.
+LmStatus corpus_tokenizer(const char *corpus, BpeTokenizer *tok);
+// Opens stream `name` ("de-en" or "en") of `split` of data.corpus.
+LmStatus stream_open_config(Stream *s, const Config *c, BpeTokenizer *tok, const char *name,
+                            const char *split, int vocab_size, int shuffle);
+
+#endif
