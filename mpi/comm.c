@@ -2,6 +2,8 @@
 
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int g_rank, g_size = 1, g_local = 1;
 static double g_comm_seconds;
@@ -82,3 +84,24 @@ void comm_bcast(void *buf, size_t bytes, int root) {
 
 void comm_barrier(void) { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
 double comm_seconds(void) { return g_comm_seconds; }
+
+// Consecutive ranks on one host are listed as a range.
+void comm_host_map(char *out, size_t cap) {
+    char name[MPI_MAX_PROCESSOR_NAME] = "";
+    int len = 0;
+    MPI_Get_processor_name(name, &len);
+    char *all = g_rank == 0 ? calloc((size_t)g_size, MPI_MAX_PROCESSOR_NAME) : NULL;
+    check(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0,
+                     MPI_COMM_WORLD), "MPI_Gather(host names)");
+    out[0] = '\0';
+    size_t k = 0;
+    for (int r = 0; all && r < g_size && k < cap; r++) {
+        const char *h = all + (size_t)r * MPI_MAX_PROCESSOR_NAME;
+        int first = r;
+        while (r + 1 < g_size && !strcmp(h, all + (size_t)(r + 1) * MPI_MAX_PROCESSOR_NAME)) r++;
+        k += (size_t)snprintf(out + k, cap - k, "%s%s: rank%s %d", k ? "; " : "", h,
+                              r > first ? "s" : "", first);
+        if (r > first && k < cap) k += (size_t)snprintf(out + k, cap - k, "-%d", r);
+    }
+    free(all);
+}

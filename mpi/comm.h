@@ -30,6 +30,9 @@ int comm_all(int flag);
 int comm_agree_status(int status);
 void comm_bcast(void *buf, size_t bytes, int root);
 void comm_barrier(void);
+// Rank -> host map on rank 0 ("host-a: ranks 0-1; host-b: ranks 2-3"),
+// written into out (cap bytes); other ranks get "".
+void comm_host_map(char *out, size_t cap);
 // Seconds spent inside collectives so far (communication timing).
 double comm_seconds(void);
 

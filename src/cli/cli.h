@@ -6,12 +6,16 @@
 #include "io/config.h"
 #include "util/err.h"
 
+#define CLI_MAX_POS 4
+
 typedef struct {
     const char *sub;
     const char **files;      // -c (repeatable, later wins)
     int n_files;
     const char **overrides;  // --set a.b=v (repeatable)
     int n_overrides;
+    const char *pos[CLI_MAX_POS];  // positional arguments after the command
+    int n_pos;
     int dump_config;
     int help;
     Config cfg;
@@ -24,5 +28,6 @@ void threads_setup(void);
 LmStatus cmd_train(CliArgs *a);
 LmStatus cmd_bench(CliArgs *a);
 LmStatus cmd_detect(CliArgs *a);
+LmStatus cmd_inspect(CliArgs *a);
 
 #endif

@@ -1,4 +1,7 @@
 #include "cli/cli.h"
 #include "train/bench.h"
 
-LmStatus cmd_bench(CliArgs *a) { return bench_run(&a->cfg); }
+LmStatus cmd_bench(CliArgs *a) {
+    threads_setup();
+    return bench_run(&a->cfg);
+}

@@ -1,4 +1,7 @@
 #include "cli/cli.h"
 #include "landermt/detect.h"
 
-LmStatus cmd_detect(CliArgs *a) { return detect_run(&a->cfg); }
+LmStatus cmd_detect(CliArgs *a) {
+    threads_setup();
+    return detect_run(&a->cfg);
+}

@@ -9,5 +9,6 @@ LmStatus cmd_train(CliArgs *a) {
         lm_hint("set train.mode: full");
         return LM_EUSAGE;
     }
+    threads_setup();
     return train_run(&a->cfg, a->config_text);
 }

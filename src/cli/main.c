@@ -14,12 +14,14 @@ typedef struct {
     const char *name;
     LmStatus (*run)(CliArgs *);
     const char *help;
+    int n_files;  // positional FILE arguments it takes (inspect: 1)
 } Command;
 
 static const Command COMMANDS[] = {
-    {"train", cmd_train, "train a model (train.mode: full) on a corpus's token streams"},
-    {"detect", cmd_detect, "score FFN neurons per direction, select layers, classify -> neurons file"},
-    {"bench", cmd_bench, "time train steps of a configured model: tokens/s, phases, MFU"},
+    {"train", cmd_train, "train a model (train.mode: full) on a corpus's token streams", 0},
+    {"detect", cmd_detect, "score FFN neurons per direction, select layers, classify -> neurons file", 0},
+    {"bench", cmd_bench, "time train steps of a configured model: tokens/s, phases, MFU", 0},
+    {"inspect", cmd_inspect, "summarise a landermt HDF5 file: inspect FILE", 1},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
 
@@ -50,6 +52,7 @@ static LmStatus parse_args(int argc, char **argv, CliArgs *a) {
         else if (!strcmp(s, "--set") && has_value) a->overrides[a->n_overrides++] = argv[++i];
         else if (!strncmp(s, "--set=", 6)) a->overrides[a->n_overrides++] = s + 6;
         else if (s[0] != '-' && !a->sub) a->sub = s;
+        else if (s[0] != '-' && a->n_pos < CLI_MAX_POS) a->pos[a->n_pos++] = s;
         else {
             lm_error("unexpected argument '%s'%s", s,
                      (!strcmp(s, "-c") || !strcmp(s, "--set")) ? " (missing its value)" : "");
@@ -77,13 +80,16 @@ static LmStatus run(int argc, char **argv) {
         lm_error("unknown command '%s'", a.sub);
         lm_hint("run 'landermt --help' for the list of commands");
         st = LM_EUSAGE;
+    } else if (st == LM_OK && a.n_pos != cmd->n_files && !a.dump_config) {
+        lm_error("'landermt %s' takes %d file argument(s), got %d", cmd->name, cmd->n_files, a.n_pos);
+        lm_hint("run 'landermt --help'");
+        st = LM_EUSAGE;
     } else if (st == LM_OK) {
         st = config_load(&a.cfg, a.files, a.n_files, a.overrides, a.n_overrides);
         if (st == LM_OK) a.config_text = config_dump(&a.cfg);
         if (st == LM_OK && a.dump_config) {
             if (comm_rank() == 0) fputs(a.config_text, stdout);
         } else if (st == LM_OK) {
-            threads_setup();
             st = cmd->run(&a);
         }
     }

@@ -29,6 +29,9 @@ void threads_setup(void) {
     }
     openblas_set_num_threads(n);
     omp_set_num_threads(n);
+    char hosts[2048];
+    comm_host_map(hosts, sizeof hosts);
     if (comm_rank() == 0)
-        printf("ranks %d x threads %d (from %s)\n", comm_size(), n, source);
+        printf("landermt %s | ranks %d x threads %d (from %s) | %s\n", LANDERMT_VERSION, comm_size(),
+               n, source, hosts);
 }

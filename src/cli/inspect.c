@@ -1,0 +1,161 @@
+// `landermt inspect FILE`: a readable summary of any landermt HDF5 file,
+// chosen by its root `format` attribute.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "io/ckpt.h"
+#include "io/corpus.h"
+#include "io/h5.h"
+#include "io/neurons.h"
+#include "model/model.h"
+#include "tokenizer/bpe.h"
+
+static void print_tokenizer(hid_t f, const char *what) {
+    BpeTokenizer tok;
+    bpe_init(&tok);
+    if (bpe_load(f, "tokenizer", &tok, what) == LM_OK)
+        printf("tokenizer: byte-level BPE, vocab %d (%d specials, %d merges), hash %s\n",
+               tok.vocab_size, tok.n_special, tok.n_merges, bpe_hash(&tok));
+    bpe_free(&tok);
+}
+
+static void print_train_state(hid_t f, const char *what) {
+    int64_t step = 0, skipped = 0;
+    hid_t g;
+    if (!h5_exists(f, "train") || h5_open_group(f, "train", &g, what) != LM_OK) {
+        printf("training state: none (model-only file)\n");
+        return;
+    }
+    h5_attr_read_i64(g, "step", &step, what);
+    h5_attr_read_i64(g, "skipped_steps", &skipped, what);
+    printf("training state: step %lld, %lld steps skipped\n", (long long)step, (long long)skipped);
+    H5Gclose(g);
+}
+
+static LmStatus print_checkpoint(const char *path, hid_t f) {
+    ModelConfig c;
+    LM_TRY(ckpt_read_config(path, &c));
+    Model m;
+    model_init(&m, &c);  // for the tensor table: sizes, not values
+    printf("checkpoint: llama, %d layers, hidden %d, FFN %d, heads %d (kv %d), vocab %d, %s "
+           "embeddings\nparameters: %zu in %d tensors (%.1f MB as fp32)\n", c.num_hidden_layers,
+           c.hidden_size, c.intermediate_size, c.num_attention_heads, c.num_key_value_heads,
+           c.vocab_size, c.tie_word_embeddings ? "tied" : "untied", m.numel, m.n_tensors,
+           (double)m.numel * 4e-6);
+    model_free(&m);
+    print_train_state(f, path);
+    print_tokenizer(f, path);
+    return LM_OK;
+}
+
+// One line per stream and split: sentences and tokens per side.
+static void print_streams(hid_t f, const char *top, const char *what) {
+    char **names, **splits, base[512];
+    int n, ns;
+    if (!h5_exists(f, top) || h5_list(f, top, &names, &n, what) != LM_OK) return;
+    for (int i = 0; i < n; i++) {
+        snprintf(base, sizeof base, "%s/%s", top, names[i]);
+        if (h5_list(f, base, &splits, &ns, what) != LM_OK) continue;
+        for (int j = 0; j < ns; j++) {
+            char ds[700];
+            int nd;
+            int64_t noff = 0, ntok = 0;
+            int bitext = !strcmp(top, "bitext");
+            snprintf(ds, sizeof ds, "%s/%s/%s", base, splits[j], bitext ? "src_offsets" : "offsets");
+            h5_shape(f, ds, &nd, &noff, what);
+            snprintf(ds, sizeof ds, "%s/%s/%s", base, splits[j], bitext ? "tgt_tokens" : "tokens");
+            h5_shape(f, ds, &nd, &ntok, what);
+            printf("  %-6s %-10s %-6s %8lld sentences %10lld %s tokens\n", top, names[i], splits[j],
+                   (long long)(noff - 1), (long long)ntok, bitext ? "target" : "");
+        }
+        free(splits);
+    }
+    free(names);
+}
+
+static LmStatus print_corpus(const char *path, hid_t f) {
+    printf("corpus %s\n", path);
+    print_tokenizer(f, path);
+    print_streams(f, "bitext", path);
+    print_streams(f, "mono", path);
+    return LM_OK;
+}
+
+static void print_relevance(const Neurons *n) {
+    printf("layer relevance (mean over units of D = |A[l+1] - A[l]|), * = selected:\n");
+    for (int l = 0; l < n->L; l++) {
+        int sel = 0;
+        for (int j = 0; j < n->k; j++) sel |= n->selected[j] == l;
+        double d = 0;
+        for (int u = 0; l + 1 < n->L && u < n->U; u++) d += n->D[(size_t)u * (n->L - 1) + l];
+        if (l + 1 < n->L) printf("  layer %3d %c  D(%d->%d) = %.6g\n", l, sel ? '*' : ' ', l, l + 1, d / n->U);
+        else printf("  layer %3d %c\n", l, sel ? '*' : ' ');
+    }
+}
+
+static void print_classes(const Neurons *n) {
+    printf("classes (epsilon %.3g: general / specific per unit):\n", n->epsilon);
+    for (int j = 0; j < n->k; j++) {
+        int *count = calloc((size_t)n->U + 1, sizeof(int));  // [0] general, [u+1] unit u
+        for (int i = 0; i < n->F; i++) count[n->owner[(size_t)j * n->F + i] + 1]++;
+        printf("  layer %3d: general %d |", n->selected[j], count[0]);
+        for (int u = 0; u < n->U; u++) printf(" %s %d", n->units[u], count[u + 1]);
+        printf("\n");
+        free(count);
+    }
+}
+
+// The five highest-scoring neurons each unit owns.
+static void print_top(const Neurons *n) {
+    printf("top specific neurons per unit (layer:neuron score):\n");
+    for (int u = 0; u < n->U; u++) {
+        printf("  %-8s (%.0f sentences):", n->units[u], n->sentences[u]);
+        double last = 1e300;
+        for (int shown = 0; shown < 5; shown++) {
+            int bj = -1, bi = -1;
+            double best = -1;
+            for (int j = 0; j < n->k; j++)
+                for (int i = 0; i < n->F; i++) {
+                    double s = n->scores[((size_t)u * n->L + n->selected[j]) * n->F + i];
+                    if (n->owner[(size_t)j * n->F + i] == u && s > best && s < last) best = s, bj = j, bi = i;
+                }
+            if (bj < 0) break;
+            printf(" %d:%d %.3g", n->selected[bj], bi, best);
+            last = best;
+        }
+        printf("\n");
+    }
+}
+
+static LmStatus print_neurons(const char *path) {
+    Neurons n;
+    LM_TRY(neurons_read(path, &n));
+    printf("neurons file %s: %d %s units, %d layers x %d FFN neurons, selection %s, model %s\n", path,
+           n.U, n.unit_kind, n.L, n.F, n.selection, n.model[0] ? n.model : "(random init)");
+    print_relevance(&n);
+    print_classes(&n);
+    print_top(&n);
+    neurons_free(&n);
+    return LM_OK;
+}
+
+LmStatus cmd_inspect(CliArgs *a) {
+    const char *path = a->pos[0];
+    hid_t f;
+    LM_TRY(h5_open(path, path, &f));
+    char *format = NULL;
+    LmStatus st = h5_attr_read_str(f, "format", &format, path);
+    if (st == LM_OK && !strcmp(format, CKPT_FORMAT)) st = print_checkpoint(path, f);
+    else if (st == LM_OK && !strcmp(format, CORPUS_FORMAT)) st = print_corpus(path, f);
+    else if (st == LM_OK && !strcmp(format, NEURONS_FORMAT)) st = print_neurons(path);
+    else if (st == LM_OK) {
+        lm_error("%s: unknown format \"%s\"", path, format);
+        lm_hint("inspect reads landermt checkpoints, corpora and neurons files");
+        st = LM_ERUNTIME;
+    }
+    free(format);
+    H5Fclose(f);
+    return st;
+}
