@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config git
           libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
-          libopenblas-dev libyaml-dev python3 python3-h5py python3-numpy)
+          libopenblas-dev libyaml-dev python3 python3-h5py python3-numpy gettext)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
