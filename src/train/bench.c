@@ -3,7 +3,10 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "landermt/awareness.h"
+#include "landermt/detect.h"
 #include "mpi/comm.h"
 #include "train/loop.h"
 #include "train/step.h"
@@ -43,6 +46,34 @@ static void random_batch(int *tok, int *tgt, float *w, int n, int V, uint64_t se
     }
 }
 
+// One detect step on the same batch: forward, per-sentence loss, backward
+// for activation gradients only, awareness and relevance accumulation.
+static double detect_step_seconds(Model *m, Acts *a, const Batch *b, int reps) {
+    int L = m->cfg.num_hidden_layers;
+    Awareness aw;
+    awareness_init(&aw, 1, L, m->cfg.intermediate_size);
+    int *len = xmalloc(sizeof(int) * (size_t)b->b);
+    float *w = xmalloc(sizeof(float) * (size_t)b->b * b->t);
+    for (int r = 0; r < b->b; r++) len[r] = b->t;
+    memcpy(w, b->weight, sizeof(float) * (size_t)b->b * b->t);
+    detect_sentence_weights(w, b->b, b->t);
+    ModelWeights none = {.layers = xcalloc((size_t)L, sizeof(LayerWeights))};
+    aw.b = b->b, aw.t = b->t, aw.len = len;
+    BackwardOpts o = {.ffn_hook = awareness_hook, .hook_ctx = &aw};
+    double t0 = 0, ls, nt;
+    for (int i = -1; i < reps; i++) {  // i = -1: untimed warm-up
+        if (i == 0) t0 = timer_now();
+        model_forward(m, a, b->tokens, b->b, b->t);
+        awareness_add_relevance(&aw, a);
+        model_loss(m, a, b->targets, w, 1.0f, &ls, &nt);
+        model_backward(m, a, b->tokens, &none, &o);
+    }
+    double dt = (timer_now() - t0) / reps;
+    awareness_free(&aw);
+    free(none.layers), free(len), free(w);
+    return dt;
+}
+
 LmStatus bench_run(const Config *cfg) {
     Model m;
     LM_TRY(model_from_config(cfg, &m));
@@ -72,6 +103,10 @@ LmStatus bench_run(const Config *cfg) {
         printf("step %.1f ms | %.0f tokens/s | %.1f GFLOP/s | sgemm peak %.1f GFLOP/s | MFU %.1f%%\n",
                dt * 1000, n * comm_size() / dt, flops / dt / 1e9, peak, 100 * flops / dt / 1e9 / peak);
     }
+    double dd = detect_step_seconds(&m, &tr.acts, &batch, cfg->bench.steps);
+    if (comm_rank() == 0)
+        printf("detect step %.1f ms | %.0f tokens/s | %.0f sentences/s | %.2f x the training step\n",
+               dd * 1000, n * comm_size() / dd, B * comm_size() / dd, dd / dt);
     trainer_free(&tr);
     model_free(&m);
     free(tok), free(tgt), free(w);
