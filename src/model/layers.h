@@ -37,10 +37,29 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch,
                         const float *k, const float *v, int B, int T, int H,
                         int KV, int D);
 
-// h = silu(gate) * up, all (N,F).
-void swiglu_forward(float *h, const float *gate, const float *up, long n);
-void swiglu_backward(float *dgate, float *dup, const float *dh,
-                     const float *gate, const float *up, long n);
+// h = silu(s*gate) * (s*up), all (N,F). Without routing s = 1. With CAR
+// routing (DESIGN §4.5) the scale of neuron i on row n is c[n] for general
+// neurons, scale - c[n] for the micro-batch direction's specific neurons
+// and 1 for the rest: scaling the FFN input of a neuron set is scaling
+// its (bias-free) pre-activations.
+typedef struct {
+    const unsigned char *cls;  // (F) NEURON_REST / NEURON_GENERAL / NEURON_SPECIFIC
+    const float *c;            // (N) gate value per row
+    float scale;
+} SwigluRoute;
+void swiglu_forward(float *h, const float *gate, const float *up, int N, int F,
+                    const SwigluRoute *r);
+// dgate += s * dL/d(s*gate), dup likewise; with routing also
+// dc[n] += dL/dc[n] (dc may be NULL without routing).
+void swiglu_backward(float *dgate, float *dup, float *dc, const float *dh, const float *gate,
+                     const float *up, int N, int F, const SwigluRoute *r);
+
+// The routing gate: c (N) = scale * sigmoid(x (N,C) . w + b).
+void route_forward(float *c, const float *x, const float *w, float b, float scale, int N, int C);
+// From dc: dw (C) += sum dz x, db += sum dz, dx (N,C) += dz w (dx may be
+// NULL), with dz = dc * c * (1 - c / scale).
+void route_backward(float *dx, float *dw, float *db, const float *dc, const float *c,
+                    const float *x, const float *w, float scale, int N, int C);
 
 // x (N,C) = E[tokens]; dE[tokens[n]] += dx[n].
 void embedding_forward(float *x, const float *E, const int *tokens, int N, int C);

@@ -41,6 +41,7 @@ void acts_init(Acts *a, const ModelConfig *cfg, int B, int T) {
     a->gate = falloc_per_layer(L, N * d.F);
     a->up = falloc_per_layer(L, N * d.F);
     a->h = falloc_per_layer(L, N * d.F);
+    a->route_c = falloc_per_layer(L, N);
     a->xf = falloc(N * d.C);
     a->rstdf = falloc(N);
     a->logits = falloc(N * d.V);
@@ -58,16 +59,17 @@ void acts_init(Acts *a, const ModelConfig *cfg, int B, int T) {
     a->dgate = falloc(N * d.F);
     a->dup = falloc(N * d.F);
     a->dh = falloc(N * d.F);
+    a->dc = falloc(N);
 }
 
 void acts_free(Acts *a) {
     int L = a->L;
     ffree_per_layer(a->x, L + 1);
     float **per_layer[] = {a->xn1, a->rstd1, a->q, a->k, a->v, a->att, a->ctx,
-                           a->xmid, a->xn2, a->rstd2, a->gate, a->up, a->h};
+                           a->xmid, a->xn2, a->rstd2, a->gate, a->up, a->h, a->route_c};
     for (size_t i = 0; i < sizeof per_layer / sizeof *per_layer; i++) ffree_per_layer(per_layer[i], L);
     float *flat[] = {a->xf, a->rstdf, a->logits, a->rope_cos, a->rope_sin, a->dx, a->dx2,
-                     a->dxn, a->dq, a->dk, a->dv, a->dctx, a->datt, a->dgate, a->dup, a->dh};
+                     a->dxn, a->dq, a->dk, a->dv, a->dctx, a->datt, a->dgate, a->dup, a->dh, a->dc};
     for (size_t i = 0; i < sizeof flat / sizeof *flat; i++) free(flat[i]);
     memset(a, 0, sizeof *a);
 }
@@ -91,13 +93,19 @@ static void attn_block_forward(const ModelConfig *c, const LayerWeights *w, Acts
     add_inplace(a->xmid[l], a->x[l], (size_t)d.N * d.C);
 }
 
-// xmid -> x[l+1] = xmid + down(silu(gate(n)) * up(n)), n = rmsnorm(xmid)
-static void ffn_block_forward(const ModelConfig *c, const LayerWeights *w, Acts *a, int l, Dims d) {
+// xmid -> x[l+1] = xmid + down(silu(gate(n)) * up(n)), n = rmsnorm(xmid);
+// with CAR routing the neuron pre-activations are scaled by the gate.
+static void ffn_block_forward(const Model *m, Acts *a, int l, Dims d) {
+    const ModelConfig *c = &m->cfg;
+    const LayerWeights *w = &m->w.layers[l];
+    const FfnRoute *rt = m->route && m->route[l].cls ? &m->route[l] : NULL;
     rmsnorm_forward(a->xn2[l], a->rstd2[l], a->xmid[l], w->post_attention_layernorm, d.N, d.C,
                     c->rms_norm_eps);
     linear_forward(a->gate[l], a->xn2[l], w->gate_proj, NULL, d.N, d.C, d.F);
     linear_forward(a->up[l], a->xn2[l], w->up_proj, NULL, d.N, d.C, d.F);
-    swiglu_forward(a->h[l], a->gate[l], a->up[l], (long)d.N * d.F);
+    SwigluRoute sr = {rt ? rt->cls : NULL, a->route_c[l], rt ? rt->scale : 0.0f};
+    if (rt) route_forward(a->route_c[l], a->xn2[l], rt->w, *rt->b, rt->scale, d.N, d.C);
+    swiglu_forward(a->h[l], a->gate[l], a->up[l], d.N, d.F, rt ? &sr : NULL);
     linear_forward(a->x[l + 1], a->h[l], w->down_proj, NULL, d.N, d.F, d.C);
     add_inplace(a->x[l + 1], a->xmid[l], (size_t)d.N * d.C);
 }
@@ -110,7 +118,7 @@ void model_forward(const Model *m, Acts *a, const int *tokens, int b, int t) {
     embedding_forward(a->x[0], m->w.embed_tokens, tokens, d.N, d.C);  // (N,C)
     for (int l = 0; l < c->num_hidden_layers; l++) {
         attn_block_forward(c, &m->w.layers[l], a, l, d, b, t);
-        ffn_block_forward(c, &m->w.layers[l], a, l, d);
+        ffn_block_forward(m, a, l, d);
     }
     int L = c->num_hidden_layers;
     rmsnorm_forward(a->xf, a->rstdf, a->x[L], m->w.norm, d.N, d.C, c->rms_norm_eps);

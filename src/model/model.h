@@ -59,8 +59,21 @@ typedef struct {
     size_t numel;
 } TensorInfo;
 
+// FFN neuron classes relative to one micro-batch's direction (CAR routing).
+enum { NEURON_REST = 0, NEURON_GENERAL = 1, NEURON_SPECIFIC = 2 };
+
+// CAR routing of one layer's FFN for the current micro-batch; cls == NULL
+// means a plain FFN.
+typedef struct {
+    const unsigned char *cls;  // (F) class of each neuron for this direction
+    const float *w;            // (C) gate weights
+    const float *b;            // (1) gate bias
+    float scale;
+} FfnRoute;
+
 typedef struct {
     ModelConfig cfg;
+    FfnRoute *route;      // [L] or NULL; set per micro-batch by the trainer
     int n_tensors;
     TensorInfo *tensors;  // HF order: embed, per layer ..., norm, lm_head
     float *data;          // all parameters, contiguous
@@ -102,12 +115,13 @@ typedef struct {
     float **rstd2;      // [L]                                        (B,T)
     float **gate, **up; // [L] pre-activations                        (B,T,F)
     float **h;          // [L] silu(gate)*up: FFN neuron activations  (B,T,F)
+    float **route_c;    // [L] routing gate value per token           (B,T)
     float *xf;          // final RMSNorm output                       (B,T,C)
     float *rstdf;       //                                            (B,T)
     float *logits;      // (B,T,V); after model_loss: dL/dlogits
     float *rope_cos, *rope_sin;  // (T, D/2)
     // scratch for the backward pass
-    float *dx, *dx2, *dxn, *dq, *dk, *dv, *dctx, *datt, *dgate, *dup, *dh;
+    float *dx, *dx2, *dxn, *dq, *dk, *dv, *dctx, *datt, *dgate, *dup, *dh, *dc;
 } Acts;
 
 void acts_init(Acts *a, const ModelConfig *cfg, int B, int T);
@@ -130,11 +144,25 @@ void model_loss(const Model *m, Acts *a, const int *targets, const float *weight
 typedef void (*FfnGradHook)(void *ctx, int layer, const float *h, const float *dh,
                             int bt, int F);
 
+// Selective FFN gradients of one layer: only the rows of gate_proj and
+// up_proj and the columns of down_proj of the active neurons, each as a row
+// of C values, plus the routing gate's gradients.
+typedef struct {
+    int n_active;          // 0 = no FFN weight gradient in this layer
+    const int *active;     // [n_active] ascending neuron indices
+    float *d_gate, *d_up;  // (n_active, C) accumulated
+    float *d_down;         // (n_active, C): column i of down_proj as a row
+    float *d_route_w;      // (C) or NULL
+    float *d_route_b;      // (1) or NULL
+} FfnGrad;
+
 typedef struct {
     int stop_layer;      // lowest layer to backpropagate into; layers below
                          // and the embedding get nothing. 0 = whole model.
     FfnGradHook ffn_hook;  // optional
     void *hook_ctx;
+    FfnGrad *ffn;        // [L] or NULL: FFN weight gradients come from here
+                         // (the gate/up/down pointers of g must be NULL)
 } BackwardOpts;
 
 // Accumulates (+=) gradients into the non-NULL pointers of g.

@@ -3,6 +3,7 @@
 // Weight gradients go only to the non-NULL tensors of g, and the pass stops
 // at opts->stop_layer, so selective finetuning and neuron detection pay
 // only for what they need.
+#include <cblas.h>
 #include <string.h>
 
 #include "model/dims.h"
@@ -11,22 +12,56 @@
 
 static void zero(float *p, size_t n) { memset(p, 0, n * sizeof(float)); }
 
+// (N,F) -> (N,A): the columns of the active neurons.
+static void gather_cols(float *out, const float *src, int N, int F, const int *idx, int A) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int j = 0; j < A; j++) out[(size_t)n * A + j] = src[(size_t)n * F + idx[j]];
+}
+
+// Weight gradients of the active neurons only: their columns of h, dgate
+// and dup gathered into (N,A), then one sgemm per matrix. Uses a->dh as
+// scratch (free once swiglu_backward has run).
+static void ffn_select_grads(const Acts *a, int l, Dims d, const FfnGrad *fg) {
+    float *G = a->dh;  // (N,A)
+    int A = fg->n_active;
+    // d_down (A,C) += h_A^T (A,N) @ dL/dx[l+1] (N,C)
+    gather_cols(G, a->h[l], d.N, d.F, fg->active, A);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, A, d.C, d.N, 1.0f, G, A, a->dx, d.C, 1.0f,
+                fg->d_down, d.C);
+    // d_gate (A,C) += dgate_A^T (A,N) @ xn2 (N,C); d_up likewise
+    gather_cols(G, a->dgate, d.N, d.F, fg->active, A);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, A, d.C, d.N, 1.0f, G, A, a->xn2[l], d.C,
+                1.0f, fg->d_gate, d.C);
+    gather_cols(G, a->dup, d.N, d.F, fg->active, A);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, A, d.C, d.N, 1.0f, G, A, a->xn2[l], d.C,
+                1.0f, fg->d_up, d.C);
+}
+
 // In: a->dx = dL/dx[l+1]. Out: a->dx = dL/dxmid[l] (if need_dx).
 static void ffn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWeights *gw,
                                const BackwardOpts *o, int need_dx) {
     const LayerWeights *w = &m->w.layers[l];
+    const FfnRoute *rt = m->route && m->route[l].cls ? &m->route[l] : NULL;
+    const FfnGrad *fg = o->ffn ? &o->ffn[l] : NULL;
     size_t NF = (size_t)d.N * d.F;
     zero(a->dh, NF);
     linear_backward(a->dh, gw->down_proj, NULL, a->dx, a->h[l], w->down_proj, d.N, d.F, d.C);
     if (o->ffn_hook) o->ffn_hook(o->hook_ctx, l, a->h[l], a->dh, d.N, d.F);
     zero(a->dgate, NF);
     zero(a->dup, NF);
-    swiglu_backward(a->dgate, a->dup, a->dh, a->gate[l], a->up[l], (long)NF);
+    zero(a->dc, (size_t)d.N);
+    SwigluRoute sr = {rt ? rt->cls : NULL, a->route_c[l], rt ? rt->scale : 0.0f};
+    swiglu_backward(a->dgate, a->dup, a->dc, a->dh, a->gate[l], a->up[l], d.N, d.F, rt ? &sr : NULL);
+    if (fg && fg->n_active) ffn_select_grads(a, l, d, fg);
     int need_dxn = need_dx || gw->post_attention_layernorm;
     float *dxn = need_dxn ? a->dxn : NULL;  // (N,C)
     if (dxn) zero(dxn, (size_t)d.N * d.C);
     linear_backward(dxn, gw->gate_proj, NULL, a->dgate, a->xn2[l], w->gate_proj, d.N, d.C, d.F);
     linear_backward(dxn, gw->up_proj, NULL, a->dup, a->xn2[l], w->up_proj, d.N, d.C, d.F);
+    if (rt)
+        route_backward(dxn, fg ? fg->d_route_w : NULL, fg ? fg->d_route_b : NULL, a->dc,
+                       a->route_c[l], a->xn2[l], rt->w, rt->scale, d.N, d.C);
     if (dxn)
         rmsnorm_backward(need_dx ? a->dx : NULL, gw->post_attention_layernorm, dxn, a->xmid[l],
                          a->rstd2[l], w->post_attention_layernorm, d.N, d.C);

@@ -175,11 +175,122 @@ static void test_selective_backward(void) {
     free(gfull), free(gsel), fix_free(&f);
 }
 
+// CAR routing on layer 1: classes mixed, a non-trivial gate. The model's
+// gradients and the gate's (w, b) gradients against finite differences.
+typedef struct {
+    unsigned char cls[24];
+    float w[16], b;
+    FfnRoute route[2];
+} RouteFix;
+
+static void route_init(RouteFix *r, Fix *f, float wscale) {
+    Rng g;
+    rng_seed(&g, 5);
+    for (int i = 0; i < 24; i++) r->cls[i] = (unsigned char)(i % 3);
+    for (int j = 0; j < 16; j++) r->w[j] = wscale * rng_normal(&g);
+    r->b = wscale * 0.3f;
+    memset(r->route, 0, sizeof r->route);
+    r->route[1] = (FfnRoute){r->cls, r->w, &r->b, 2.0f};
+    f->m.route = r->route;
+}
+
+static double fd_of(Fix *f, float *p, float v) {
+    float saved = *p;
+    *p = saved + 1e-2f * v;
+    double lp = loss_of(f);
+    *p = saved - 1e-2f * v;
+    double lm = loss_of(f);
+    *p = saved;
+    return (lp - lm) / 2e-2;
+}
+
+static void test_routing_fd(void) {
+    Fix f;
+    fix_init(&f, 1, 0, 2);
+    RouteFix r;
+    route_init(&r, &f, 0.5f);
+    float dw[16] = {0}, db = 0;
+    FfnGrad fg[2] = {{0}, {.d_route_w = dw, .d_route_b = &db}};
+    BackwardOpts o = {.ffn = fg};
+    float *g = grad_full(&f, &o, NULL);
+    for (int i = 0; i < f.m.n_tensors; i++) check_tensor_fd(&f, &f.m.tensors[i], g);
+    for (int j = 0; j < 16; j += 5) {
+        double fd = fd_of(&f, &r.w[j], 1.0f);
+        CHECK(fabs(fd - dw[j]) <= 2e-3 + 2e-2 * fabs(fd), "route w[%d]: fd %g analytic %g", j, fd, dw[j]);
+    }
+    double fd = fd_of(&f, &r.b, 1.0f);
+    CHECK(fabs(fd - db) <= 2e-3 + 2e-2 * fabs(fd) && fabs(db) > 1e-4, "route b: fd %g analytic %g", fd, db);
+    free(g);
+    fix_free(&f);
+}
+
+// Scale 2 with a zero gate: c = 1 exactly, every scale is 1, and the model
+// is the base model bit for bit.
+static void test_routing_identity(void) {
+    Fix f;
+    fix_init(&f, 1, 0, 2);
+    model_forward(&f.m, &f.a, f.tokens, B, T);
+    size_t n = (size_t)B * T * 29;
+    float *base = xmalloc(n * sizeof(float));
+    memcpy(base, f.a.logits, n * sizeof(float));
+    RouteFix r;
+    route_init(&r, &f, 0.0f);
+    model_forward(&f.m, &f.a, f.tokens, B, T);
+    CHECK(!memcmp(base, f.a.logits, n * sizeof(float)), "scale-2 routing with a zero gate changed the logits");
+    r.b = 0.5f;
+    model_forward(&f.m, &f.a, f.tokens, B, T);
+    CHECK(memcmp(base, f.a.logits, n * sizeof(float)), "a non-zero gate did not change the logits");
+    free(base);
+    fix_free(&f);
+}
+
+// Gradient rows of the active neurons only, equal to the dense gradient's
+// rows (gate, up) and columns (down); nothing else is computed.
+static void test_selective_rows(void) {
+    Fix f;
+    fix_init(&f, 1, 0, 2);
+    RouteFix r;
+    route_init(&r, &f, 0.5f);
+    float *dense = grad_full(&f, NULL, NULL);
+    const int active[] = {0, 3, 4, 10, 23};
+    enum { A = 5, C = 16, F = 24 };
+    float dg[A * C] = {0}, du[A * C] = {0}, dd[A * C] = {0};
+    FfnGrad fg[2] = {{0}, {A, active, dg, du, dd, NULL, NULL}};
+    float *sel = falloc(f.m.numel);
+    ModelWeights gv;
+    model_weights_view(&f.m, sel, &gv);
+    gv.layers[1].gate_proj = gv.layers[1].up_proj = gv.layers[1].down_proj = NULL;
+    BackwardOpts o = {.ffn = fg};
+    loss_of(&f);
+    model_backward(&f.m, &f.a, f.tokens, &gv, &o);
+    const float *Dg = dense + model_find_tensor(&f.m, "model.layers.1.mlp.gate_proj.weight")->offset;
+    const float *Du = dense + model_find_tensor(&f.m, "model.layers.1.mlp.up_proj.weight")->offset;
+    const float *Dd = dense + model_find_tensor(&f.m, "model.layers.1.mlp.down_proj.weight")->offset;
+    double worst = 0;
+    for (int j = 0; j < A; j++)
+        for (int c = 0; c < C; c++) {
+            worst = fmax(worst, fabs(dg[j * C + c] - Dg[active[j] * C + c]));
+            worst = fmax(worst, fabs(du[j * C + c] - Du[active[j] * C + c]));
+            worst = fmax(worst, fabs(dd[j * C + c] - Dd[c * F + active[j]]));
+        }
+    CHECK(worst < 1e-6, "selective rows differ from the dense gradient by %g", worst);
+    const float *S = sel + model_find_tensor(&f.m, "model.layers.1.mlp.gate_proj.weight")->offset;
+    int untouched = 1;
+    for (int i = 0; i < F * C; i++) untouched &= S[i] == 0.0f;
+    CHECK(untouched, "the dense gate_proj gradient was written although frozen");
+    model_weights_free(&gv);
+    free(dense), free(sel);
+    fix_free(&f);
+}
+
 int main(void) {
     RUN(test_fd_gqa_bias_untied);
     RUN(test_fd_mha_tied);
     RUN(test_fd_mqa);
     RUN(test_dloss_scale);
     RUN(test_selective_backward);
+    RUN(test_routing_fd);
+    RUN(test_routing_identity);
+    RUN(test_selective_rows);
     return harness_finish();
 }
