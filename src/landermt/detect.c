@@ -173,7 +173,7 @@ static LmStatus detect_setup(Detect *d, const Config *c) {
     const ModelConfig *mc = &d->model.cfg;
     int rows = (c->detect.batch_size + comm_size() - 1) / comm_size();
     acts_init(&d->acts, mc, rows, c->train.seq_len);
-    d->none.layers = xcalloc((size_t)mc->num_hidden_layers, sizeof(LayerWeights));
+    model_weights_none(&d->model, &d->none);
     batchbuf_init(&d->bb, rows, c->train.seq_len);
     awareness_init(&d->aw, d->U, mc->num_hidden_layers, mc->intermediate_size);
     return LM_OK;
@@ -185,7 +185,7 @@ static void detect_free(Detect *d) {
     if (d->bb.tokens) batchbuf_free(&d->bb);
     if (d->aw.phi) awareness_free(&d->aw);
     bpe_free(&d->tok);
-    free(d->none.layers);
+    model_weights_free(&d->none);
     free(d->units);
 }
 

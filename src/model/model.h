@@ -57,6 +57,8 @@ typedef struct {
     int64_t shape[2];
     size_t offset;  // in floats, into the flat buffer
     size_t numel;
+    int layer;      // block index, -1 for embeddings / final norm / lm_head
+    size_t slot;    // byte offset of its pointer in LayerWeights (or ModelWeights)
 } TensorInfo;
 
 // FFN neuron classes relative to one micro-batch's direction (CAR routing).
@@ -96,6 +98,10 @@ const TensorInfo *model_find_tensor(const Model *m, const char *name);
 // Views of an arbitrary flat buffer laid out like m->data (used for dense
 // gradient and optimizer buffers).
 void model_weights_view(const Model *m, float *flat, ModelWeights *out);
+// All-NULL views (everything frozen); set single tensors with
+// *model_weights_slot(m, w, tensor_index) = pointer.
+void model_weights_none(const Model *m, ModelWeights *out);
+float **model_weights_slot(const Model *m, ModelWeights *w, int tensor);
 void model_weights_free(ModelWeights *w);
 
 // Everything the backward pass needs from the forward pass.

@@ -1,6 +1,7 @@
 // Parameter storage: one flat float buffer plus a table of Hugging Face
 // named tensors, so checkpoints, optimizers and allreduces can treat the
 // model as either named tensors or one contiguous array.
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,8 +33,12 @@ int model_config_check(const ModelConfig *c) {
     return LM_EUSAGE;
 }
 
-static void add_tensor(Model *m, const char *name, int64_t d0, int64_t d1) {
+// layer < 0: a model-level tensor whose pointer sits at `slot` bytes into
+// ModelWeights; else at `slot` bytes into that layer's LayerWeights.
+static void add_tensor(Model *m, const char *name, int64_t d0, int64_t d1, int layer, size_t slot) {
     TensorInfo *t = &m->tensors[m->n_tensors++];
+    t->layer = layer;
+    t->slot = slot;
     snprintf(t->name, sizeof t->name, "%s", name);
     t->ndim = d1 ? 2 : 1;
     t->shape[0] = d0;
@@ -51,25 +56,28 @@ static void build_table(Model *m) {
     int KD = c->num_key_value_heads * D;
     char n[96];
     m->tensors = xcalloc((size_t)14 * c->num_hidden_layers + 3, sizeof(TensorInfo));
-    add_tensor(m, "model.embed_tokens.weight", V, C);
+    add_tensor(m, "model.embed_tokens.weight", V, C, -1, offsetof(ModelWeights, embed_tokens));
     for (int l = 0; l < c->num_hidden_layers; l++) {
-#define T(suffix, d0, d1) (snprintf(n, sizeof n, "model.layers.%d.%s", l, suffix), add_tensor(m, n, d0, d1))
-        T("input_layernorm.weight", C, 0);
-        T("self_attn.q_proj.weight", QD, C);
-        if (c->attention_bias) T("self_attn.q_proj.bias", QD, 0);
-        T("self_attn.k_proj.weight", KD, C);
-        if (c->attention_bias) T("self_attn.k_proj.bias", KD, 0);
-        T("self_attn.v_proj.weight", KD, C);
-        if (c->attention_bias) T("self_attn.v_proj.bias", KD, 0);
-        T("self_attn.o_proj.weight", C, QD);
-        T("post_attention_layernorm.weight", C, 0);
-        T("mlp.gate_proj.weight", F, C);
-        T("mlp.up_proj.weight", F, C);
-        T("mlp.down_proj.weight", C, F);
+#define T(suffix, d0, d1, field)                                    \
+    (snprintf(n, sizeof n, "model.layers.%d.%s", l, suffix),        \
+     add_tensor(m, n, d0, d1, l, offsetof(LayerWeights, field)))
+        T("input_layernorm.weight", C, 0, input_layernorm);
+        T("self_attn.q_proj.weight", QD, C, q_proj);
+        if (c->attention_bias) T("self_attn.q_proj.bias", QD, 0, q_bias);
+        T("self_attn.k_proj.weight", KD, C, k_proj);
+        if (c->attention_bias) T("self_attn.k_proj.bias", KD, 0, k_bias);
+        T("self_attn.v_proj.weight", KD, C, v_proj);
+        if (c->attention_bias) T("self_attn.v_proj.bias", KD, 0, v_bias);
+        T("self_attn.o_proj.weight", C, QD, o_proj);
+        T("post_attention_layernorm.weight", C, 0, post_attention_layernorm);
+        T("mlp.gate_proj.weight", F, C, gate_proj);
+        T("mlp.up_proj.weight", F, C, up_proj);
+        T("mlp.down_proj.weight", C, F, down_proj);
 #undef T
     }
-    add_tensor(m, "model.norm.weight", C, 0);
-    if (!c->tie_word_embeddings) add_tensor(m, "lm_head.weight", V, C);
+    add_tensor(m, "model.norm.weight", C, 0, -1, offsetof(ModelWeights, norm));
+    if (!c->tie_word_embeddings)
+        add_tensor(m, "lm_head.weight", V, C, -1, offsetof(ModelWeights, lm_head));
 }
 
 const TensorInfo *model_find_tensor(const Model *m, const char *name) {
@@ -78,34 +86,21 @@ const TensorInfo *model_find_tensor(const Model *m, const char *name) {
     return NULL;
 }
 
-static float *view(const Model *m, float *flat, const char *name) {
-    const TensorInfo *t = model_find_tensor(m, name);
-    return t ? flat + t->offset : NULL;
+float **model_weights_slot(const Model *m, ModelWeights *w, int tensor) {
+    const TensorInfo *t = &m->tensors[tensor];
+    char *base = t->layer < 0 ? (char *)w : (char *)&w->layers[t->layer];
+    return (float **)(base + t->slot);
+}
+
+void model_weights_none(const Model *m, ModelWeights *w) {
+    memset(w, 0, sizeof *w);
+    w->layers = xcalloc((size_t)m->cfg.num_hidden_layers, sizeof(LayerWeights));
 }
 
 void model_weights_view(const Model *m, float *flat, ModelWeights *w) {
-    char n[96];
-    w->embed_tokens = view(m, flat, "model.embed_tokens.weight");
-    w->norm = view(m, flat, "model.norm.weight");
-    w->lm_head = m->cfg.tie_word_embeddings ? w->embed_tokens : view(m, flat, "lm_head.weight");
-    w->layers = xcalloc((size_t)m->cfg.num_hidden_layers, sizeof(LayerWeights));
-    for (int l = 0; l < m->cfg.num_hidden_layers; l++) {
-        LayerWeights *lw = &w->layers[l];
-#define V(field, suffix) (snprintf(n, sizeof n, "model.layers.%d.%s", l, suffix), lw->field = view(m, flat, n))
-        V(input_layernorm, "input_layernorm.weight");
-        V(q_proj, "self_attn.q_proj.weight");
-        V(q_bias, "self_attn.q_proj.bias");
-        V(k_proj, "self_attn.k_proj.weight");
-        V(k_bias, "self_attn.k_proj.bias");
-        V(v_proj, "self_attn.v_proj.weight");
-        V(v_bias, "self_attn.v_proj.bias");
-        V(o_proj, "self_attn.o_proj.weight");
-        V(post_attention_layernorm, "post_attention_layernorm.weight");
-        V(gate_proj, "mlp.gate_proj.weight");
-        V(up_proj, "mlp.up_proj.weight");
-        V(down_proj, "mlp.down_proj.weight");
-#undef V
-    }
+    model_weights_none(m, w);
+    for (int i = 0; i < m->n_tensors; i++) *model_weights_slot(m, w, i) = flat + m->tensors[i].offset;
+    if (m->cfg.tie_word_embeddings) w->lm_head = w->embed_tokens;
 }
 
 void model_weights_free(ModelWeights *w) {

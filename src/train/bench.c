@@ -57,7 +57,8 @@ static double detect_step_seconds(Model *m, Acts *a, const Batch *b, int reps) {
     for (int r = 0; r < b->b; r++) len[r] = b->t;
     memcpy(w, b->weight, sizeof(float) * (size_t)b->b * b->t);
     detect_sentence_weights(w, b->b, b->t);
-    ModelWeights none = {.layers = xcalloc((size_t)L, sizeof(LayerWeights))};
+    ModelWeights none;
+    model_weights_none(m, &none);
     aw.b = b->b, aw.t = b->t, aw.len = len;
     BackwardOpts o = {.ffn_hook = awareness_hook, .hook_ctx = &aw};
     double t0 = 0, ls, nt;
@@ -70,7 +71,8 @@ static double detect_step_seconds(Model *m, Acts *a, const Batch *b, int reps) {
     }
     double dt = (timer_now() - t0) / reps;
     awareness_free(&aw);
-    free(none.layers), free(len), free(w);
+    model_weights_free(&none);
+    free(len), free(w);
     return dt;
 }
 

@@ -22,7 +22,8 @@ static void score_rows(Case *c, Awareness *aw, int u, int r0, int n) {
     detect_sentence_weights(w, n, c->T);
     int *len = xmalloc(sizeof(int) * (size_t)n);
     for (int r = 0; r < n; r++) len[r] = c->T;
-    ModelWeights none = {.layers = xcalloc((size_t)mc->num_hidden_layers, sizeof(LayerWeights))};
+    ModelWeights none;
+    model_weights_none(&c->m, &none);
     aw->unit = u, aw->b = n, aw->t = c->T, aw->len = len;
     double ls, nt;
     model_forward(&c->m, &a, c->tokens + off, n, c->T);
@@ -30,7 +31,8 @@ static void score_rows(Case *c, Awareness *aw, int u, int r0, int n) {
     model_loss(&c->m, &a, c->targets + off, w, 1.0f, &ls, &nt);
     BackwardOpts o = {.ffn_hook = awareness_hook, .hook_ctx = aw};
     model_backward(&c->m, &a, c->tokens + off, &none, &o);
-    free(none.layers), free(len), free(w);
+    model_weights_free(&none);
+    free(len), free(w);
     acts_free(&a);
 }
 
