@@ -55,6 +55,9 @@ void train_state_free(TrainState *ts) {
     free(ts->cursor_names);
     free(ts->cursor_epoch);
     free(ts->cursor_pos);
+    free(ts->packed);
+    free(ts->packed_m);
+    free(ts->packed_v);
     memset(ts, 0, sizeof *ts);
 }
 
@@ -129,6 +132,31 @@ static LmStatus tensors_write(hid_t loc, const char *group, const Model *m, cons
     return st;
 }
 
+// uint64 identities as hex text: HDF5 attributes of h5py-friendly types.
+static LmStatus attr_write_hex(hid_t g, const char *name, uint64_t v) {
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)v);
+    return h5_attr_write_str(g, name, hex);
+}
+
+static LmStatus attr_read_hex(hid_t g, const char *name, uint64_t *v, const char *what) {
+    char *hex;
+    LM_TRY(h5_attr_read_str(g, name, &hex, what));
+    *v = strtoull(hex, NULL, 16);
+    free(hex);
+    return LM_OK;
+}
+
+static LmStatus packed_write(hid_t g, const TrainState *ts) {
+    int64_t n = ts->n_packed;
+    LM_TRY(h5_write(g, "packed/param", H5T_F32, ts->packed, 1, &n));
+    LM_TRY(h5_write(g, "packed/exp_avg", H5T_F32, ts->packed_m, 1, &n));
+    LM_TRY(h5_write(g, "packed/exp_avg_sq", H5T_F32, ts->packed_v, 1, &n));
+    LM_TRY(attr_write_hex(g, "layout_hash", ts->layout_hash));
+    LM_TRY(attr_write_hex(g, "base_checksum", ts->base_checksum));
+    return h5_attr_write_str(g, "base_path", ts->base_path);
+}
+
 static LmStatus train_write(hid_t f, const Model *m, const TrainState *ts, const char *config_text) {
     hid_t g;
     LM_TRY(h5_ensure_group(f, "train", &g));
@@ -151,6 +179,7 @@ static LmStatus train_write(hid_t f, const Model *m, const TrainState *ts, const
         st = h5_write_strings(g, "cursors/stream", (const char *const *)ts->cursor_names, nc);
     if (st == LM_OK) st = h5_write(g, "cursors/epoch", H5T_I64, ts->cursor_epoch, 1, &nc);
     if (st == LM_OK) st = h5_write(g, "cursors/position", H5T_I64, ts->cursor_pos, 1, &nc);
+    if (st == LM_OK && ts->n_packed) st = packed_write(g, ts);
     H5Gclose(g);
     return st;
 }
@@ -189,8 +218,38 @@ static LmStatus root_write(hid_t f, const char *config_text) {
     return LM_OK;
 }
 
+// /landermt: classes of the selected layers and the routing gates, one
+// gates/layer_<l>/{weight (G,C), bias (G)} per selected layer.
+static LmStatus landermt_write(hid_t f, const LandermtState *lm, int C) {
+    hid_t g;
+    LM_TRY(h5_ensure_group(f, "landermt", &g));
+    const Neurons *n = lm->neurons;
+    LmStatus st = neurons_write_classes(g, n);
+    if (st == LM_OK) st = h5_attr_write_f64(g, "routing_scale", lm->scale);
+    if (st == LM_OK) st = h5_attr_write_str(g, "unit", n->unit_kind);
+    if (st == LM_OK && lm->gate_dirs) st = h5_write_strings(g, "gate_directions", lm->gate_dirs, lm->n_gates);
+    float *w = xmalloc(sizeof(float) * (size_t)(lm->n_gates * C + 1));
+    float *b = xmalloc(sizeof(float) * (size_t)(lm->n_gates + 1));
+    for (int j = 0; st == LM_OK && j < n->k && lm->n_gates; j++) {
+        for (int q = 0; q < lm->n_gates; q++) {
+            const float *src = lm->gates + ((size_t)q * n->k + j) * (C + 1);
+            memcpy(w + (size_t)q * C, src, sizeof(float) * (size_t)C);
+            b[q] = src[C];
+        }
+        char name[96];
+        int64_t wshape[2] = {lm->n_gates, C}, bshape = lm->n_gates;
+        snprintf(name, sizeof name, "gates/layer_%d/weight", n->selected[j]);
+        st = h5_write(g, name, H5T_F32, w, 2, wshape);
+        snprintf(name, sizeof name, "gates/layer_%d/bias", n->selected[j]);
+        if (st == LM_OK) st = h5_write(g, name, H5T_F32, b, 1, &bshape);
+    }
+    free(w), free(b);
+    H5Gclose(g);
+    return st;
+}
+
 LmStatus ckpt_write(const char *path, const Model *m, const char *config_text,
-                    const TrainState *ts, const char *tokenizer_from) {
+                    const TrainState *ts, const char *tokenizer_from, const LandermtState *lm) {
     size_t tmp_size = strlen(path) + 32;
     char *tmp = xmalloc(tmp_size);
     hid_t f;
@@ -198,8 +257,11 @@ LmStatus ckpt_write(const char *path, const Model *m, const char *config_text,
     if (st == LM_OK) {
         st = root_write(f, config_text);
         if (st == LM_OK) st = config_write(f, &m->cfg);
-        if (st == LM_OK) st = tensors_write(f, "params", m, m->data);
+        int trainable_only = ts && ts->n_packed;
+        if (st == LM_OK) st = h5_attr_write_str(f, "contents", trainable_only ? "trainable" : "full");
+        if (st == LM_OK && !trainable_only) st = tensors_write(f, "params", m, m->data);
         if (st == LM_OK && ts) st = train_write(f, m, ts, config_text);
+        if (st == LM_OK && lm) st = landermt_write(f, lm, m->cfg.hidden_size);
         if (st == LM_OK) st = tokenizer_copy(f, tokenizer_from);
         if (st == LM_OK) {
             st = h5_commit(f, tmp, path);
@@ -369,6 +431,24 @@ static LmStatus moment_read(hid_t g, const char *group, const Model *m, float **
     return tensors_read(g, group, m, *out, what);
 }
 
+static LmStatus packed_read(hid_t g, TrainState *ts, const char *what) {
+    int nd;
+    int64_t n;
+    LM_TRY(h5_shape(g, "packed/param", &nd, &n, what));
+    ts->n_packed = n;
+    ts->packed = falloc((size_t)n), ts->packed_m = falloc((size_t)n), ts->packed_v = falloc((size_t)n);
+    LM_TRY(h5_read(g, "packed/param", H5T_F32, ts->packed, 1, &n, what));
+    LM_TRY(h5_read(g, "packed/exp_avg", H5T_F32, ts->packed_m, 1, &n, what));
+    LM_TRY(h5_read(g, "packed/exp_avg_sq", H5T_F32, ts->packed_v, 1, &n, what));
+    LM_TRY(attr_read_hex(g, "layout_hash", &ts->layout_hash, what));
+    LM_TRY(attr_read_hex(g, "base_checksum", &ts->base_checksum, what));
+    char *base;
+    LM_TRY(h5_attr_read_str(g, "base_path", &base, what));
+    snprintf(ts->base_path, sizeof ts->base_path, "%s", base);
+    free(base);
+    return LM_OK;
+}
+
 static LmStatus train_read_all(hid_t g, const Model *m, TrainState *ts, const char *what) {
     struct { const char *name; int64_t *v; } counters[] = {
         {"step", &ts->step}, {"skipped_steps", &ts->skipped_steps}};
@@ -379,6 +459,7 @@ static LmStatus train_read_all(hid_t g, const Model *m, TrainState *ts, const ch
     LM_TRY(moment_read(g, "optimizer/exp_avg", m, &ts->exp_avg, what));
     LM_TRY(moment_read(g, "optimizer/exp_avg_sq", m, &ts->exp_avg_sq, what));
     LM_TRY(cursors_read(g, ts, what));
+    if (h5_exists(g, "packed")) LM_TRY(packed_read(g, ts, what));
     return metrics_read(g, ts, what);
 }
 
@@ -396,14 +477,40 @@ static LmStatus train_read(hid_t f, const Model *m, TrainState *ts, const char *
     return st;
 }
 
+// Files from before the "contents" attribute are full checkpoints.
+static int contents_trainable(hid_t f) {
+    char *c = NULL;
+    int t = h5_attr_exists(f, "contents") && h5_attr_read_str(f, "contents", &c, "") == LM_OK &&
+            !strcmp(c, "trainable");
+    free(c);
+    return t;
+}
+
 LmStatus ckpt_read(const char *path, Model *m, TrainState *ts) {
     hid_t f;
     int version;
     char what[WHAT_LEN];
     what_init(what, path);
     LM_TRY(h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version));
-    LmStatus st = tensors_read(f, "params", m, m->data, what);
+    LmStatus st = LM_OK;
+    if (!contents_trainable(f)) {
+        st = tensors_read(f, "params", m, m->data, what);
+    } else if (!ts) {
+        lm_error("%s holds only the trainable entries of a selective finetuning run, not a model",
+                 what);
+        lm_hint("make a standalone checkpoint with 'landermt export', or resume from it");
+        st = LM_ERUNTIME;
+    }
     if (st == LM_OK && ts) st = train_read(f, m, ts, what);
     H5Fclose(f);
     return st;
+}
+
+int ckpt_is_trainable_only(const char *path) {
+    hid_t f;
+    int version;
+    if (h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version) != LM_OK) return 0;
+    int t = contents_trainable(f);
+    H5Fclose(f);
+    return t;
 }

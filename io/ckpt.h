@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "io/neurons.h"
 #include "model/model.h"
 #include "util/err.h"
 
@@ -30,18 +31,40 @@ typedef struct {
     double *hist_loss;    // training loss
     double *hist_val;     // validation loss (NaN when not evaluated)
     int64_t skipped_steps;
+    // Selective modes store only their packed trainable entries (no /params),
+    // plus a reference to the base checkpoint they apply to.
+    int64_t n_packed;     // 0 = a full checkpoint
+    float *packed, *packed_m, *packed_v;  // (n_packed) values and AdamW moments
+    uint64_t layout_hash; // identity of the pack layout (refuses another one)
+    char base_path[1024];
+    uint64_t base_checksum;  // model_checksum of the base parameters
 } TrainState;
+
+// LANDeRMT state every consumer of a finetuned model applies: selected
+// layers, neuron classes and the routing gates (/landermt).
+typedef struct {
+    const Neurons *neurons;
+    int n_gates;              // 0 = no routing
+    const float *gates;       // (n_gates, k, C+1): w (C) then b, per gate and selected layer
+    double scale;
+    const char *const *gate_dirs;  // [n_gates] directions when per-direction, else NULL
+} LandermtState;
 
 void train_state_free(TrainState *ts);
 
 // Writes atomically (temporary file, flush, fsync, rename, fsync dir):
 // an interrupted or failed write leaves any previous file at `path` intact.
 // config_text (resolved YAML) is stored as /train attribute "config" and
-// also as root attribute "config_yaml". ts may be NULL (model-only file).
-// tokenizer_from: an HDF5 file whose /tokenizer group is copied (NULL: an
-// empty /tokenizer group with attribute type = "none").
+// also as root attribute "config_yaml". ts may be NULL (model-only file);
+// with ts->n_packed the file holds the packed entries instead of /params
+// (root attribute contents = "trainable"). tokenizer_from: an HDF5 file
+// whose /tokenizer group is copied (NULL: an empty /tokenizer group with
+// attribute type = "none"). lm may be NULL (no /landermt group).
 LmStatus ckpt_write(const char *path, const Model *m, const char *config_text,
-                    const TrainState *ts, const char *tokenizer_from);
+                    const TrainState *ts, const char *tokenizer_from, const LandermtState *lm);
+
+// 1 if the checkpoint holds only trainable entries (no /params).
+int ckpt_is_trainable_only(const char *path);
 
 // Reads and validates /config into cfg.
 LmStatus ckpt_read_config(const char *path, ModelConfig *cfg);
@@ -50,7 +73,8 @@ LmStatus ckpt_read_config(const char *path, ModelConfig *cfg);
 // every expected tensor must be present with its exact shape, and no
 // unexpected tensor may be present; errors name each offender.
 // If ts != NULL, /train must exist and is loaded (moments allocated with
-// m->numel floats).
+// m->numel floats). A trainable-only checkpoint loads no parameters (the
+// caller loaded its base) and fills ts's packed fields instead.
 LmStatus ckpt_read(const char *path, Model *m, TrainState *ts);
 
 #endif

@@ -31,7 +31,7 @@ static int class_members(const Neurons *n, int j, int unit, int32_t *out) {
     return c;
 }
 
-static LmStatus classes_write(hid_t f, const Neurons *n) {
+LmStatus neurons_write_classes(hid_t f, const Neurons *n) {
     int32_t *idx = xmalloc(sizeof(int32_t) * (size_t)(n->F + 1));
     char name[256];
     LmStatus st = LM_OK;
@@ -73,7 +73,7 @@ static LmStatus body_write(hid_t f, const Neurons *n) {
     if (st == LM_OK) st = h5_write(f, "awareness/scores", H5T_F64, n->scores, 3, sshape);
     if (st == LM_OK) st = h5_write(f, "awareness/sentences", H5T_F64, n->sentences, 1, &U);
     free(sel);
-    return st == LM_OK ? classes_write(f, n) : st;
+    return st == LM_OK ? neurons_write_classes(f, n) : st;
 }
 
 LmStatus neurons_write(const char *path, const Neurons *n) {

@@ -4,6 +4,7 @@
 #ifndef LM_NEURONS_H
 #define LM_NEURONS_H
 
+#include <hdf5.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -35,6 +36,11 @@ void neurons_free(Neurons *n);
 
 // Atomic write (temporary file, fsync, rename).
 LmStatus neurons_write(const char *path, const Neurons *n);
+// Writes units, selected layers and classes/layer_<l>/{general,
+// specific/<unit>} under loc (the neurons file root, or a checkpoint's
+// /landermt group).
+LmStatus neurons_write_classes(hid_t loc, const Neurons *n);
+
 // Reads and validates (format, shapes, index ranges, sorted classes that
 // partition each selected layer); errors name the file and dataset.
 LmStatus neurons_read(const char *path, Neurons *n);

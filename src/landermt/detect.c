@@ -9,7 +9,7 @@
 #include "landermt/awareness.h"
 #include "landermt/classify.h"
 #include "mpi/comm.h"
-#include "train/loop.h"
+#include "train/model_load.h"
 #include "util/alloc.h"
 #include "util/timer.h"
 

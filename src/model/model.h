@@ -94,6 +94,9 @@ void model_free(Model *m);
 // Normal(0, std) weights, norms = 1, biases = 0; deterministic in seed.
 void model_init_random(Model *m, uint64_t seed, float std);
 const TensorInfo *model_find_tensor(const Model *m, const char *name);
+// 64-bit checksum of every parameter's bits: identifies a base model in
+// the checkpoints of selective finetuning.
+uint64_t model_checksum(const Model *m);
 
 // Views of an arbitrary flat buffer laid out like m->data (used for dense
 // gradient and optimizer buffers).
@@ -151,13 +154,19 @@ typedef void (*FfnGradHook)(void *ctx, int layer, const float *h, const float *d
                             int bt, int F);
 
 // Selective FFN gradients of one layer: only the rows of gate_proj and
-// up_proj and the columns of down_proj of the active neurons, each as a row
-// of C values, plus the routing gate's gradients.
+// up_proj and the columns of down_proj of some neurons, each as a row of C
+// floats, written block by block (a block = neurons whose gradient rows are
+// consecutive in the caller's buffer), plus the routing gate's gradients.
 typedef struct {
-    int n_active;          // 0 = no FFN weight gradient in this layer
-    const int *active;     // [n_active] ascending neuron indices
-    float *d_gate, *d_up;  // (n_active, C) accumulated
-    float *d_down;         // (n_active, C): column i of down_proj as a row
+    int n;                 // neurons in the block
+    const int *neuron;     // [n] ascending neuron indices
+    float *d_gate, *d_up;  // (n, C) accumulated
+    float *d_down;         // (n, C): column i of down_proj as a row
+} FfnBlock;
+
+typedef struct {
+    int n_block;           // 0 = no FFN weight gradient in this layer
+    const FfnBlock *block;
     float *d_route_w;      // (C) or NULL
     float *d_route_b;      // (1) or NULL
 } FfnGrad;

@@ -19,23 +19,26 @@ static void gather_cols(float *out, const float *src, int N, int F, const int *i
         for (int j = 0; j < A; j++) out[(size_t)n * A + j] = src[(size_t)n * F + idx[j]];
 }
 
-// Weight gradients of the active neurons only: their columns of h, dgate
-// and dup gathered into (N,A), then one sgemm per matrix. Uses a->dh as
-// scratch (free once swiglu_backward has run).
+// Weight gradients of the blocks' neurons only: their columns of h, dgate
+// and dup gathered into (N,n), then one sgemm per matrix and block. Uses
+// a->dh as scratch (free once swiglu_backward has run).
 static void ffn_select_grads(const Acts *a, int l, Dims d, const FfnGrad *fg) {
-    float *G = a->dh;  // (N,A)
-    int A = fg->n_active;
-    // d_down (A,C) += h_A^T (A,N) @ dL/dx[l+1] (N,C)
-    gather_cols(G, a->h[l], d.N, d.F, fg->active, A);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, A, d.C, d.N, 1.0f, G, A, a->dx, d.C, 1.0f,
-                fg->d_down, d.C);
-    // d_gate (A,C) += dgate_A^T (A,N) @ xn2 (N,C); d_up likewise
-    gather_cols(G, a->dgate, d.N, d.F, fg->active, A);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, A, d.C, d.N, 1.0f, G, A, a->xn2[l], d.C,
-                1.0f, fg->d_gate, d.C);
-    gather_cols(G, a->dup, d.N, d.F, fg->active, A);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, A, d.C, d.N, 1.0f, G, A, a->xn2[l], d.C,
-                1.0f, fg->d_up, d.C);
+    float *G = a->dh;  // (N,n)
+    for (int k = 0; k < fg->n_block; k++) {
+        const FfnBlock *b = &fg->block[k];
+        if (b->n == 0) continue;
+        // d_down (n,C) += h_n^T (n,N) @ dL/dx[l+1] (N,C)
+        gather_cols(G, a->h[l], d.N, d.F, b->neuron, b->n);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b->n, d.C, d.N, 1.0f, G, b->n, a->dx,
+                    d.C, 1.0f, b->d_down, d.C);
+        // d_gate (n,C) += dgate_n^T (n,N) @ xn2 (N,C); d_up likewise
+        gather_cols(G, a->dgate, d.N, d.F, b->neuron, b->n);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b->n, d.C, d.N, 1.0f, G, b->n,
+                    a->xn2[l], d.C, 1.0f, b->d_gate, d.C);
+        gather_cols(G, a->dup, d.N, d.F, b->neuron, b->n);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b->n, d.C, d.N, 1.0f, G, b->n,
+                    a->xn2[l], d.C, 1.0f, b->d_up, d.C);
+    }
 }
 
 // In: a->dx = dL/dx[l+1]. Out: a->dx = dL/dxmid[l] (if need_dx).
@@ -53,7 +56,7 @@ static void ffn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWeig
     zero(a->dc, (size_t)d.N);
     SwigluRoute sr = {rt ? rt->cls : NULL, a->route_c[l], rt ? rt->scale : 0.0f};
     swiglu_backward(a->dgate, a->dup, a->dc, a->dh, a->gate[l], a->up[l], d.N, d.F, rt ? &sr : NULL);
-    if (fg && fg->n_active) ffn_select_grads(a, l, d, fg);
+    if (fg && fg->n_block) ffn_select_grads(a, l, d, fg);
     int need_dxn = need_dx || gw->post_attention_layernorm;
     float *dxn = need_dxn ? a->dxn : NULL;  // (N,C)
     if (dxn) zero(dxn, (size_t)d.N * d.C);

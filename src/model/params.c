@@ -135,3 +135,10 @@ void model_init_random(Model *m, uint64_t seed, float std) {
             p[j] = t->ndim == 2 ? std * rng_normal(&r) : (is_norm ? 1.0f : 0.0f);
     }
 }
+
+uint64_t model_checksum(const Model *m) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ m->numel;
+    const uint32_t *w = (const uint32_t *)m->data;  // float bits
+    for (size_t i = 0; i < m->numel; i++) h = (h ^ w[i]) * 0x100000001B3ull + (h >> 29);
+    return h;
+}

@@ -8,7 +8,7 @@
 #include "landermt/awareness.h"
 #include "landermt/detect.h"
 #include "mpi/comm.h"
-#include "train/loop.h"
+#include "train/model_load.h"
 #include "train/step.h"
 #include "util/alloc.h"
 #include "util/rng.h"
@@ -87,7 +87,8 @@ LmStatus bench_run(const Config *cfg) {
     AdamWHyper h = {0.9, 0.95, 1e-8, 0.1};
     Schedule s = {SCHED_CONSTANT, 3e-4, 3e-4, 0, 1};
     Trainer tr;
-    trainer_init(&tr, &m, B, T, &h, &s, 1.0);
+    PackSpec full = {.mode = "full"};
+    LM_TRY(trainer_init(&tr, &m, B, T, &h, &s, 1.0, &full));
     Batch batch = {tok, tgt, w, B, T};
     StepStats st;
     for (int i = 0; i < cfg->bench.warmup; i++) trainer_step(&tr, &batch, NULL, 1, &st);

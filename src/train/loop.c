@@ -1,65 +1,49 @@
 #include "train/loop.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io/ckpt.h"
-#include "io/corpus.h"
-#include "mpi/comm.h"
-#include "train/streams.h"
-
 #include "data/open.h"
-#include "train/step.h"
+#include "mpi/comm.h"
+#include "train/model_load.h"
+#include "train/run.h"
 #include "util/alloc.h"
+#include "util/signals.h"
 #include "util/timer.h"
 
-LmStatus model_config_from(const Config *cfg, ModelConfig *mc) {
-    if (strcmp(cfg->model.architecture, "llama")) {
-        lm_error("model.architecture '%s' is not implemented yet", cfg->model.architecture);
-        lm_hint("use model.architecture: llama");
+// Which entries train.mode makes trainable. The selective modes need the
+// neurons file and translation directions only (their masks are per
+// direction).
+static LmStatus pack_spec(Run *r, PackSpec *spec) {
+    const Config *c = r->cfg;
+    *spec = (PackSpec){.mode = c->train.mode, .routing = c->routing.enabled,
+                       .per_direction = c->routing.per_direction, .scale = (float)c->routing.scale};
+    if (!strcmp(c->train.mode, "full")) return LM_OK;
+    LM_TRY(config_require(c, (const char *const[]){"train.neurons"}, 1));
+    if (c->data.mono.n || !c->data.directions.n) {
+        lm_error("train.mode %s trains translation directions only; data.mono must be empty and "
+                 "data.directions non-empty", c->train.mode);
+        lm_hint("use train.mode full for language modelling");
         return LM_EUSAGE;
     }
-    *mc = (ModelConfig){ARCH_LLAMA, cfg->model.vocab_size, cfg->model.hidden_size,
-                        cfg->model.intermediate_size, cfg->model.num_hidden_layers,
-                        cfg->model.num_attention_heads, cfg->model.num_key_value_heads,
-                        cfg->model.max_position_embeddings, (float)cfg->model.rms_norm_eps,
-                        (float)cfg->model.rope_theta, cfg->model.tie_word_embeddings,
-                        cfg->model.attention_bias};
-    return model_config_check(mc);
-}
-
-LmStatus model_from_config(const Config *cfg, Model *m) {
-    ModelConfig mc;
-    if (cfg->model.checkpoint[0]) {
-        LM_TRY(ckpt_read_config(cfg->model.checkpoint, &mc));
-        model_init(m, &mc);
-        LmStatus st = ckpt_read(cfg->model.checkpoint, m, NULL);
-        if (st != LM_OK) model_free(m);
-        return st;
-    }
-    LM_TRY(model_config_from(cfg, &mc));
-    model_init(m, &mc);
-    model_init_random(m, (uint64_t)cfg->train.seed, (float)cfg->model.init_std);
+    LM_TRY(neurons_read(c->train.neurons, &r->neurons));
+    static const char *dirs[CFG_LIST_MAX];
+    for (int i = 0; i < c->data.directions.n; i++) dirs[i] = c->data.directions.item[i];
+    spec->neurons = &r->neurons, spec->dirs = dirs, spec->n_dir = c->data.directions.n;
     return LM_OK;
 }
-
-typedef struct {
-    const Config *cfg;
-    const char *config_text;
-    Model model;
-    Trainer tr;
-    StreamSet ss;
-    TrainState hist;  // metric history only
-} Run;
 
 // Validation loss over every stream; per-stream values printed on rank 0.
 static LmStatus validate(Run *r, double *val) {
     double sum = 0, n = 0;
     for (int i = 0; i < r->ss.n; i++) {
         double ls, nt;
+        BackwardOpts o;  // the stream's direction decides the CAR routes
+        pack_micro_begin(&r->tr.pack, &r->model, i, &r->tr.gview, &o);
         LM_TRY(streamset_validate(&r->ss, i, r->cfg, &r->tr, &ls, &nt));
         sum += ls, n += nt;
         if (comm_rank() == 0 && r->ss.n > 1)
@@ -74,18 +58,17 @@ static LmStatus validate(Run *r, double *val) {
 static LmStatus make_dirs(const char *path) {
     char buf[CFG_STR];
     snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(buf, 0775) != 0 && access(buf, W_OK) != 0) {
-                lm_error("cannot create output directory %s", buf);
-                lm_hint("check train.out_dir and the permissions of its parent");
-                return LM_ERUNTIME;
-            }
-            *p = saved;
-            if (!saved) break;
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(buf, 0775) != 0 && access(buf, W_OK) != 0) {
+            lm_error("cannot create output directory %s", buf);
+            lm_hint("check train.out_dir and the permissions of its parent");
+            return LM_ERUNTIME;
         }
+        *p = saved;
+        if (!saved) break;
     }
     return LM_OK;
 }
@@ -100,37 +83,6 @@ static void hist_push(TrainState *h, int64_t step, double loss, double val) {
     h->n_hist++;
 }
 
-// Rank 0 writes step_<N>.h5 atomically, then drops checkpoints beyond
-// keep_last; all ranks agree on the outcome so a failed write stops all.
-static LmStatus save(Run *r) {
-    const Config *c = r->cfg;
-    LmStatus st = LM_OK;
-    if (comm_rank() == 0) {
-        char path[CFG_STR + 32];
-        snprintf(path, sizeof path, "%s/step_%08lld.h5", c->train.out_dir, (long long)r->tr.step);
-        TrainState ts = r->hist;
-        char *names[STEP_MAX_STREAMS];
-        int64_t epochs[STEP_MAX_STREAMS], pos[STEP_MAX_STREAMS];
-        for (int i = 0; i < r->ss.n; i++) {
-            names[i] = r->ss.train[i].name;
-            epochs[i] = r->ss.train[i].epoch, pos[i] = r->ss.train[i].cursor;
-        }
-        ts.n_cursors = r->ss.n, ts.cursor_names = names;
-        ts.cursor_epoch = epochs, ts.cursor_pos = pos;
-        ts.step = r->tr.step;
-        ts.skipped_steps = r->tr.skipped;
-        ts.exp_avg = r->tr.exp_avg, ts.exp_avg_sq = r->tr.exp_avg_sq;
-        st = ckpt_write(path, &r->model, r->config_text, &ts, c->data.corpus);
-        if (st == LM_OK) printf("saved %s\n", path);
-        int64_t old = r->tr.step - (int64_t)c->train.keep_last * c->train.save_every;
-        if (st == LM_OK && c->train.save_every > 0 && old > 0) {
-            snprintf(path, sizeof path, "%s/step_%08lld.h5", c->train.out_dir, (long long)old);
-            unlink(path);
-        }
-    }
-    return (LmStatus)comm_agree_status(st);
-}
-
 static void log_step(const Run *r, const StepStats *s, double ms) {
     if (comm_rank() != 0) return;
     printf("step %6lld/%d | loss %.4f | gnorm %.3f | lr %.2e | %7.0f tok/s | %7.1f ms",
@@ -139,9 +91,34 @@ static void log_step(const Run *r, const StepStats *s, double ms) {
     for (int i = 0; r->ss.n > 1 && i < r->ss.n; i++)
         printf(" | %s %.4f", r->ss.train[i].name, s->stream_loss[i]);
     printf("%s\n", s->skipped == STEP_NONFINITE ? " | SKIPPED (non-finite loss or gradient)"
-                  : s->skipped == STEP_EMPTY ? " | SKIPPED (no target tokens: every example was "
-                                               "longer than train.seq_len)" : "");
+                   : s->skipped == STEP_EMPTY ? " | SKIPPED (no target tokens: every example was "
+                                                "longer than train.seq_len)" : "");
     fflush(stdout);
+}
+
+static LmStatus check_sizes(const Run *r) {
+    const Config *c = r->cfg;
+    if (c->train.seq_len <= r->model.cfg.max_position_embeddings) return LM_OK;
+    lm_error("train.seq_len %d exceeds the model's max_position_embeddings %d", c->train.seq_len,
+             r->model.cfg.max_position_embeddings);
+    lm_hint("lower train.seq_len");
+    return LM_EUSAGE;
+}
+
+static LmStatus trainer_setup(Run *r) {
+    const Config *c = r->cfg;
+    PackSpec spec;
+    AdamWHyper h = {c->train.beta1, c->train.beta2, c->train.eps, c->train.weight_decay};
+    Schedule s = {SCHED_CONSTANT, c->train.lr, c->train.min_lr, c->train.warmup_steps, c->train.steps};
+    schedule_parse(c->train.schedule, &s.kind);
+    LM_TRY(pack_spec(r, &spec));
+    LM_TRY(trainer_init(&r->tr, &r->model, r->ss.local_rows, c->train.seq_len, &h, &s,
+                        c->train.grad_clip, &spec));
+    if (comm_rank() == 0)
+        printf("train.mode %s: %zu trainable entries of %zu parameters (%.2f%%); allreduce %zu "
+               "bytes per step\n", c->train.mode, r->tr.pack.n, r->model.numel,
+               100.0 * (double)r->tr.pack.n / (double)r->model.numel, r->tr.pack.n * sizeof(float));
+    return LM_OK;
 }
 
 static LmStatus run_setup(Run *r) {
@@ -154,18 +131,11 @@ static LmStatus run_setup(Run *r) {
         return LM_EUSAGE;
     }
     LM_TRY(model_from_config(c, &r->model));
-    if (c->train.seq_len > r->model.cfg.max_position_embeddings) {
-        lm_error("train.seq_len %d exceeds the model's max_position_embeddings %d",
-                 c->train.seq_len, r->model.cfg.max_position_embeddings);
-        lm_hint("lower train.seq_len");
-        return LM_EUSAGE;
-    }
+    r->base_checksum = model_checksum(&r->model);
+    LM_TRY(check_sizes(r));
     LM_TRY(corpus_check_vocab(c->data.corpus, r->model.cfg.vocab_size));
     LM_TRY(streamset_open(&r->ss, c, r->model.cfg.vocab_size));
-    AdamWHyper h = {c->train.beta1, c->train.beta2, c->train.eps, c->train.weight_decay};
-    Schedule s = {SCHED_CONSTANT, c->train.lr, c->train.min_lr, c->train.warmup_steps, c->train.steps};
-    schedule_parse(c->train.schedule, &s.kind);
-    trainer_init(&r->tr, &r->model, r->ss.local_rows, c->train.seq_len, &h, &s, c->train.grad_clip);
+    LM_TRY(trainer_setup(r));
     if (comm_rank() == 0) LM_TRY(make_dirs(c->train.out_dir));
     return LM_OK;
 }
@@ -174,6 +144,7 @@ static void run_free(Run *r) {
     if (r->tr.model) trainer_free(&r->tr);
     if (r->model.data) model_free(&r->model);
     streamset_close(&r->ss);
+    neurons_free(&r->neurons);
     train_state_free(&r->hist);
 }
 
@@ -189,6 +160,31 @@ static void report_overlong(const Run *r) {
                strcmp(r->cfg->data.overlong, "truncate") ? "skipped" : "truncated");
 }
 
+// After a step: validation, keep-best, periodic checkpoint.
+static LmStatus after_step(Run *r, const StepStats *s, int last) {
+    const Config *c = r->cfg;
+    double val = NAN;
+    int due = c->train.eval_every > 0 && (r->tr.step % c->train.eval_every == 0 || last);
+    if (!s->skipped && due) LM_TRY(validate(r, &val));
+    hist_push(&r->hist, r->tr.step, s->loss, val);
+    if (c->train.keep_best && isfinite(val) && val < r->best_val) {
+        r->best_val = val;
+        LM_TRY(run_save(r, "best.h5"));
+    }
+    if (last || (!s->skipped && c->train.save_every > 0 && r->tr.step % c->train.save_every == 0))
+        LM_TRY(run_save_step(r));
+    return LM_OK;
+}
+
+// A preemption signal on any rank: all ranks save at this step boundary and
+// stop with LM_EPREEMPT (exit 75: requeue me).
+static LmStatus check_preempt(Run *r) {
+    if (!comm_any(signals_pending() != 0)) return LM_OK;
+    if (comm_rank() == 0) printf("preemption signal: saving at step %lld\n", (long long)r->tr.step);
+    LM_TRY(run_save_step(r));
+    return LM_EPREEMPT;
+}
+
 static LmStatus run_loop(Run *r) {
     const Config *c = r->cfg;
     if (comm_rank() == 0)
@@ -199,21 +195,21 @@ static LmStatus run_loop(Run *r) {
         printf("stream %-8s train %lld, valid %lld sentences, weight %g\n", r->ss.train[i].name,
                (long long)r->ss.train[i].rd.n, (long long)r->ss.valid[i].rd.n, r->ss.weight[i]);
     while (r->tr.step + r->tr.skipped < c->train.steps) {
+        int64_t it = r->tr.step + r->tr.skipped + 1;  // 1-based iteration
         double t0 = timer_now();
         LM_TRY(streamset_next(&r->ss, c));
         StepStats s;
+        r->tr.inject_nan = c->debug.nan_at_step == it;
         trainer_step(&r->tr, r->ss.micro, r->ss.weight, r->ss.n, &s);
         if (c->train.log_every > 0 && (r->tr.step % c->train.log_every == 0 || s.skipped))
             log_step(r, &s, 1000.0 * (timer_now() - t0));
-        int last = r->tr.step + r->tr.skipped >= c->train.steps;
-        double val = NAN;
-        if (!s.skipped && c->train.eval_every > 0 && (r->tr.step % c->train.eval_every == 0 || last))
-            LM_TRY(validate(r, &val));
-        hist_push(&r->hist, r->tr.step, s.loss, val);
-        if (last || (!s.skipped && c->train.save_every > 0 && r->tr.step % c->train.save_every == 0))
-            LM_TRY(save(r));
+        LM_TRY(after_step(r, &s, it >= c->train.steps));
+        if (c->debug.exit_at_step == it) raise(SIGKILL);  // a crash, for the resume test
+        LM_TRY(check_preempt(r));
     }
     report_overlong(r);
+    if (comm_rank() == 0 && r->tr.skipped)
+        printf("%lld steps were skipped for a non-finite loss or gradient\n", (long long)r->tr.skipped);
     return LM_OK;
 }
 
@@ -222,8 +218,10 @@ LmStatus train_run(const Config *cfg, const char *config_text) {
     memset(&r, 0, sizeof r);
     r.cfg = cfg;
     r.config_text = config_text;
-    LmStatus st = run_setup(&r);
-    st = (LmStatus)comm_agree_status(st);
+    r.best_val = INFINITY;
+    signals_install();
+    LmStatus st = (LmStatus)comm_agree_status(run_setup(&r));
+    if (st == LM_OK) st = (LmStatus)comm_agree_status(run_resume(&r));
     if (st == LM_OK) st = run_loop(&r);
     run_free(&r);
     return st;

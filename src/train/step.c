@@ -8,26 +8,24 @@
 #include "util/alloc.h"
 #include "util/timer.h"
 
-void trainer_init(Trainer *tr, Model *m, int B, int T, const AdamWHyper *h,
-                  const Schedule *s, double clip) {
+LmStatus trainer_init(Trainer *tr, Model *m, int B, int T, const AdamWHyper *h,
+                      const Schedule *s, double clip, const PackSpec *spec) {
     memset(tr, 0, sizeof *tr);
     tr->model = m;
+    LM_TRY(pack_build(&tr->pack, m, spec));
     acts_init(&tr->acts, &m->cfg, B, T);
-    tr->grad = falloc(m->numel);
-    model_weights_view(m, tr->grad, &tr->gview);
-    tr->exp_avg = falloc(m->numel);
-    tr->exp_avg_sq = falloc(m->numel);
-    tr->decay = xcalloc((size_t)m->n_tensors, 1);
-    for (int i = 0; i < m->n_tensors; i++) tr->decay[i] = m->tensors[i].ndim == 2;
+    model_weights_none(m, &tr->gview);
     tr->hyper = *h;
     tr->sched = *s;
     tr->clip = clip;
+    return LM_OK;
 }
 
 void trainer_free(Trainer *tr) {
-    acts_free(&tr->acts);
+    if (tr->acts.x) acts_free(&tr->acts);
     model_weights_free(&tr->gview);
-    free(tr->grad), free(tr->exp_avg), free(tr->exp_avg_sq), free(tr->decay);
+    pack_free(&tr->pack);
+    tr->model->route = NULL;
     memset(tr, 0, sizeof *tr);
 }
 
@@ -44,17 +42,7 @@ static double global_tokens(const Batch *micro, int n, double *per) {
     return total;
 }
 
-static void apply_adamw(Trainer *tr, double lr) {
-    Model *m = tr->model;
-    for (int i = 0; i < m->n_tensors; i++) {
-        const TensorInfo *t = &m->tensors[i];
-        adamw_update(m->data + t->offset, tr->grad + t->offset, tr->exp_avg + t->offset,
-                     tr->exp_avg_sq + t->offset, t->numel, lr, &tr->hyper, tr->step,
-                     tr->decay[i]);
-    }
-}
-
-// Forward + backward of every micro-batch into tr->grad; per-stream loss
+// Forward + backward of every micro-batch into the packed gradient; per-stream loss
 // sums in loss[i].
 static void accumulate(Trainer *tr, const Batch *micro, const double *weight, int n, double total,
                        double *loss) {
@@ -65,24 +53,27 @@ static void accumulate(Trainer *tr, const Batch *micro, const double *weight, in
         loss[i] = 0;
         if (b->b == 0) continue;
         double t0 = timer_now();
+        BackwardOpts o;
+        pack_micro_begin(&tr->pack, m, i, &tr->gview, &o);
         model_forward(m, &tr->acts, b->tokens, b->b, b->t);
         model_loss(m, &tr->acts, b->targets, b->weight, (float)(w / total), &loss[i], &nt);
         double t1 = timer_now();
-        model_backward(m, &tr->acts, b->tokens, &tr->gview, NULL);
+        model_backward(m, &tr->acts, b->tokens, &tr->gview, &o);
         tr->times.forward += t1 - t0;
         tr->times.backward += timer_now() - t1;
     }
 }
 
 void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, StepStats *out) {
-    Model *m = tr->model;
+    ParamPack *p = &tr->pack;
     memset(out, 0, sizeof *out);
-    memset(tr->grad, 0, m->numel * sizeof(float));
+    memset(p->grad, 0, p->n * sizeof(float));
     double total = global_tokens(micro, n, out->stream_tokens);
     double *loss = out->stream_loss;
     if (total > 0) accumulate(tr, micro, weight, n, total, loss);
+    if (tr->inject_nan && comm_rank() == 0) p->grad[0] = NAN, loss[0] = NAN;
     double t0 = timer_now();
-    comm_allreduce_f32(tr->grad, m->numel);
+    comm_allreduce_f32(p->grad, p->n);
     comm_allreduce_f64(loss, (size_t)n);
     double t1 = timer_now();
     tr->times.allreduce += t1 - t0;
@@ -91,7 +82,7 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
         out->loss += (weight ? weight[i] : 1.0) * loss[i] / (total > 0 ? total : 1);
         loss[i] = out->stream_tokens[i] > 0 ? loss[i] / out->stream_tokens[i] : 0;
     }
-    out->grad_norm = grad_norm(tr->grad, m->numel);
+    out->grad_norm = grad_norm(p->grad, p->n);
     out->lr = schedule_lr(&tr->sched, tr->step);
     // Every rank holds the same reduced values, but the decision is still
     // taken collectively so no rank can ever diverge from the others.
@@ -101,8 +92,9 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
         tr->skipped++;
         return;
     }
-    grad_clip(tr->grad, m->numel, out->grad_norm, tr->clip);
-    apply_adamw(tr, out->lr);
+    grad_clip(p->grad, p->n, out->grad_norm, tr->clip);
+    adamw_update(p->param, p->grad, p->m, p->v, p->n, out->lr, &tr->hyper, tr->step, p->decay);
+    pack_scatter(p, tr->model);
     tr->times.optimizer += timer_now() - t1;
     tr->step++;
 }

@@ -8,6 +8,7 @@
 
 #include "data/batch.h"
 #include "model/model.h"
+#include "train/pack.h"
 #include "train/adamw.h"
 #include "train/schedule.h"
 
@@ -19,16 +20,15 @@ typedef struct {
 typedef struct {
     Model *model;
     Acts acts;
-    float *grad;          // dense gradient laid out like model->data
-    ModelWeights gview;   // views of grad
-    float *exp_avg, *exp_avg_sq;
-    unsigned char *decay; // per tensor: apply weight decay (2-D tensors)
+    ParamPack pack;       // the trainable entries, their gradients and moments
+    ModelWeights gview;   // gradient views handed to the backward pass
     AdamWHyper hyper;
     Schedule sched;
     double clip;
     int64_t step;         // updates applied so far
     int64_t skipped;      // steps skipped for a non-finite loss or gradient
     StepTimes times;      // accumulated over all steps
+    int inject_nan;       // debug.nan_at_step: poison this step's gradient
 } Trainer;
 
 #define STEP_MAX_STREAMS 128
@@ -45,15 +45,18 @@ typedef struct {
 
 enum { STEP_NONFINITE = 1, STEP_EMPTY = 2 };
 
-void trainer_init(Trainer *tr, Model *m, int B, int T, const AdamWHyper *h,
-                  const Schedule *s, double clip);
+// Builds the pack of `spec` (which entries are trainable) for micro-batches
+// of up to B x T tokens.
+LmStatus trainer_init(Trainer *tr, Model *m, int B, int T, const AdamWHyper *h,
+                      const Schedule *s, double clip, const PackSpec *spec);
 void trainer_free(Trainer *tr);
 
 // One optimizer step accumulating n micro-batches (one per stream; each
-// rank passes its own, possibly empty, share). Micro-batch i's loss is
-// scaled by weight[i] (NULL = all 1); the total is normalised by the
-// global target-token count of all n, so the update does not depend on the
-// number of ranks.
+// rank passes its own, possibly empty, share). Micro-batch i belongs to
+// direction i of the pack (the masks and routes it uses) and its loss is
+// scaled by weight[i] (NULL = all 1); the total is normalised by the global
+// target-token count of all n, so the update does not depend on the number
+// of ranks.
 void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, StepStats *out);
 
 // Forward only; returns the global loss sum and token count (allreduced).

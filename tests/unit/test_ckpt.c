@@ -105,7 +105,7 @@ static const char *good_ckpt(const char *name, int tied) {
     ModelConfig cfg = tiny_config(tied, 0);
     Model m;
     random_model(&m, &cfg, 7);
-    CHECK(ckpt_write(path, &m, NULL, NULL, NULL) == LM_OK, "writing %s", path);
+    CHECK(ckpt_write(path, &m, NULL, NULL, NULL, NULL) == LM_OK, "writing %s", path);
     model_free(&m);
     return path;
 }
@@ -162,7 +162,7 @@ static void round_trip(int tied, int bias) {
     TrainState ts, ts2;
     random_model(&m, &cfg, 11 + (uint64_t)(2 * tied + bias));
     random_train_state(&ts, &m, 5);
-    CHECK(ckpt_write(path, &m, "train:\n  steps: 10\n", &ts, NULL) == LM_OK, "write %s", name);
+    CHECK(ckpt_write(path, &m, "train:\n  steps: 10\n", &ts, NULL, NULL) == LM_OK, "write %s", name);
     CHECK(ckpt_read_config(path, &cfg2) == LM_OK, "read config %s", name);
     CHECK(!memcmp(&cfg, &cfg2, sizeof cfg), "config differs after round trip (%s)", name);
     model_init(&m2, &cfg2);
@@ -189,7 +189,7 @@ static void test_model_only_and_optional_moments(void) {
     TrainState ts, ts2;
     random_model(&m, &cfg, 3);
     model_init(&m2, &cfg);
-    CHECK(ckpt_write(path, &m, NULL, NULL, NULL) == LM_OK, "write model-only");
+    CHECK(ckpt_write(path, &m, NULL, NULL, NULL, NULL) == LM_OK, "write model-only");
     CHECK(ckpt_read(path, &m2, NULL) == LM_OK, "read model-only");
     CHECK(!memcmp(m.data, m2.data, m.numel * 4), "params differ");
     capture_begin();
@@ -199,7 +199,7 @@ static void test_model_only_and_optional_moments(void) {
     free(ts.exp_avg);
     free(ts.exp_avg_sq);
     ts.exp_avg = ts.exp_avg_sq = NULL;
-    CHECK(ckpt_write(path, &m, NULL, &ts, NULL) == LM_OK, "write without moments");
+    CHECK(ckpt_write(path, &m, NULL, &ts, NULL, NULL) == LM_OK, "write without moments");
     CHECK(ckpt_read(path, &m2, &ts2) == LM_OK, "read without moments");
     CHECK(ts2.exp_avg == NULL && ts2.exp_avg_sq == NULL && ts2.step == 123, "moments appeared");
     train_state_free(&ts);
@@ -227,7 +227,7 @@ static void test_tokenizer_copy(void) {
     ModelConfig cfg = tiny_config(1, 0);
     Model m;
     random_model(&m, &cfg, 1);
-    CHECK(ckpt_write(path, &m, "a: 1\n", NULL, src) == LM_OK, "write with tokenizer");
+    CHECK(ckpt_write(path, &m, "a: 1\n", NULL, src, NULL) == LM_OK, "write with tokenizer");
     hid_t f;
     int version;
     char *type = NULL, *yaml = NULL;
@@ -253,21 +253,21 @@ static void test_failed_write_keeps_old_file(void) {
     random_model(&a, &cfg, 100);
     random_model(&b, &cfg, 200);
     model_init(&r, &cfg);
-    CHECK(ckpt_write(path, &a, NULL, NULL, NULL) == LM_OK, "write A");
+    CHECK(ckpt_write(path, &a, NULL, NULL, NULL, NULL) == LM_OK, "write A");
     // Failure after all parameters were written: the tokenizer source is missing.
     capture_begin();
-    LmStatus st = ckpt_write(path, &b, NULL, NULL, "/nonexistent/corpus.h5");
+    LmStatus st = ckpt_write(path, &b, NULL, NULL, "/nonexistent/corpus.h5", NULL);
     check_error(st, LM_ERUNTIME, capture_end(), "/nonexistent/corpus.h5");
     // Failure midway through /params: a NaN in the last tensor.
     b.data[b.numel - 1] = NAN;
     capture_begin();
-    st = ckpt_write(path, &b, NULL, NULL, NULL);
+    st = ckpt_write(path, &b, NULL, NULL, NULL, NULL);
     check_error(st, LM_ERUNTIME, capture_end(), "lm_head.weight");
     CHECK(ckpt_read(path, &r, NULL) == LM_OK, "A still loads");
     CHECK(!memcmp(a.data, r.data, a.numel * 4), "A was modified by a failed write");
     CHECK(tmp_files_left() == 0, "temporary files left behind after failed writes");
     capture_begin();
-    st = ckpt_write("/nonexistent-dir/x.h5", &a, NULL, NULL, NULL);
+    st = ckpt_write("/nonexistent-dir/x.h5", &a, NULL, NULL, NULL, NULL);
     check_error(st, LM_ERUNTIME, capture_end(), "/nonexistent-dir/x.h5");
     model_free(&a);
     model_free(&b);
@@ -444,7 +444,7 @@ static int write_only(int argc, char **argv) {
     TrainState ts;
     random_model(&m, &cfg, 42);
     random_train_state(&ts, &m, 43);
-    LmStatus st = ckpt_write(argv[2], &m, "model:\n  hidden_size: 32\n", &ts, tok);
+    LmStatus st = ckpt_write(argv[2], &m, "model:\n  hidden_size: 32\n", &ts, tok, NULL);
     train_state_free(&ts);
     model_free(&m);
     if (st == LM_OK) printf("wrote %s\n", argv[2]);

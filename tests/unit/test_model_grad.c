@@ -255,7 +255,9 @@ static void test_selective_rows(void) {
     const int active[] = {0, 3, 4, 10, 23};
     enum { A = 5, C = 16, F = 24 };
     float dg[A * C] = {0}, du[A * C] = {0}, dd[A * C] = {0};
-    FfnGrad fg[2] = {{0}, {A, active, dg, du, dd, NULL, NULL}};
+    // two blocks: neurons {0, 3} and {4, 10, 23}, rows consecutive
+    FfnBlock blocks[2] = {{2, active, dg, du, dd}, {3, active + 2, dg + 2 * C, du + 2 * C, dd + 2 * C}};
+    FfnGrad fg[2] = {{0}, {2, blocks, NULL, NULL}};
     float *sel = falloc(f.m.numel);
     ModelWeights gv;
     model_weights_view(&f.m, sel, &gv);

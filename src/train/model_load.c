@@ -1,0 +1,37 @@
+// Building the model a run configures: a pretrained checkpoint, or a
+// random initialisation from the model.* keys and train.seed.
+#include "train/model_load.h"
+
+#include <string.h>
+
+#include "io/ckpt.h"
+
+LmStatus model_config_from(const Config *cfg, ModelConfig *mc) {
+    if (strcmp(cfg->model.architecture, "llama")) {
+        lm_error("model.architecture '%s' is not implemented yet", cfg->model.architecture);
+        lm_hint("use model.architecture: llama");
+        return LM_EUSAGE;
+    }
+    *mc = (ModelConfig){ARCH_LLAMA, cfg->model.vocab_size, cfg->model.hidden_size,
+                        cfg->model.intermediate_size, cfg->model.num_hidden_layers,
+                        cfg->model.num_attention_heads, cfg->model.num_key_value_heads,
+                        cfg->model.max_position_embeddings, (float)cfg->model.rms_norm_eps,
+                        (float)cfg->model.rope_theta, cfg->model.tie_word_embeddings,
+                        cfg->model.attention_bias};
+    return model_config_check(mc);
+}
+
+LmStatus model_from_config(const Config *cfg, Model *m) {
+    ModelConfig mc;
+    if (cfg->model.checkpoint[0]) {
+        LM_TRY(ckpt_read_config(cfg->model.checkpoint, &mc));
+        model_init(m, &mc);
+        LmStatus st = ckpt_read(cfg->model.checkpoint, m, NULL);
+        if (st != LM_OK) model_free(m);
+        return st;
+    }
+    LM_TRY(model_config_from(cfg, &mc));
+    model_init(m, &mc);
+    model_init_random(m, (uint64_t)cfg->train.seed, (float)cfg->model.init_std);
+    return LM_OK;
+}

@@ -1,0 +1,14 @@
+#ifndef LM_MODEL_LOAD_H
+#define LM_MODEL_LOAD_H
+
+#include "io/config.h"
+#include "model/model.h"
+
+// The model of the config: loaded from model.checkpoint when set (its
+// /config wins; model.* sizes are ignored), else random from
+// (train.seed, model.init_std).
+LmStatus model_from_config(const Config *cfg, Model *m);
+// ModelConfig from the model.* keys.
+LmStatus model_config_from(const Config *cfg, ModelConfig *mc);
+
+#endif

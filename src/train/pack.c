@@ -1,0 +1,259 @@
+#include "train/pack.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+
+static int find_unit(const Neurons *nr, const char *name, size_t len) {
+    for (int u = 0; u < nr->U; u++)
+        if (strlen(nr->units[u]) == len && !strncmp(nr->units[u], name, len)) return u;
+    return -1;
+}
+
+// The units whose specific neurons a direction uses: itself, or its two
+// languages (awareness.unit language). Returns the count, -1 if missing.
+static int dir_units(const Neurons *nr, const char *dir, int *u) {
+    if (strcmp(nr->unit_kind, "language")) return (u[0] = find_unit(nr, dir, strlen(dir))) < 0 ? -1 : 1;
+    const char *dash = strchr(dir, '-');
+    u[0] = find_unit(nr, dir, (size_t)(dash - dir));
+    u[1] = find_unit(nr, dash + 1, strlen(dash + 1));
+    return u[0] < 0 || u[1] < 0 ? -1 : 2;
+}
+
+static LmStatus check_neurons(const Model *m, const PackSpec *s) {
+    const Neurons *nr = s->neurons;
+    const ModelConfig *c = &m->cfg;
+    if (!nr) {
+        lm_error("train.mode %s needs a neurons file", s->mode);
+        lm_hint("run 'landermt detect' and set train.neurons to its output");
+        return LM_EUSAGE;
+    }
+    if (nr->L != c->num_hidden_layers || nr->F != c->intermediate_size || nr->hidden_size != c->hidden_size) {
+        lm_error("the neurons file was made for another model (%d layers x %d neurons, hidden %lld; "
+                 "this model: %d x %d, hidden %d)", nr->L, nr->F, (long long)nr->hidden_size,
+                 c->num_hidden_layers, c->intermediate_size, c->hidden_size);
+        lm_hint("run 'landermt detect' with this model (model.checkpoint)");
+        return LM_EUSAGE;
+    }
+    for (int d = 0; d < s->n_dir; d++) {
+        int u[2];
+        if (dir_units(nr, s->dirs[d], u) > 0) continue;
+        lm_error("direction %s has no %s in the neurons file (units: %s%s)", s->dirs[d],
+                 strcmp(nr->unit_kind, "language") ? "unit" : "language units", nr->units[0],
+                 nr->U > 1 ? ", ..." : "");
+        lm_hint("run 'landermt detect' with the same data.directions as training");
+        return LM_EUSAGE;
+    }
+    return LM_OK;
+}
+
+static int mode_is(const PackSpec *s, const char *m) { return !strcmp(s->mode, m); }
+
+// Whole tensors: every one (full) or those of the selected layers (layers).
+static void layout_tensors(ParamPack *p, const Model *m, const PackSpec *s) {
+    p->tensor = xcalloc((size_t)m->n_tensors, sizeof(PackTensor));
+    for (int i = 0; i < m->n_tensors; i++) {
+        const TensorInfo *t = &m->tensors[i];
+        int take = mode_is(s, "full");
+        for (int j = 0; !take && mode_is(s, "layers") && j < s->neurons->k; j++)
+            take = t->layer == s->neurons->selected[j];
+        if (!take) continue;
+        p->tensor[p->n_tensor++] = (PackTensor){i, p->n};
+        p->n += t->numel;
+    }
+}
+
+// Selected layer j's trainable neurons, general first, then per unit.
+static void layout_ffn_layer(ParamPack *p, PackFfn *f, const Neurons *nr, int j, int C,
+                             const PackSpec *s) {
+    const int *owner = nr->owner + (size_t)j * nr->F;
+    int want_general = !mode_is(s, "specific"), want_specific = !mode_is(s, "general");
+    f->layer = nr->selected[j];
+    f->n_group = 1 + nr->U;
+    f->group_start = xcalloc((size_t)f->n_group + 1, sizeof(int));
+    f->neuron = xmalloc(sizeof(int) * (size_t)nr->F);
+    for (int g = 0; g < f->n_group; g++) {
+        f->group_start[g] = f->n;
+        int take = g == 0 ? want_general : want_specific;
+        for (int i = 0; take && i < nr->F; i++)
+            if (owner[i] == g - 1) f->neuron[f->n++] = i;
+    }
+    f->group_start[f->n_group] = f->n;
+    f->off = p->n;
+    p->n += (size_t)3 * f->n * C;
+}
+
+static void layout_dirs(ParamPack *p, const PackSpec *s) {
+    p->n_groups = xcalloc((size_t)s->n_dir + 1, sizeof(int));
+    p->groups = xcalloc((size_t)s->n_dir + 1, sizeof *p->groups);
+    for (int d = 0; d < s->n_dir; d++) {
+        int u[2], nu = dir_units(s->neurons, s->dirs[d], u), k = 0;
+        if (!mode_is(s, "specific")) p->groups[d][k++] = 0;
+        for (int i = 0; !mode_is(s, "general") && i < nu; i++) p->groups[d][k++] = 1 + u[i];
+        p->n_groups[d] = k;
+    }
+}
+
+// CAR classes of every neuron per (direction, selected layer).
+static void layout_routes(ParamPack *p, const PackSpec *s, int C) {
+    const Neurons *nr = s->neurons;
+    p->n_gates = s->per_direction ? s->n_dir : 1;
+    p->route_off = p->n;
+    p->n += (size_t)p->n_gates * p->n_ffn * (C + 1);
+    p->cls = xcalloc((size_t)s->n_dir * p->n_ffn, sizeof(unsigned char *));
+    for (int d = 0; d < s->n_dir; d++) {
+        int u[2] = {-2, -2};
+        dir_units(nr, s->dirs[d], u);
+        for (int j = 0; j < p->n_ffn; j++) {
+            unsigned char *c = p->cls[d * p->n_ffn + j] = xmalloc((size_t)nr->F);
+            const int *owner = nr->owner + (size_t)j * nr->F;
+            for (int i = 0; i < nr->F; i++)
+                c[i] = owner[i] == -1 ? NEURON_GENERAL
+                       : (owner[i] == u[0] || owner[i] == u[1]) ? NEURON_SPECIFIC : NEURON_REST;
+        }
+    }
+}
+
+static void layout_decay(ParamPack *p, const Model *m) {
+    p->decay = xcalloc(p->n + 1, 1);
+    for (int k = 0; k < p->n_tensor; k++) {
+        const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
+        memset(p->decay + p->tensor[k].off, t->ndim == 2, t->numel);
+    }
+    for (int j = 0; j < p->n_ffn; j++)  // rows and columns of 2-D weights
+        memset(p->decay + p->ffn[j].off, 1, (size_t)3 * p->ffn[j].n * m->cfg.hidden_size);
+}
+
+static int lowest_layer(const ParamPack *p, const Model *m) {
+    int low = m->cfg.num_hidden_layers;
+    for (int k = 0; k < p->n_tensor; k++) {
+        int l = m->tensors[p->tensor[k].tensor].layer;
+        if (l < 0) return 0;  // embeddings, final norm or head: the whole model
+        low = l < low ? l : low;
+    }
+    for (int j = 0; j < p->n_ffn; j++) low = p->ffn[j].layer < low ? p->ffn[j].layer : low;
+    return low;
+}
+
+LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *s) {
+    memset(p, 0, sizeof *p);
+    snprintf(p->mode, sizeof p->mode, "%s", s->mode);
+    if (!mode_is(s, "full")) LM_TRY(check_neurons(m, s));
+    int C = m->cfg.hidden_size, L = m->cfg.num_hidden_layers;
+    layout_tensors(p, m, s);
+    int neuron_mode = !mode_is(s, "full") && !mode_is(s, "layers");
+    if (neuron_mode) {
+        p->ffn = xcalloc((size_t)s->neurons->k, sizeof(PackFfn));
+        for (int j = 0; j < s->neurons->k; j++) layout_ffn_layer(p, &p->ffn[p->n_ffn++], s->neurons, j, C, s);
+        layout_dirs(p, s);
+    }
+    p->n_dir = s->n_dir;
+    p->routing = neuron_mode && mode_is(s, "landermt") && s->routing;
+    p->scale = s->scale;
+    if (p->routing) layout_routes(p, s, C);
+    layout_decay(p, m);
+    p->param = falloc(p->n), p->grad = falloc(p->n), p->m = falloc(p->n), p->v = falloc(p->n);
+    p->route = xcalloc((size_t)L, sizeof(FfnRoute));
+    p->fgrad = xcalloc((size_t)L, sizeof(FfnGrad));
+    p->blocks = xcalloc((size_t)L * 3, sizeof(FfnBlock));
+    p->stop_layer = lowest_layer(p, m);
+    pack_gather(p, m);
+    return LM_OK;
+}
+
+void pack_free(ParamPack *p) {
+    for (int j = 0; j < p->n_ffn; j++) free(p->ffn[j].neuron), free(p->ffn[j].group_start);
+    for (int k = 0; p->cls && k < p->n_dir * p->n_ffn; k++) free(p->cls[k]);
+    free(p->cls), free(p->ffn), free(p->tensor), free(p->n_groups), free(p->groups);
+    free(p->param), free(p->grad), free(p->m), free(p->v), free(p->decay);
+    free(p->route), free(p->fgrad), free(p->blocks);
+    memset(p, 0, sizeof *p);
+}
+
+// One mechanism for both directions of the copy between model and pack.
+static void copy_rows(float *pack, float *model, size_t n, int to_pack) {
+    if (to_pack) memcpy(pack, model, n * sizeof(float));
+    else memcpy(model, pack, n * sizeof(float));
+}
+
+static void copy_ffn(const ParamPack *p, const PackFfn *f, Model *m, int to_pack) {
+    const LayerWeights *w = &m->w.layers[f->layer];
+    int C = m->cfg.hidden_size, F = m->cfg.intermediate_size;
+    float *gate = p->param + f->off, *up = gate + (size_t)f->n * C, *down = up + (size_t)f->n * C;
+    for (int r = 0; r < f->n; r++) {
+        int i = f->neuron[r];
+        copy_rows(gate + (size_t)r * C, w->gate_proj + (size_t)i * C, (size_t)C, to_pack);
+        copy_rows(up + (size_t)r * C, w->up_proj + (size_t)i * C, (size_t)C, to_pack);
+        float *col = down + (size_t)r * C;  // column i of down_proj (C,F)
+        for (int c = 0; c < C; c++) {
+            if (to_pack) col[c] = w->down_proj[(size_t)c * F + i];
+            else w->down_proj[(size_t)c * F + i] = col[c];
+        }
+    }
+}
+
+static void copy_all(const ParamPack *p, Model *m, int to_pack) {
+    for (int k = 0; k < p->n_tensor; k++) {
+        const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
+        copy_rows(p->param + p->tensor[k].off, m->data + t->offset, t->numel, to_pack);
+    }
+    for (int j = 0; j < p->n_ffn; j++) copy_ffn(p, &p->ffn[j], m, to_pack);
+}
+
+void pack_gather(ParamPack *p, const Model *m) { copy_all(p, (Model *)m, 1); }
+void pack_scatter(const ParamPack *p, Model *m) { copy_all(p, m, 0); }
+
+// Gradient blocks of direction d for FFN segment j: one per group it uses,
+// pointing at that group's packed rows.
+static void ffn_blocks(ParamPack *p, int d, int j, int C) {
+    const PackFfn *f = &p->ffn[j];
+    FfnBlock *b = p->blocks + (size_t)f->layer * 3;
+    float *g = p->grad + f->off;
+    for (int k = 0; k < p->n_groups[d]; k++) {
+        int grp = p->groups[d][k], r0 = f->group_start[grp];
+        b[k] = (FfnBlock){f->group_start[grp + 1] - r0, f->neuron + r0, g + (size_t)r0 * C,
+                          g + (size_t)(f->n + r0) * C, g + (size_t)(2 * f->n + r0) * C};
+    }
+    p->fgrad[f->layer] = (FfnGrad){p->n_groups[d], b, NULL, NULL};
+}
+
+static void route_setup(ParamPack *p, Model *m, int d, int j, int C) {
+    int l = p->ffn[j].layer, gate = p->n_gates > 1 ? d : 0;
+    size_t off = p->route_off + ((size_t)gate * p->n_ffn + j) * (C + 1);
+    p->route[l] = (FfnRoute){p->cls[d * p->n_ffn + j], p->param + off, p->param + off + C, p->scale};
+    p->fgrad[l].d_route_w = p->grad + off;
+    p->fgrad[l].d_route_b = p->grad + off + C;
+    m->route = p->route;
+}
+
+void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOpts *o) {
+    int C = m->cfg.hidden_size;
+    for (int k = 0; k < p->n_tensor; k++)
+        *model_weights_slot(m, g, p->tensor[k].tensor) = p->grad + p->tensor[k].off;
+    if (m->cfg.tie_word_embeddings) g->lm_head = g->embed_tokens;
+    memset(o, 0, sizeof *o);
+    o->stop_layer = p->stop_layer;
+    m->route = NULL;
+    if (!p->n_ffn) return;
+    o->ffn = p->fgrad;
+    for (int j = 0; j < p->n_ffn; j++) {
+        ffn_blocks(p, d, j, C);
+        if (p->routing) route_setup(p, m, d, j, C);
+    }
+}
+
+static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001B3ull + (h >> 31); }
+
+uint64_t pack_layout_hash(const ParamPack *p) {
+    uint64_t h = 0xCBF29CE484222325ull;
+    for (const char *c = p->mode; *c; c++) h = mix(h, (uint64_t)(unsigned char)*c);
+    h = mix(mix(h, p->n), (uint64_t)p->n_gates);
+    for (int k = 0; k < p->n_tensor; k++) h = mix(h, (uint64_t)p->tensor[k].tensor);
+    for (int j = 0; j < p->n_ffn; j++) {
+        h = mix(h, (uint64_t)p->ffn[j].layer);
+        for (int r = 0; r < p->ffn[j].n; r++) h = mix(h, (uint64_t)p->ffn[j].neuron[r]);
+    }
+    return h;
+}

@@ -1,0 +1,96 @@
+// The trainable entries of a run, packed into one contiguous buffer whose
+// layout is fixed at start-up and never depends on data (DESIGN §4.4, §5):
+// gradients are packed there and allreduced once per step, AdamW updates
+// only packed entries, and the parameters are scattered back into the
+// model. Three kinds of segment:
+//   whole tensors     train.mode full (every tensor), layers (every tensor
+//                     of the selected layers);
+//   FFN neuron sets   landermt, general, specific: for each selected layer
+//                     the trainable neurons' rows of gate_proj and up_proj
+//                     and columns of down_proj, each as a row of C floats;
+//   routing gates     landermt with routing: w (C) and b per selected
+//                     layer (and direction with routing.per_direction).
+// A micro-batch of direction p only ever writes the gradients of the
+// general neurons and those specific to p; all others stay exactly zero.
+#ifndef LM_PACK_H
+#define LM_PACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/neurons.h"
+#include "model/model.h"
+
+// One selected layer's trainable neurons, grouped by class: general ones
+// first, then the neurons of each unit in unit order (ascending inside a
+// group), so the neurons a micro-batch updates are at most three
+// consecutive runs of packed rows.
+typedef struct {
+    int layer;        // model layer
+    int n;            // trainable neurons
+    int *neuron;      // [n] in group order
+    int n_group;      // 1 + units
+    int *group_start; // [n_group + 1] first row of each group (general, unit 0, ...)
+    size_t off;       // packed offset: gate rows (n,C), up rows (n,C), down columns (n,C)
+} PackFfn;
+
+typedef struct {
+    int tensor;       // whole-tensor segment: index in the tensor table
+    size_t off;
+} PackTensor;
+
+typedef struct {
+    char mode[16];
+    size_t n;                    // packed floats = floats allreduced per step
+    float *param, *grad, *m, *v; // (n) values, gradient, AdamW moments
+    unsigned char *decay;        // (n) 1 where weight decay applies
+    int n_tensor;
+    PackTensor *tensor;
+    int n_ffn;
+    PackFfn *ffn;                // selected layers with neuron segments
+    int stop_layer;              // lowest layer with a trainable entry
+    // Per direction d: the groups its micro-batches update (index 0 =
+    // general) and, with routing, the CAR class of every neuron per FFN
+    // segment j (cls[d * n_ffn + j], (F)).
+    int n_dir;
+    int *n_groups;               // [n_dir]
+    int (*groups)[3];            // [n_dir] group indices
+    unsigned char **cls;         // NULL without routing
+    // Routing gates: gate g of FFN segment j at route_off + (g*n_ffn + j)*(C+1).
+    int routing, n_gates;
+    float scale;
+    size_t route_off;
+    FfnRoute *route;             // [L] handed to the model, per micro-batch
+    FfnGrad *fgrad;              // [L]
+    FfnBlock *blocks;            // [L][3]
+} ParamPack;
+
+typedef struct {
+    const char *mode;            // full | layers | landermt | general | specific
+    const Neurons *neurons;      // required unless mode is full
+    const char *const *dirs;     // training directions, in stream order
+    int n_dir;
+    int routing, per_direction;  // landermt only
+    float scale;
+} PackSpec;
+
+// Builds the layout and gathers the initial values from the model. Errors
+// (LM_EUSAGE) name what does not fit: a neurons file of another model, a
+// direction without neurons, a mode without a neurons file.
+LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *spec);
+void pack_free(ParamPack *p);
+
+// Prepares the model and the gradient views for a micro-batch of direction
+// d: CAR routes with d's classes, dense gradient views into p->grad for
+// whole-tensor segments, selective FFN gradient blocks straight into the
+// packed rows of d's groups. g must come from model_weights_none.
+void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOpts *o);
+// Writes the packed values back into the model's tensors.
+void pack_scatter(const ParamPack *p, Model *m);
+// Copies the model's current values of the packed entries into p->param.
+void pack_gather(ParamPack *p, const Model *m);
+// Identity of the layout (mode, segments, neuron lists, gates): a resumed
+// run must find the same one in its checkpoint.
+uint64_t pack_layout_hash(const ParamPack *p);
+
+#endif

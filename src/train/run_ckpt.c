@@ -1,0 +1,202 @@
+#include "train/run.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mpi/comm.h"
+#include "util/alloc.h"
+
+// The data position of every stream, into caller-provided arrays.
+static void cursors_fill(Run *r, TrainState *ts, char **names, int64_t *epochs, int64_t *pos) {
+    for (int i = 0; i < r->ss.n; i++) {
+        names[i] = r->ss.train[i].name;
+        epochs[i] = r->ss.train[i].epoch, pos[i] = r->ss.train[i].cursor;
+    }
+    ts->n_cursors = r->ss.n, ts->cursor_names = names;
+    ts->cursor_epoch = epochs, ts->cursor_pos = pos;
+}
+
+// Full mode: the pack is the whole model in tensor order, so its moments
+// are laid out like the model. Selective modes: the packed entries.
+static void optimizer_fill(Run *r, TrainState *ts) {
+    ParamPack *p = &r->tr.pack;
+    if (!strcmp(p->mode, "full")) {
+        ts->exp_avg = p->m, ts->exp_avg_sq = p->v;
+        return;
+    }
+    ts->n_packed = (int64_t)p->n;
+    ts->packed = p->param, ts->packed_m = p->m, ts->packed_v = p->v;
+    ts->layout_hash = pack_layout_hash(p);
+    ts->base_checksum = r->base_checksum;
+    snprintf(ts->base_path, sizeof ts->base_path, "%s", r->cfg->model.checkpoint);
+}
+
+static LmStatus write_rank0(Run *r, const char *path) {
+    TrainState ts = r->hist;  // shares the history arrays; not freed here
+    char *names[STEP_MAX_STREAMS];
+    int64_t epochs[STEP_MAX_STREAMS], pos[STEP_MAX_STREAMS];
+    cursors_fill(r, &ts, names, epochs, pos);
+    ts.step = r->tr.step;
+    ts.skipped_steps = r->tr.skipped;
+    optimizer_fill(r, &ts);
+    const ParamPack *p = &r->tr.pack;
+    const char *dirs[CFG_LIST_MAX];
+    for (int i = 0; i < r->cfg->data.directions.n; i++) dirs[i] = r->cfg->data.directions.item[i];
+    LandermtState lm = {&r->neurons, p->routing ? p->n_gates : 0, p->param + p->route_off,
+                        p->scale, p->n_gates > 1 ? dirs : NULL};
+    LmStatus st = ckpt_write(path, &r->model, r->config_text, &ts, r->cfg->data.corpus,
+                             r->neurons.k ? &lm : NULL);
+    if (st == LM_OK) printf("saved %s\n", path);
+    return st;
+}
+
+LmStatus run_save(Run *r, const char *name) {
+    LmStatus st = LM_OK;
+    if (comm_rank() == 0) {
+        char path[2 * CFG_STR];
+        snprintf(path, sizeof path, "%s/%s", r->cfg->train.out_dir, name);
+        st = write_rank0(r, path);
+    }
+    return (LmStatus)comm_agree_status(st);
+}
+
+// Steps of the step_<N>.h5 files in dir, ascending; returns the count.
+static int list_steps(const char *dir, long long **steps) {
+    DIR *d = opendir(dir);
+    int n = 0, cap = 16;
+    *steps = xmalloc(sizeof(long long) * (size_t)cap);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        long long s;
+        char tail[8] = "";
+        if (sscanf(e->d_name, "step_%lld.h5%7s", &s, tail) != 1 || strlen(e->d_name) != 16) continue;
+        if (n == cap) *steps = xrealloc(*steps, sizeof(long long) * (size_t)(cap *= 2));
+        (*steps)[n++] = s;
+    }
+    if (d) closedir(d);
+    for (int i = 1; i < n; i++)  // insertion sort: a handful of files
+        for (int j = i; j > 0 && (*steps)[j] < (*steps)[j - 1]; j--) {
+            long long t = (*steps)[j];
+            (*steps)[j] = (*steps)[j - 1], (*steps)[j - 1] = t;
+        }
+    return n;
+}
+
+// Only after the newest checkpoint is complete are old ones removed.
+static void prune(const Run *r) {
+    long long *steps;
+    int n = list_steps(r->cfg->train.out_dir, &steps);
+    for (int i = 0; i < n - r->cfg->train.keep_last; i++) {
+        char path[2 * CFG_STR];
+        snprintf(path, sizeof path, "%s/step_%08lld.h5", r->cfg->train.out_dir, steps[i]);
+        unlink(path);
+    }
+    free(steps);
+}
+
+LmStatus run_save_step(Run *r) {
+    char name[32];
+    snprintf(name, sizeof name, "step_%08lld.h5", (long long)r->tr.step);
+    LM_TRY(run_save(r, name));
+    if (comm_rank() == 0) prune(r);
+    return LM_OK;
+}
+
+// train.resume as a path: "auto" becomes the newest step_*.h5 (rank 0
+// looks, every rank gets its answer); "" or nothing found = fresh start.
+static void resume_path(const Run *r, char *path, size_t cap) {
+    const char *want = r->cfg->train.resume;
+    path[0] = '\0';
+    if (comm_rank() == 0 && !strcmp(want, "auto")) {
+        long long *steps;
+        int n = list_steps(r->cfg->train.out_dir, &steps);
+        if (n) snprintf(path, cap, "%s/step_%08lld.h5", r->cfg->train.out_dir, steps[n - 1]);
+        free(steps);
+    } else if (comm_rank() == 0) {
+        snprintf(path, cap, "%s", want);
+    }
+    comm_bcast(path, cap, 0);
+}
+
+static LmStatus restore_optimizer(Run *r, TrainState *ts, const char *path) {
+    ParamPack *p = &r->tr.pack;
+    if (!strcmp(p->mode, "full")) {
+        if (ts->n_packed || !ts->exp_avg || !ts->exp_avg_sq) {
+            lm_error("checkpoint %s has no full-model optimizer state (train.mode %s)", path, p->mode);
+            lm_hint("resume with the train.mode that wrote it");
+            return LM_EUSAGE;
+        }
+        memcpy(p->m, ts->exp_avg, p->n * sizeof(float));
+        memcpy(p->v, ts->exp_avg_sq, p->n * sizeof(float));
+        pack_gather(p, &r->model);
+        return LM_OK;
+    }
+    if (!ts->n_packed || ts->layout_hash != pack_layout_hash(p) || (size_t)ts->n_packed != p->n) {
+        lm_error("checkpoint %s was written by another train.mode, neurons file or routing setup", path);
+        lm_hint("resume with the configuration that wrote it");
+        return LM_EUSAGE;
+    }
+    if (ts->base_checksum != r->base_checksum) {
+        lm_error("checkpoint %s belongs to a different base model than %s (checksum %016llx, "
+                 "the base now gives %016llx): the base file changed", path,
+                 r->cfg->model.checkpoint[0] ? r->cfg->model.checkpoint : "the random initialisation",
+                 (unsigned long long)ts->base_checksum, (unsigned long long)r->base_checksum);
+        lm_hint("restore the original base checkpoint (model.checkpoint) or start a new run");
+        return LM_ERUNTIME;
+    }
+    memcpy(p->param, ts->packed, p->n * sizeof(float));
+    memcpy(p->m, ts->packed_m, p->n * sizeof(float));
+    memcpy(p->v, ts->packed_v, p->n * sizeof(float));
+    pack_scatter(p, &r->model);
+    return LM_OK;
+}
+
+static LmStatus restore_cursors(Run *r, const TrainState *ts, const char *path) {
+    for (int i = 0; i < r->ss.n; i++) {
+        Stream *s = &r->ss.train[i];
+        int k = 0;
+        while (k < ts->n_cursors && strcmp(ts->cursor_names[k], s->name)) k++;
+        if (k == ts->n_cursors) {
+            lm_error("checkpoint %s has no data position for stream %s", path, s->name);
+            lm_hint("resume with the data.directions / data.mono that wrote it");
+            return LM_EUSAGE;
+        }
+        s->epoch = ts->cursor_epoch[k], s->cursor = ts->cursor_pos[k];
+    }
+    return LM_OK;
+}
+
+// The history moves into the run; the best validation loss follows from it.
+static void restore_history(Run *r, TrainState *ts) {
+    train_state_free(&r->hist);
+    r->hist.n_hist = ts->n_hist;
+    r->hist.hist_step = ts->hist_step, r->hist.hist_loss = ts->hist_loss, r->hist.hist_val = ts->hist_val;
+    ts->hist_step = NULL, ts->hist_loss = NULL, ts->hist_val = NULL, ts->n_hist = 0;
+    for (int i = 0; i < r->hist.n_hist; i++)
+        if (isfinite(r->hist.hist_val[i]) && r->hist.hist_val[i] < r->best_val) r->best_val = r->hist.hist_val[i];
+}
+
+LmStatus run_resume(Run *r) {
+    char path[2 * CFG_STR];
+    resume_path(r, path, sizeof path);
+    if (!path[0]) {
+        if (comm_rank() == 0 && r->cfg->train.resume[0])
+            printf("resume: no checkpoint in %s, starting fresh\n", r->cfg->train.out_dir);
+        return LM_OK;
+    }
+    TrainState ts;
+    memset(&ts, 0, sizeof ts);
+    LmStatus st = ckpt_read(path, &r->model, &ts);
+    if (st == LM_OK) st = restore_optimizer(r, &ts, path);
+    if (st == LM_OK) st = restore_cursors(r, &ts, path);
+    if (st == LM_OK) {
+        r->tr.step = ts.step, r->tr.skipped = ts.skipped_steps;
+        restore_history(r, &ts);
+        if (comm_rank() == 0) printf("resumed from %s at step %lld\n", path, (long long)ts.step);
+    }
+    train_state_free(&ts);
+    return st;
+}
