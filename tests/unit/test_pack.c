@@ -1,0 +1,216 @@
+// The packed trainable entries of the selective modes: the packed gradient
+// of a micro-batch equals the dense gradient (allreduced over ranks)
+// restricted to its direction's mask; entries outside the mask, and gates
+// of other directions, are exactly zero; scatter/gather round-trips; the
+// layout hash tells modes apart. Run alone and under mpirun
+// (tests/cli/pack_ranks.sh: 1, 2 and 4 ranks).
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "io/neurons.h"
+#include "mpi/comm.h"
+#include "train/pack.h"
+#include "util/alloc.h"
+#include "util/rng.h"
+
+enum { B = 2, T = 6, V = 31, C = 16, F = 24, L = 3 };
+
+typedef struct {
+    Model m;
+    Acts a;
+    Neurons nr;
+    int tokens[B * T], targets[B * T];
+    float weight[B * T];
+} Fix;
+
+// Layers 1 and 2 selected; owners cycle general, de-en, fr-en, it-en.
+static void fix_init(Fix *f, uint64_t data_seed) {
+    ModelConfig c = {.architecture = ARCH_LLAMA, .vocab_size = V, .hidden_size = C,
+                     .intermediate_size = F, .num_hidden_layers = L, .num_attention_heads = 4,
+                     .num_key_value_heads = 2, .max_position_embeddings = 32, .rms_norm_eps = 1e-5f,
+                     .rope_theta = 100.0f};
+    model_init(&f->m, &c);
+    model_init_random(&f->m, 3, 0.3f);
+    acts_init(&f->a, &c, B, T);
+    neurons_init(&f->nr, 3, L, F, 2);
+    const char *units[] = {"de-en", "fr-en", "it-en"};
+    for (int u = 0; u < 3; u++) snprintf(f->nr.units[u], NEURONS_NAME, "%s", units[u]);
+    snprintf(f->nr.unit_kind, sizeof f->nr.unit_kind, "direction");
+    f->nr.selected[0] = 1, f->nr.selected[1] = 2, f->nr.hidden_size = C;
+    for (int j = 0; j < 2; j++)
+        for (int i = 0; i < F; i++) f->nr.owner[j * F + i] = (i + j) % 4 - 1;
+    Rng r;
+    rng_seed(&r, data_seed);
+    for (int i = 0; i < B * T; i++) {
+        f->tokens[i] = (int)(rng_next(&r) % V), f->targets[i] = (int)(rng_next(&r) % V);
+        f->weight[i] = i % T ? 1.0f : 0.0f;
+    }
+}
+
+static void fix_free(Fix *f) {
+    acts_free(&f->a);
+    model_free(&f->m);
+    neurons_free(&f->nr);
+}
+
+static const char *DIRS[] = {"de-en", "fr-en"};
+
+static LmStatus build(ParamPack *p, Fix *f, const char *mode, int routing, int per_dir) {
+    PackSpec s = {mode, &f->nr, DIRS, 2, routing, per_dir, 2.0f};
+    return pack_build(p, &f->m, &s);
+}
+
+// Forward + backward of the fixture batch with direction d's views.
+static void micro(Fix *f, ParamPack *p, int d) {
+    ModelWeights g;
+    model_weights_none(&f->m, &g);
+    BackwardOpts o;
+    pack_micro_begin(p, &f->m, d, &g, &o);
+    double ls, nt;
+    model_forward(&f->m, &f->a, f->tokens, B, T);
+    model_loss(&f->m, &f->a, f->targets, f->weight, 0.1f, &ls, &nt);
+    model_backward(&f->m, &f->a, f->tokens, &g, &o);
+    model_weights_free(&g);
+}
+
+// Dense gradient with direction d's routes (every tensor trainable).
+static float *dense_grad(Fix *f, ParamPack *p, int d) {
+    float *g = falloc(f->m.numel);
+    ModelWeights gv, none;
+    model_weights_view(&f->m, g, &gv);
+    model_weights_none(&f->m, &none);
+    BackwardOpts o;
+    pack_micro_begin(p, &f->m, d, &none, &o);  // routes only
+    double ls, nt;
+    model_forward(&f->m, &f->a, f->tokens, B, T);
+    model_loss(&f->m, &f->a, f->targets, f->weight, 0.1f, &ls, &nt);
+    BackwardOpts dense = {0};
+    model_backward(&f->m, &f->a, f->tokens, &gv, &dense);
+    model_weights_free(&gv), model_weights_free(&none);
+    return g;
+}
+
+// Packed rows of neuron i of FFN segment j vs the dense rows/column: equal
+// when the neuron is in direction d's mask, exactly zero otherwise.
+static int compare_segment(const ParamPack *p, const Fix *f, const float *dense, int j, int d) {
+    const PackFfn *s = &p->ffn[j];
+    const LayerWeights *w = &f->m.w.layers[s->layer];
+    size_t og = (size_t)(w->gate_proj - f->m.data), ou = (size_t)(w->up_proj - f->m.data),
+           od = (size_t)(w->down_proj - f->m.data);
+    int bad = 0;
+    for (int r = 0; r < s->n; r++) {
+        int i = s->neuron[r], own = f->nr.owner[j * F + i];
+        int masked = !strcmp(p->mode, "landermt") ? (own == -1 || own == d)
+                     : !strcmp(p->mode, "general") ? own == -1 : own == d;
+        for (int c = 0; c < C; c++) {
+            float pg = p->grad[s->off + (size_t)r * C + c], pu = p->grad[s->off + (size_t)(s->n + r) * C + c];
+            float pd = p->grad[s->off + (size_t)(2 * s->n + r) * C + c];
+            float dg = masked ? dense[og + (size_t)i * C + c] : 0, du = masked ? dense[ou + (size_t)i * C + c] : 0;
+            float dd = masked ? dense[od + (size_t)c * F + i] : 0;
+            bad += fabsf(pg - dg) > 1e-6f || fabsf(pu - du) > 1e-6f || fabsf(pd - dd) > 1e-6f;
+            bad += !masked && (pg != 0 || pu != 0 || pd != 0);
+        }
+    }
+    return bad;
+}
+
+static void check_mode(const char *mode, int routing) {
+    Fix f;
+    fix_init(&f, 100 + (uint64_t)comm_rank());  // different data on every rank
+    ParamPack p;
+    CHECK(build(&p, &f, mode, routing, 1) == LM_OK, "build %s", mode);
+    for (int d = 0; d < 2; d++) {
+        memset(p.grad, 0, p.n * sizeof(float));
+        micro(&f, &p, d);
+        comm_allreduce_f32(p.grad, p.n);  // the packed allreduce of a step
+        float *dense = dense_grad(&f, &p, d);
+        comm_allreduce_f32(dense, f.m.numel);  // dense allreduce, then the mask
+        int bad = 0;
+        for (int j = 0; j < p.n_ffn; j++) bad += compare_segment(&p, &f, dense, j, d);
+        CHECK(bad == 0, "%s direction %d: %d packed entries differ from the masked dense gradient", mode, d, bad);
+        for (int q = 0; routing && q < p.n_gates; q++) {
+            float sum = 0;
+            for (int k = 0; k < p.n_ffn * (C + 1); k++) sum += fabsf(p.grad[p.route_off + (size_t)(q * p.n_ffn) * (C + 1) + k]);
+            CHECK(q == d ? sum > 0 : sum == 0, "%s: gate of direction %d after a direction-%d batch: |grad| %g", mode, q, d, sum);
+        }
+        free(dense);
+    }
+    pack_free(&p);
+    fix_free(&f);
+}
+
+static void test_landermt_mask(void) { check_mode("landermt", 1); }
+static void test_landermt_no_routing(void) { check_mode("landermt", 0); }
+static void test_general_mask(void) { check_mode("general", 0); }
+static void test_specific_mask(void) { check_mode("specific", 0); }
+
+static void test_layout(void) {
+    Fix f;
+    fix_init(&f, 1);
+    ParamPack a, g, s, l;
+    build(&a, &f, "landermt", 1, 1);
+    build(&g, &f, "general", 0, 0);
+    build(&s, &f, "specific", 0, 0);
+    build(&l, &f, "layers", 0, 0);
+    CHECK(a.n == (size_t)2 * 3 * F * C + 2 * 2 * (C + 1), "landermt packs %zu", a.n);
+    CHECK(g.n == (size_t)2 * 3 * (F / 4) * C, "general packs %zu", g.n);
+    CHECK(s.n == (size_t)2 * 3 * (3 * F / 4) * C, "specific packs %zu", s.n);
+    size_t layer_sz = 0;
+    for (int i = 0; i < f.m.n_tensors; i++)
+        if (f.m.tensors[i].layer >= 1) layer_sz += f.m.tensors[i].numel;
+    CHECK(l.n == layer_sz && l.stop_layer == 1 && a.stop_layer == 1, "layers packs %zu", l.n);
+    CHECK(pack_layout_hash(&a) != pack_layout_hash(&g) && pack_layout_hash(&g) != pack_layout_hash(&s),
+          "layout hashes collide");
+    // scatter after a change touches exactly the packed entries
+    uint64_t before = model_checksum(&f.m);
+    float *saved = xmalloc(a.n * sizeof(float));
+    memcpy(saved, a.param, a.n * sizeof(float));
+    for (size_t i = 0; i < a.n; i++) a.param[i] += 1.0f;
+    pack_scatter(&a, &f.m);
+    CHECK(model_checksum(&f.m) != before, "scatter changed nothing");
+    pack_gather(&a, &f.m);
+    CHECK(a.param[7] == saved[7] + 1.0f, "gather does not read back the scattered values");
+    memcpy(a.param, saved, a.n * sizeof(float));
+    free(saved);
+    pack_scatter(&a, &f.m);
+    CHECK(model_checksum(&f.m) == before, "scatter of the original values did not restore the model");
+    pack_free(&a), pack_free(&g), pack_free(&s), pack_free(&l);
+    fix_free(&f);
+}
+
+static void test_errors(void) {
+    Fix f;
+    fix_init(&f, 1);
+    ParamPack p;
+    PackSpec none = {"landermt", NULL, DIRS, 2, 1, 0, 2.0f};
+    capture_begin();
+    LmStatus st = pack_build(&p, &f.m, &none);
+    check_error(st, LM_EUSAGE, capture_end(), "needs a neurons file");
+    const char *bad_dirs[] = {"de-en", "it-de"};
+    PackSpec missing = {"landermt", &f.nr, bad_dirs, 2, 1, 0, 2.0f};
+    capture_begin();
+    st = pack_build(&p, &f.m, &missing);
+    check_error(st, LM_EUSAGE, capture_end(), "direction it-de has no unit");
+    f.nr.F = F - 1;
+    capture_begin();
+    st = build(&p, &f, "landermt", 1, 0);
+    check_error(st, LM_EUSAGE, capture_end(), "made for another model");
+    f.nr.F = F;
+    fix_free(&f);
+}
+
+int main(int argc, char **argv) {
+    comm_init(&argc, &argv);
+    RUN(test_landermt_mask);
+    RUN(test_landermt_no_routing);
+    RUN(test_general_mask);
+    RUN(test_specific_mask);
+    if (comm_size() == 1) {
+        RUN(test_layout);
+        RUN(test_errors);
+    }
+    int rc = harness_finish();
+    comm_finalize();
+    return rc;
+}
