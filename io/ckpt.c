@@ -224,7 +224,15 @@ static LmStatus landermt_write(hid_t f, const LandermtState *lm, int C) {
     hid_t g;
     LM_TRY(h5_ensure_group(f, "landermt", &g));
     const Neurons *n = lm->neurons;
-    LmStatus st = neurons_write_classes(g, n);
+    const char **units = xmalloc(sizeof(char *) * (size_t)(n->U + 1));
+    for (int u = 0; u < n->U; u++) units[u] = n->units[u];
+    int32_t *sel = xmalloc(sizeof(int32_t) * (size_t)(n->k + 1));
+    for (int j = 0; j < n->k; j++) sel[j] = n->selected[j];
+    int64_t U = n->U, k = n->k;
+    LmStatus st = h5_write_strings(g, "units", units, U);
+    if (st == LM_OK) st = h5_write(g, "selected", H5T_I32, sel, 1, &k);
+    free(units), free(sel);
+    if (st == LM_OK) st = neurons_write_classes(g, n);
     if (st == LM_OK) st = h5_attr_write_f64(g, "routing_scale", lm->scale);
     if (st == LM_OK) st = h5_attr_write_str(g, "unit", n->unit_kind);
     if (st == LM_OK && lm->gate_dirs) st = h5_write_strings(g, "gate_directions", lm->gate_dirs, lm->n_gates);

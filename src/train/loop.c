@@ -15,28 +15,6 @@
 #include "util/signals.h"
 #include "util/timer.h"
 
-// Which entries train.mode makes trainable. The selective modes need the
-// neurons file and translation directions only (their masks are per
-// direction).
-static LmStatus pack_spec(Run *r, PackSpec *spec) {
-    const Config *c = r->cfg;
-    *spec = (PackSpec){.mode = c->train.mode, .routing = c->routing.enabled,
-                       .per_direction = c->routing.per_direction, .scale = (float)c->routing.scale};
-    if (!strcmp(c->train.mode, "full")) return LM_OK;
-    LM_TRY(config_require(c, (const char *const[]){"train.neurons"}, 1));
-    if (c->data.mono.n || !c->data.directions.n) {
-        lm_error("train.mode %s trains translation directions only; data.mono must be empty and "
-                 "data.directions non-empty", c->train.mode);
-        lm_hint("use train.mode full for language modelling");
-        return LM_EUSAGE;
-    }
-    LM_TRY(neurons_read(c->train.neurons, &r->neurons));
-    static const char *dirs[CFG_LIST_MAX];
-    for (int i = 0; i < c->data.directions.n; i++) dirs[i] = c->data.directions.item[i];
-    spec->neurons = &r->neurons, spec->dirs = dirs, spec->n_dir = c->data.directions.n;
-    return LM_OK;
-}
-
 // Validation loss over every stream; per-stream values printed on rank 0.
 static LmStatus validate(Run *r, double *val) {
     double sum = 0, n = 0;
@@ -111,7 +89,7 @@ static LmStatus trainer_setup(Run *r) {
     AdamWHyper h = {c->train.beta1, c->train.beta2, c->train.eps, c->train.weight_decay};
     Schedule s = {SCHED_CONSTANT, c->train.lr, c->train.min_lr, c->train.warmup_steps, c->train.steps};
     schedule_parse(c->train.schedule, &s.kind);
-    LM_TRY(pack_spec(r, &spec));
+    LM_TRY(pack_spec_config(c, &r->neurons, &spec));
     LM_TRY(trainer_init(&r->tr, &r->model, r->ss.local_rows, c->train.seq_len, &h, &s,
                         c->train.grad_clip, &spec));
     if (comm_rank() == 0)

@@ -257,3 +257,61 @@ uint64_t pack_layout_hash(const ParamPack *p) {
     }
     return h;
 }
+
+LmStatus pack_restore(ParamPack *p, Model *m, const TrainState *ts, uint64_t base_checksum,
+                      const char *base_name, const char *path) {
+    if (!strcmp(p->mode, "full")) {
+        if (ts->n_packed || !ts->exp_avg || !ts->exp_avg_sq) {
+            lm_error("checkpoint %s has no full-model optimizer state (train.mode %s)", path, p->mode);
+            lm_hint("resume with the train.mode that wrote it");
+            return LM_EUSAGE;
+        }
+        memcpy(p->m, ts->exp_avg, p->n * sizeof(float));
+        memcpy(p->v, ts->exp_avg_sq, p->n * sizeof(float));
+        pack_gather(p, m);
+        return LM_OK;
+    }
+    if (!ts->n_packed || ts->layout_hash != pack_layout_hash(p) || (size_t)ts->n_packed != p->n) {
+        lm_error("checkpoint %s was written by another train.mode, neurons file or routing setup", path);
+        lm_hint("resume with the configuration that wrote it");
+        return LM_EUSAGE;
+    }
+    if (ts->base_checksum != base_checksum) {
+        lm_error("checkpoint %s belongs to a different base model than %s (checksum %016llx, "
+                 "the base now gives %016llx): the base file changed", path,
+                 base_name[0] ? base_name : "the random initialisation",
+                 (unsigned long long)ts->base_checksum, (unsigned long long)base_checksum);
+        lm_hint("restore the original base checkpoint (model.checkpoint) or start a new run");
+        return LM_ERUNTIME;
+    }
+    memcpy(p->param, ts->packed, p->n * sizeof(float));
+    memcpy(p->m, ts->packed_m, p->n * sizeof(float));
+    memcpy(p->v, ts->packed_v, p->n * sizeof(float));
+    pack_scatter(p, m);
+    return LM_OK;
+}
+
+
+LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec) {
+    static const char *dirs[CFG_LIST_MAX];
+    *spec = (PackSpec){.mode = c->train.mode, .routing = c->routing.enabled,
+                       .per_direction = c->routing.per_direction, .scale = (float)c->routing.scale};
+    if (!strcmp(c->train.mode, "full")) return LM_OK;
+    LM_TRY(config_require(c, (const char *const[]){"train.neurons"}, 1));
+    if (c->data.mono.n || !c->data.directions.n) {
+        lm_error("train.mode %s trains translation directions only; data.mono must be empty and "
+                 "data.directions non-empty", c->train.mode);
+        lm_hint("use train.mode full for language modelling");
+        return LM_EUSAGE;
+    }
+    LM_TRY(neurons_read(c->train.neurons, nr));
+    for (int i = 0; i < c->data.directions.n; i++) dirs[i] = c->data.directions.item[i];
+    spec->neurons = nr, spec->dirs = dirs, spec->n_dir = c->data.directions.n;
+    return LM_OK;
+}
+
+void pack_landermt_state(const ParamPack *p, const Neurons *nr, const char *const *dirs,
+                         LandermtState *out) {
+    *out = (LandermtState){nr, p->routing ? p->n_gates : 0, p->param + p->route_off, p->scale,
+                           p->n_gates > 1 ? dirs : NULL};
+}

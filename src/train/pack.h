@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "io/ckpt.h"
+#include "io/config.h"
 #include "io/neurons.h"
 #include "model/model.h"
 
@@ -74,6 +76,10 @@ typedef struct {
     float scale;
 } PackSpec;
 
+// The spec a run's config asks for: train.mode, the neurons file (read
+// into nr for the selective modes), data.directions, routing.*.
+LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec);
+
 // Builds the layout and gathers the initial values from the model. Errors
 // (LM_EUSAGE) name what does not fit: a neurons file of another model, a
 // direction without neurons, a mode without a neurons file.
@@ -89,6 +95,18 @@ void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOp
 void pack_scatter(const ParamPack *p, Model *m);
 // Copies the model's current values of the packed entries into p->param.
 void pack_gather(ParamPack *p, const Model *m);
+// Loads the pack from a checkpoint's training state (ckpt_read): the whole
+// model and its moments for mode full; otherwise the packed entries, after
+// checking that the layout and the base model (base_checksum of the model
+// now loaded, base_name for messages) are the ones that wrote them.
+LmStatus pack_restore(ParamPack *p, Model *m, const TrainState *ts, uint64_t base_checksum,
+                      const char *base_name, const char *path);
+
+// What a checkpoint's /landermt group records of this pack: classes of
+// nr, and the gates (per direction, named by dirs, when there are several).
+void pack_landermt_state(const ParamPack *p, const Neurons *nr, const char *const *dirs,
+                         LandermtState *out);
+
 // Identity of the layout (mode, segments, neuron lists, gates): a resumed
 // run must find the same one in its checkpoint.
 uint64_t pack_layout_hash(const ParamPack *p);

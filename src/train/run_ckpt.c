@@ -43,11 +43,10 @@ static LmStatus write_rank0(Run *r, const char *path) {
     ts.step = r->tr.step;
     ts.skipped_steps = r->tr.skipped;
     optimizer_fill(r, &ts);
-    const ParamPack *p = &r->tr.pack;
     const char *dirs[CFG_LIST_MAX];
     for (int i = 0; i < r->cfg->data.directions.n; i++) dirs[i] = r->cfg->data.directions.item[i];
-    LandermtState lm = {&r->neurons, p->routing ? p->n_gates : 0, p->param + p->route_off,
-                        p->scale, p->n_gates > 1 ? dirs : NULL};
+    LandermtState lm;
+    pack_landermt_state(&r->tr.pack, &r->neurons, dirs, &lm);
     LmStatus st = ckpt_write(path, &r->model, r->config_text, &ts, r->cfg->data.corpus,
                              r->neurons.k ? &lm : NULL);
     if (st == LM_OK) printf("saved %s\n", path);
@@ -121,39 +120,6 @@ static void resume_path(const Run *r, char *path, size_t cap) {
     comm_bcast(path, cap, 0);
 }
 
-static LmStatus restore_optimizer(Run *r, TrainState *ts, const char *path) {
-    ParamPack *p = &r->tr.pack;
-    if (!strcmp(p->mode, "full")) {
-        if (ts->n_packed || !ts->exp_avg || !ts->exp_avg_sq) {
-            lm_error("checkpoint %s has no full-model optimizer state (train.mode %s)", path, p->mode);
-            lm_hint("resume with the train.mode that wrote it");
-            return LM_EUSAGE;
-        }
-        memcpy(p->m, ts->exp_avg, p->n * sizeof(float));
-        memcpy(p->v, ts->exp_avg_sq, p->n * sizeof(float));
-        pack_gather(p, &r->model);
-        return LM_OK;
-    }
-    if (!ts->n_packed || ts->layout_hash != pack_layout_hash(p) || (size_t)ts->n_packed != p->n) {
-        lm_error("checkpoint %s was written by another train.mode, neurons file or routing setup", path);
-        lm_hint("resume with the configuration that wrote it");
-        return LM_EUSAGE;
-    }
-    if (ts->base_checksum != r->base_checksum) {
-        lm_error("checkpoint %s belongs to a different base model than %s (checksum %016llx, "
-                 "the base now gives %016llx): the base file changed", path,
-                 r->cfg->model.checkpoint[0] ? r->cfg->model.checkpoint : "the random initialisation",
-                 (unsigned long long)ts->base_checksum, (unsigned long long)r->base_checksum);
-        lm_hint("restore the original base checkpoint (model.checkpoint) or start a new run");
-        return LM_ERUNTIME;
-    }
-    memcpy(p->param, ts->packed, p->n * sizeof(float));
-    memcpy(p->m, ts->packed_m, p->n * sizeof(float));
-    memcpy(p->v, ts->packed_v, p->n * sizeof(float));
-    pack_scatter(p, &r->model);
-    return LM_OK;
-}
-
 static LmStatus restore_cursors(Run *r, const TrainState *ts, const char *path) {
     for (int i = 0; i < r->ss.n; i++) {
         Stream *s = &r->ss.train[i];
@@ -190,7 +156,8 @@ LmStatus run_resume(Run *r) {
     TrainState ts;
     memset(&ts, 0, sizeof ts);
     LmStatus st = ckpt_read(path, &r->model, &ts);
-    if (st == LM_OK) st = restore_optimizer(r, &ts, path);
+    if (st == LM_OK)
+        st = pack_restore(&r->tr.pack, &r->model, &ts, r->base_checksum, r->cfg->model.checkpoint, path);
     if (st == LM_OK) st = restore_cursors(r, &ts, path);
     if (st == LM_OK) {
         r->tr.step = ts.step, r->tr.skipped = ts.skipped_steps;
