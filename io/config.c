@@ -166,7 +166,7 @@ static const Key KEYS[] = {
     K_INT(detect, max_sentences, "2000", "[0, inf)",
           "Sentences scored per unit (direction or language); 0 = all."),
     K_INT(detect, batch_size, "16", "[1, 1048576]",
-          "Sentences per forward/backward pass, summed over ranks."),
+          "Sentences per forward/backward pass; whole batches are dealt to the ranks in turn."),
 
     K_ENUM(awareness, unit, "direction", "direction|language",
            "Units scored: translation directions (translation loss), or languages "

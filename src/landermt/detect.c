@@ -70,6 +70,11 @@ static void score_batch(Detect *d, int u) {
     model_backward(&d->model, &d->acts, b->tokens, &d->none, &o);
 }
 
+// Whole micro-batches are dealt to the ranks in turn (batch k to rank
+// k mod R) rather than split across them: each sentence is then computed
+// in the same batch, with the same padding, whatever the number of ranks,
+// so the scores agree to the last bits but for the order of the double
+// sums.
 static LmStatus score_unit(Detect *d, int u) {
     const Config *c = d->cfg;
     Stream s;
@@ -77,11 +82,14 @@ static LmStatus score_unit(Detect *d, int u) {
     int64_t total = s.rd.n;
     if (c->detect.max_sentences > 0 && total > c->detect.max_sentences) total = c->detect.max_sentences;
     LmStatus st = LM_OK;
-    for (int64_t done = 0; st == LM_OK && done < total;) {
+    for (int64_t k = 0, done = 0; st == LM_OK && done < total; k++) {
         int g = (int)(total - done < c->detect.batch_size ? total - done : c->detect.batch_size);
-        st = stream_next(&s, g, c->train.seq_len, comm_rank(), comm_size(), &d->bb);
-        detect_sentence_weights(d->bb.weight, d->bb.batch.b, d->bb.batch.t);
-        if (st == LM_OK) score_batch(d, u);
+        if (k % comm_size() == comm_rank()) {
+            s.epoch = 0, s.cursor = done;
+            st = stream_next(&s, g, c->train.seq_len, 0, 1, &d->bb);
+            detect_sentence_weights(d->bb.weight, d->bb.batch.b, d->bb.batch.t);
+            if (st == LM_OK) score_batch(d, u);
+        }
         done += g;
     }
     stream_close(&s);
@@ -171,7 +179,7 @@ static LmStatus detect_setup(Detect *d, const Config *c) {
     LM_TRY(corpus_check_vocab(c->data.corpus, d->model.cfg.vocab_size));
     LM_TRY(corpus_tokenizer(c->data.corpus, &d->tok));
     const ModelConfig *mc = &d->model.cfg;
-    int rows = (c->detect.batch_size + comm_size() - 1) / comm_size();
+    int rows = c->detect.batch_size;
     acts_init(&d->acts, mc, rows, c->train.seq_len);
     model_weights_none(&d->model, &d->none);
     batchbuf_init(&d->bb, rows, c->train.seq_len);

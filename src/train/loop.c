@@ -187,7 +187,8 @@ static LmStatus run_loop(Run *r) {
     }
     report_overlong(r);
     if (comm_rank() == 0 && r->tr.skipped)
-        printf("%lld steps were skipped for a non-finite loss or gradient\n", (long long)r->tr.skipped);
+        printf("%lld steps were skipped (non-finite values, or no target tokens; see the log)\n",
+               (long long)r->tr.skipped);
     return LM_OK;
 }
 

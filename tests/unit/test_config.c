@@ -887,7 +887,23 @@ static void test_doc_covers_every_key(void) {
     free(doc);
 }
 
-int main(void) {
+// `test_config --write-doc`: rewrites the generated part of docs/config.md
+// (everything after "# Keys") from the schema table.
+static int write_doc(void) {
+    char *doc = read_all(src_path("docs/config.md")), *gen = config_doc_markdown();
+    char *keys = doc ? strstr(doc, "\n# Keys\n\n") : NULL;
+    FILE *f = keys ? fopen(src_path("docs/config.md"), "w") : NULL;
+    if (f) {
+        fwrite(doc, 1, (size_t)(keys - doc) + strlen("\n# Keys\n\n"), f);
+        fputs(gen, f);
+        fclose(f);
+    }
+    free(doc), free(gen);
+    return f ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--write-doc")) return write_doc();
     RUN(test_defaults);
     RUN(test_nested_parse);
     RUN(test_scalar_forms);
