@@ -28,6 +28,8 @@ void threads_setup(void);
 LmStatus cmd_train(CliArgs *a);
 LmStatus cmd_bench(CliArgs *a);
 LmStatus cmd_detect(CliArgs *a);
+LmStatus cmd_prep(CliArgs *a);
 LmStatus cmd_inspect(CliArgs *a);
+LmStatus cmd_export(CliArgs *a);
 
 #endif

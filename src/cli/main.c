@@ -18,9 +18,11 @@ typedef struct {
 } Command;
 
 static const Command COMMANDS[] = {
-    {"train", cmd_train, "train a model (train.mode: full) on a corpus's token streams", 0},
+    {"prep", cmd_prep, "build a corpus file (tokenizer, bitext, mono) from TSV, Moses, text, .mo", 0},
+    {"train", cmd_train, "train (train.mode full | layers | landermt | general | specific)", 0},
     {"detect", cmd_detect, "score FFN neurons per direction, select layers, classify -> neurons file", 0},
     {"bench", cmd_bench, "time train steps of a configured model: tokens/s, phases, MFU", 0},
+    {"export", cmd_export, "training checkpoint (+ its base) -> standalone: export -c CFG IN OUT", 2},
     {"inspect", cmd_inspect, "summarise a landermt HDF5 file: inspect FILE", 1},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };

@@ -112,26 +112,37 @@ def fnv1a64(data):
     return h
 
 
+def token_bytes(g):
+    """Bytes of every id of a BPE /tokenizer group (docs/tokenizer.md)."""
+    specials = list(g["specials"].asstr()[()])
+    tb = [b""] * len(specials) + [bytes([b]) for b in range(256)]
+    for left, right in g["merges"][()]:
+        tb.append(tb[left] + tb[right])
+    return tb
+
+
 def check_corpus(path, dev_frac):
+    """A text-only corpus of `landermt prep` (test_fraction 0)."""
     with h5py.File(path, "r") as f:
         check_value(f"{path}: format", f.attrs.get("format"), "landermt.corpus")
         check_value(f"{path}: format_version", f.attrs.get("format_version"), 1)
         tok = f["tokenizer"].attrs
-        for k, v in dict(type="bytes", vocab_size=259, pad_id=0, bos_id=1, eos_id=2,
-                         byte_offset=3).items():
+        for k, v in dict(type="bpe", pad_id=0, bos_id=1, eos_id=2).items():
             check_value(f"{path}: /tokenizer attr {k}", tok.get(k), v)
+        tb = token_bytes(f["tokenizer"])
+        check(tok.get("vocab_size") == len(tb), f"{path}: /tokenizer vocab_size")
         seen = []
-        for split in ("train", "dev"):
+        for split in ("train", "dev", "test"):
             g = f["mono/en"][split]
             tokens, offsets = g["tokens"][()], g["offsets"][()]
-            text = list(g["text"].asstr()[()])
             check(tokens.dtype == np.int32 and offsets.dtype == np.int64, f"{path}: {split} dtypes")
-            check(len(offsets) == len(text) + 1 and offsets[0] == 0
-                  and offsets[-1] == len(tokens), f"{path}: {split} offsets")
-            for i, s in enumerate(text):
-                b = np.frombuffer(s.encode(), dtype=np.uint8).astype(np.int32) + 3
-                check(np.array_equal(tokens[offsets[i]:offsets[i + 1]], b),
-                      f"{path}: tokens of {s!r} are not its bytes + 3")
+            check(offsets[0] == 0 and offsets[-1] == len(tokens), f"{path}: {split} offsets")
+            text = [b"".join(tb[t] for t in tokens[offsets[i]:offsets[i + 1]]).decode()
+                    for i in range(len(offsets) - 1)]
+            check(("text" in g) == (split != "train"), f"{path}: {split}: text iff dev/test")
+            if "text" in g:
+                check(list(g["text"].asstr()[()]) == text, f"{path}: {split} text != decoded tokens")
+            for s in text:
                 is_dev = (fnv1a64(s.encode()) >> 11) / 2.0**53 < dev_frac
                 check(is_dev == (split == "dev"), f"{path}: {s!r} is in the wrong split")
             seen += text
@@ -141,7 +152,7 @@ def check_corpus(path, dev_frac):
 
 def main():
     untied, tied, corpus, dev_frac = sys.argv[1:5]
-    check_checkpoint(untied, tied=False, tokenizer_type="bytes")
+    check_checkpoint(untied, tied=False, tokenizer_type="bpe")
     check_checkpoint(tied, tied=True, tokenizer_type="none")
     check_corpus(corpus, float(dev_frac))
     for msg in failures:

@@ -4,7 +4,7 @@
 # h5py (Debian python3-h5py, for /usr/bin/python3) is a declared dependency:
 # its absence is a failure, not a skip.
 set -euo pipefail
-: "${LM_BINARY_DIR:?}" "${LM_SOURCE_DIR:?}" "${MKCORPUS:?}"
+: "${LM_BINARY_DIR:?}" "${LM_SOURCE_DIR:?}" "${LANDERMT:?}"
 PY=/usr/bin/python3
 if ! "$PY" -c 'import h5py' 2>/dev/null; then
     echo "FAIL: $PY cannot import h5py; install python3-h5py (a declared dependency)" >&2
@@ -16,7 +16,8 @@ trap 'rm -rf "$work"' EXIT
 printf '%s\n' "The cat sat on the mat." "  Das ist schön.  " "" "The cat sat on the mat." \
     "Ceci n'est pas une pipe." "one" "two" "three" "four" "five" "six" > "$work/en.txt"
 dev_frac=0.3
-"$MKCORPUS" "$work/corpus.h5" --lang en --dev-frac "$dev_frac" "$work/en.txt"
+"$LANDERMT" prep --set "prep.text=en:$work/en.txt" --set "prep.output=$work/corpus.h5" \
+    --set prep.dev_fraction="$dev_frac" --set prep.test_fraction=0 --set prep.vocab_size=300
 "$LM_BINARY_DIR/tests/test_ckpt" --write-only "$work/untied.h5" --tokenizer "$work/corpus.h5"
 "$LM_BINARY_DIR/tests/test_ckpt" --write-only "$work/tied.h5" --tied
 "$PY" "$LM_SOURCE_DIR/tests/cli/ckpt_h5py.py" "$work/untied.h5" "$work/tied.h5" \

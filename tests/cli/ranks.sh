@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 make_corpus "$WORK/c.h5"
 cat >"$WORK/tiny.yaml" <<YAML
-model: {vocab_size: 259, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
+model: {vocab_size: 320, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
         num_attention_heads: 4, num_key_value_heads: 2}
 data: {corpus: $WORK/c.h5, lang: en}
 train: {batch_size: 8, seq_len: 96, steps: 12, lr: 5.0e-3, warmup_steps: 2, min_lr: 1.0e-3,

@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.bash"
 make_corpus "$WORK/c.h5"
 cat >"$WORK/tiny.yaml" <<YAML
-model: {vocab_size: 259, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
+model: {vocab_size: 320, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2,
         num_attention_heads: 4, num_key_value_heads: 2}
 data: {corpus: $WORK/c.h5, lang: en}
 train: {batch_size: 4, seq_len: 96, steps: 40, lr: 1.0e-2, min_lr: 1.0e-3, warmup_steps: 5,
@@ -37,7 +37,7 @@ expect_exit 2 "nothere.yaml" "$LANDERMT" train -c "$WORK/nothere.yaml"
 expect_exit 1 "missing.h5" "$LANDERMT" train -c "$WORK/tiny.yaml" --set data.corpus="$WORK/missing.h5"
 expect_exit 1 "vocab_size" "$LANDERMT" train -c "$WORK/tiny.yaml" --set model.vocab_size=100
 expect_exit 1 "no monolingual stream 'xx'" "$LANDERMT" train -c "$WORK/tiny.yaml" --set data.lang=xx
-grep -q "the corpus has: mono/en/dev, mono/en/train" "$WORK/err" && pass || fail "missing stream: no listing of what exists"
+grep -q "the corpus has: mono/en/dev, mono/en/test, mono/en/train" "$WORK/err" && pass || fail "missing stream: no listing of what exists"
 head -c 3000 "$WORK/run/step_00000040.h5" >"$WORK/trunc.h5"
 expect_exit 1 "trunc.h5" "$LANDERMT" train -c "$WORK/tiny.yaml" --set model.checkpoint="$WORK/trunc.h5"
 expect_exit 1 "c.h5.*(format|landermt.checkpoint)" "$LANDERMT" train -c "$WORK/tiny.yaml" --set model.checkpoint="$WORK/c.h5"

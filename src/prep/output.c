@@ -1,0 +1,236 @@
+// Output phases of `landermt prep`: the tokenizer (trained on the train
+// split only, or reused), encoding of every split, and the corpus file.
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/corpus_write.h"
+#include "io/h5.h"
+#include "prep/build.h"
+#include "util/alloc.h"
+
+// ---------------------------------------------------------------------------
+// Tokenizer
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+// "<2xx>" for every language of the corpus, sorted, so the ids of the tags
+// do not depend on the order of the inputs. Returns the count; free *tags
+// with tags_free.
+static int lang_tags(const PrepData *d, char ***tags) {
+    int n = 0;
+    char **t = xmalloc(sizeof *t * (size_t)(2 * d->n_dir + d->n_mono + 1));
+    for (int i = 0; i < d->n_dir; i++) t[n++] = (char *)d->dir[i].src, t[n++] = (char *)d->dir[i].tgt;
+    for (int i = 0; i < d->n_mono; i++) t[n++] = (char *)d->mono[i].lang;
+    if (n) qsort(t, (size_t)n, sizeof *t, cmp_str);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (!u || strcmp(t[u - 1], t[i])) t[u++] = t[i];
+    for (int i = 0; i < u; i++) {
+        char *name = xmalloc(strlen(t[i]) + 4);
+        sprintf(name, "<2%s>", t[i]);
+        t[i] = name;
+    }
+    *tags = t;
+    return u;
+}
+
+static void tags_free(char **tags, int n) {
+    for (int i = 0; i < n; i++) free(tags[i]);
+    free(tags);
+}
+
+static void texts_add(BpeText **v, int64_t *n, int64_t *cap, const char *s, int64_t *bytes) {
+    if (*n == *cap) *v = xrealloc(*v, (size_t)(*cap = *cap ? 2 * *cap : 4096) * sizeof **v);
+    (*v)[(*n)++] = (BpeText){s, strlen(s)};
+    *bytes += (int64_t)strlen(s);
+}
+
+// Both sides of every train pair and every train sentence of the mono text.
+static BpeText *train_texts(const PrepData *d, int64_t *n, int64_t *bytes) {
+    BpeText *v = NULL;
+    int64_t cap = 0;
+    *n = *bytes = 0;
+    for (int i = 0; i < d->n_dir; i++) {
+        const SplitItems *s = &d->dir[i].kept;
+        for (int64_t k = s->start[PREP_TRAIN]; k < s->start[PREP_TRAIN + 1]; k++) {
+            texts_add(&v, n, &cap, s->items.v[k].a, bytes);
+            texts_add(&v, n, &cap, s->items.v[k].b, bytes);
+        }
+    }
+    for (int i = 0; i < d->n_mono; i++) {
+        const SplitItems *s = &d->mono[i].kept;
+        for (int64_t k = s->start[PREP_TRAIN]; k < s->start[PREP_TRAIN + 1]; k++)
+            texts_add(&v, n, &cap, s->items.v[k].a, bytes);
+    }
+    return v;
+}
+
+static LmStatus tokenizer_load(const char *path, BpeTokenizer *tok) {
+    hid_t f;
+    char what[CFG_STR + 32];
+    snprintf(what, sizeof what, "prep.tokenizer %s", path);
+    LM_TRY(h5_open(path, what, &f));
+    LmStatus st = bpe_load(f, "tokenizer", tok, what);
+    H5Fclose(f);
+    return st;
+}
+
+// A reused tokenizer must already have every language tag prep.lang_tags asks for.
+static LmStatus tags_check(const BpeTokenizer *tok, char **tags, int n, const char *path) {
+    for (int i = 0; i < n; i++) {
+        int found = 0;
+        for (int k = 0; k < tok->n_special && !found; k++) found = !strcmp(tok->specials[k], tags[i]);
+        if (found) continue;
+        lm_error("prep.tokenizer %s has no special token %s, which prep.lang_tags needs", path, tags[i]);
+        lm_hint("reuse a tokenizer trained with these languages, or set prep.lang_tags: false");
+        return LM_ERUNTIME;
+    }
+    return LM_OK;
+}
+
+LmStatus output_tokenizer(const Config *c, const PrepData *d, BpeTokenizer *tok, TokenizerReport *rep) {
+    char **tags = NULL;
+    int n_tags = c->prep.lang_tags ? lang_tags(d, &tags) : 0;
+    memset(rep, 0, sizeof *rep);
+    rep->n_tags = n_tags;
+    LmStatus st;
+    if (c->prep.tokenizer[0]) {
+        st = tokenizer_load(c->prep.tokenizer, tok);
+        if (st == LM_OK) st = tags_check(tok, tags, n_tags, c->prep.tokenizer);
+        rep->reused = 1;
+    } else {
+        BpeText *texts = train_texts(d, &rep->n_texts, &rep->bytes);
+        st = bpe_train(texts, rep->n_texts, c->prep.vocab_size, (const char *const *)tags, n_tags, tok);
+        free(texts);
+    }
+    tags_free(tags, n_tags);
+    return st;
+}
+
+// ---------------------------------------------------------------------------
+// Encoding
+
+static void encoded_free1(Encoded *e) {
+    free(e->tokens), free(e->offsets);
+    memset(e, 0, sizeof *e);
+}
+
+// n texts -> tokens and n+1 offsets. Each thread encodes with its own
+// tokenizer (bpe_encode keeps scratch in the tokenizer) into a slot as long
+// as the text in bytes (an upper bound of its token count), then the slots
+// are packed.
+static void encode_texts(BpeTokenizer *toks, char *const *text, int64_t n, Encoded *e) {
+    int64_t *bound = xmalloc(sizeof *bound * (size_t)(n + 1)), *count = xmalloc(sizeof *count * (size_t)(n + 1));
+    bound[0] = 0;
+    for (int64_t i = 0; i < n; i++) bound[i + 1] = bound[i] + (int64_t)strlen(text[i]);
+    int32_t *slots = xmalloc(sizeof *slots * (size_t)(bound[n] + 1));
+#pragma omp parallel for schedule(dynamic, 256)
+    for (int64_t i = 0; i < n; i++)
+        count[i] = bpe_encode(&toks[omp_get_thread_num()], text[i], (size_t)(bound[i + 1] - bound[i]),
+                              slots + bound[i], bound[i + 1] - bound[i]);
+    e->n = n;
+    e->offsets = xmalloc(sizeof *e->offsets * (size_t)(n + 1));
+    e->offsets[0] = 0;
+    for (int64_t i = 0; i < n; i++) e->offsets[i + 1] = e->offsets[i] + count[i];
+    e->tokens = xmalloc(sizeof *e->tokens * (size_t)(e->offsets[n] + 1));
+    for (int64_t i = 0; i < n; i++)
+        memcpy(e->tokens + e->offsets[i], slots + bound[i], sizeof *slots * (size_t)count[i]);
+    free(slots), free(bound), free(count);
+}
+
+// Side `side` (0: a, 1: b) of the items of split s.
+static char **split_texts(const SplitItems *si, int s, int side, int64_t *n) {
+    *n = si->start[s + 1] - si->start[s];
+    char **t = xmalloc(sizeof *t * (size_t)(*n + 1));
+    for (int64_t i = 0; i < *n; i++) {
+        const PrepItem *it = &si->items.v[si->start[s] + i];
+        t[i] = side ? it->b : it->a;
+    }
+    return t;
+}
+
+static void encode_split(BpeTokenizer *toks, const SplitItems *si, int s, int side, Encoded *e) {
+    int64_t n;
+    char **t = split_texts(si, s, side, &n);
+    encode_texts(toks, t, n, e);
+    free(t);
+}
+
+LmStatus output_encode(const PrepData *d, const BpeTokenizer *tok, PrepEncoded *e) {
+    int nt = omp_get_max_threads();
+    BpeTokenizer *toks = xcalloc((size_t)nt, sizeof *toks);
+    LmStatus st = LM_OK;
+    for (int t = 0; st == LM_OK && t < nt; t++)
+        st = bpe_from_parts(&toks[t], (const char *const *)tok->specials, tok->n_special,
+                            tok->merges, tok->n_merges, "prep: tokenizer copy");
+    e->n_dir = d->n_dir;
+    e->n_mono = d->n_mono;
+    e->bitext = xcalloc((size_t)d->n_dir * PREP_N_SPLITS * 2 + 1, sizeof *e->bitext);
+    e->mono = xcalloc((size_t)d->n_mono * PREP_N_SPLITS + 1, sizeof *e->mono);
+    for (int i = 0; st == LM_OK && i < d->n_dir; i++)
+        for (int s = 0; s < PREP_N_SPLITS; s++)
+            for (int side = 0; side < 2; side++)
+                encode_split(toks, &d->dir[i].kept, s, side, encoded_bitext(e, i, s, side));
+    for (int i = 0; st == LM_OK && i < d->n_mono; i++)
+        for (int s = 0; s < PREP_N_SPLITS; s++) encode_split(toks, &d->mono[i].kept, s, 0, encoded_mono(e, i, s));
+    for (int t = 0; t < nt; t++) bpe_free(&toks[t]);
+    free(toks);
+    return st;
+}
+
+void encoded_free(PrepEncoded *e) {
+    for (int i = 0; i < e->n_dir * PREP_N_SPLITS * 2; i++) encoded_free1(&e->bitext[i]);
+    for (int i = 0; i < e->n_mono * PREP_N_SPLITS; i++) encoded_free1(&e->mono[i]);
+    free(e->bitext), free(e->mono);
+    memset(e, 0, sizeof *e);
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+// dev and test keep their text (for scoring); train does not (file size).
+static CorpusSide side_of(const Encoded *e, const SplitItems *si, int s, int side, char ***text) {
+    int64_t n;
+    *text = s == PREP_TRAIN ? NULL : split_texts(si, s, side, &n);
+    return (CorpusSide){e->n, e->tokens, e->offsets, (const char *const *)*text};
+}
+
+static LmStatus write_direction(CorpusWriter *w, const PrepDirection *d, const PrepEncoded *e, int i) {
+    LmStatus st = LM_OK;
+    for (int s = 0; st == LM_OK && s < PREP_N_SPLITS; s++) {
+        char **ts, **tt;
+        CorpusSide src = side_of(encoded_bitext(e, i, s, 0), &d->kept, s, 0, &ts);
+        CorpusSide tgt = side_of(encoded_bitext(e, i, s, 1), &d->kept, s, 1, &tt);
+        st = corpus_write_bitext(w, d->src, d->tgt, PREP_SPLIT_NAMES[s], &src, &tgt);
+        free(ts), free(tt);
+    }
+    return st;
+}
+
+static LmStatus write_mono(CorpusWriter *w, const PrepMono *m, const PrepEncoded *e, int i) {
+    LmStatus st = LM_OK;
+    for (int s = 0; st == LM_OK && s < PREP_N_SPLITS; s++) {
+        char **t;
+        CorpusSide side = side_of(encoded_mono(e, i, s), &m->kept, s, 0, &t);
+        st = corpus_write_mono(w, m->lang, PREP_SPLIT_NAMES[s], &side);
+        free(t);
+    }
+    return st;
+}
+
+LmStatus output_write(const Config *c, const char *config_text, const PrepData *d,
+                      const BpeTokenizer *tok, const PrepEncoded *e) {
+    CorpusWriter w;
+    LM_TRY(corpus_writer_create(&w, c->prep.output));
+    LmStatus st = bpe_save(w.file, "tokenizer", tok);
+    if (st == LM_OK && config_text) st = h5_attr_write_str(w.file, "config_yaml", config_text);
+    for (int i = 0; st == LM_OK && i < d->n_dir; i++) st = write_direction(&w, &d->dir[i], e, i);
+    for (int i = 0; st == LM_OK && i < d->n_mono; i++) st = write_mono(&w, &d->mono[i], e, i);
+    if (st == LM_OK) return corpus_writer_commit(&w);
+    corpus_writer_abandon(&w);
+    return st;
+}
