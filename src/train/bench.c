@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
+#include "io/neurons.h"
 #include "landermt/awareness.h"
 #include "landermt/detect.h"
 #include "mpi/comm.h"
@@ -76,42 +78,104 @@ static double detect_step_seconds(Model *m, Acts *a, const Batch *b, int reps) {
     return dt;
 }
 
+// A neurons table for timing the selective modes without running detect:
+// the selected layers (layers.list, else the top layers.k), two units, a
+// (1 - epsilon) share of specific neurons spread over them.
+static void bench_neurons(const Config *c, const Model *m, Neurons *nr) {
+    int L = m->cfg.num_hidden_layers, F = m->cfg.intermediate_size;
+    int k = !strcmp(c->layers.selection, "list") ? c->layers.list.n : c->layers.k;
+    neurons_init(nr, 2, L, F, k);
+    snprintf(nr->units[0], NEURONS_NAME, "de-en");
+    snprintf(nr->units[1], NEURONS_NAME, "en-de");
+    snprintf(nr->unit_kind, sizeof nr->unit_kind, "direction");
+    nr->hidden_size = m->cfg.hidden_size;
+    for (int j = 0; j < k; j++) nr->selected[j] = k == c->layers.list.n ? c->layers.list.v[j] : L - k + j;
+    for (int j = 0; j < k; j++)
+        for (int i = 0; i < F; i++)
+            nr->owner[(size_t)j * F + i] = (i * 7919 % 1000) < c->awareness.epsilon * 1000 ? -1 : i % 2;
+}
+
+typedef struct {
+    double step, peak_rss_mb;
+    StepTimes per_step;
+    size_t packed;
+} BenchResult;
+
+static LmStatus time_mode(const Config *c, Model *m, const PackSpec *spec, const Batch *b,
+                          BenchResult *out, Trainer *keep) {
+    AdamWHyper h = {0.9, 0.95, 1e-8, 0.1};
+    Schedule s = {SCHED_CONSTANT, 3e-4, 3e-4, 0, 1};
+    Trainer tr;
+    LM_TRY(trainer_init(&tr, m, b->b, b->t, &h, &s, 1.0, spec));
+    StepStats st;
+    for (int i = 0; i < c->bench.warmup; i++) trainer_step(&tr, b, NULL, 1, &st);
+    tr.times = (StepTimes){0};
+    double t0 = timer_now();
+    for (int i = 0; i < c->bench.steps; i++) trainer_step(&tr, b, NULL, 1, &st);
+    out->step = (timer_now() - t0) / c->bench.steps;
+    double k = 1.0 / c->bench.steps;
+    out->per_step = (StepTimes){tr.times.forward * k, tr.times.backward * k, tr.times.allreduce * k,
+                                tr.times.optimizer * k};
+    out->packed = tr.pack.n;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    out->peak_rss_mb = ru.ru_maxrss / 1024.0;
+    if (keep) *keep = tr;
+    else trainer_free(&tr);
+    return LM_OK;
+}
+
+static void print_result(const char *mode, const BenchResult *r, double flops, double peak, int n) {
+    if (comm_rank() != 0) return;
+    printf("%-8s forward+loss %.1f ms | backward %.1f ms | allreduce %.1f ms (%zu bytes) | optimizer "
+           "%.1f ms\n", mode, r->per_step.forward * 1e3, r->per_step.backward * 1e3,
+           r->per_step.allreduce * 1e3, r->packed * sizeof(float), r->per_step.optimizer * 1e3);
+    printf("%-8s step %.1f ms | %.0f tokens/s | peak RSS %.0f MB", mode, r->step * 1e3,
+           n * comm_size() / r->step, r->peak_rss_mb);
+    if (flops > 0)  // MFU only where the FLOP count is the full model's
+        printf(" | %.1f GFLOP/s | sgemm peak %.1f GFLOP/s | MFU %.1f%%", flops / r->step / 1e9, peak,
+               100 * flops / r->step / 1e9 / peak);
+    printf("\n");
+}
+
 LmStatus bench_run(const Config *cfg) {
     Model m;
     LM_TRY(model_from_config(cfg, &m));
     int B = cfg->train.batch_size, T = cfg->train.seq_len, n = B * T;
-    double peak = bench_sgemm_peak(1024, 10);
+    double peak = bench_sgemm_peak(1024, 10), flops = model_train_flops(&m.cfg, B, T);
     int *tok = xmalloc(sizeof(int) * n), *tgt = xmalloc(sizeof(int) * n);
     float *w = xmalloc(sizeof(float) * n);
     random_batch(tok, tgt, w, n, m.cfg.vocab_size, 42);
-    AdamWHyper h = {0.9, 0.95, 1e-8, 0.1};
-    Schedule s = {SCHED_CONSTANT, 3e-4, 3e-4, 0, 1};
-    Trainer tr;
-    PackSpec full = {.mode = "full"};
-    LM_TRY(trainer_init(&tr, &m, B, T, &h, &s, 1.0, &full));
     Batch batch = {tok, tgt, w, B, T};
-    StepStats st;
-    for (int i = 0; i < cfg->bench.warmup; i++) trainer_step(&tr, &batch, NULL, 1, &st);
-    tr.times = (StepTimes){0};
-    double t0 = timer_now();
-    for (int i = 0; i < cfg->bench.steps; i++) trainer_step(&tr, &batch, NULL, 1, &st);
-    double dt = (timer_now() - t0) / cfg->bench.steps;
-    double flops = model_train_flops(&m.cfg, B, T), k = 1000.0 / cfg->bench.steps;
-    if (comm_rank() == 0) {
-        printf("model %zu params | batch %d x %d | %d timed steps after %d warm-up\n", m.numel, B,
-               T, cfg->bench.steps, cfg->bench.warmup);
-        printf("forward+loss %.1f ms | backward %.1f ms | allreduce %.1f ms | optimizer %.1f ms\n",
-               tr.times.forward * k, tr.times.backward * k, tr.times.allreduce * k,
-               tr.times.optimizer * k);
-        printf("step %.1f ms | %.0f tokens/s | %.1f GFLOP/s | sgemm peak %.1f GFLOP/s | MFU %.1f%%\n",
-               dt * 1000, n * comm_size() / dt, flops / dt / 1e9, peak, 100 * flops / dt / 1e9 / peak);
-    }
-    double dd = detect_step_seconds(&m, &tr.acts, &batch, cfg->bench.steps);
     if (comm_rank() == 0)
-        printf("detect step %.1f ms | %.0f tokens/s | %.0f sentences/s | %.2f x the training step\n",
-               dd * 1000, n * comm_size() / dd, B * comm_size() / dd, dd / dt);
-    trainer_free(&tr);
+        printf("model %zu params | batch %d x %d | %d timed steps after %d warm-up\n", m.numel, B, T,
+               cfg->bench.steps, cfg->bench.warmup);
+    Neurons nr;
+    memset(&nr, 0, sizeof nr);
+    const char *dirs[] = {"de-en"};
+    PackSpec spec = {cfg->train.mode, &nr, dirs, 1, cfg->routing.enabled, 0, (float)cfg->routing.scale};
+    BenchResult sel, full;
+    LmStatus st = LM_OK;
+    if (strcmp(cfg->train.mode, "full")) {  // the selective mode first: its peak RSS is its own
+        bench_neurons(cfg, &m, &nr);
+        st = time_mode(cfg, &m, &spec, &batch, &sel, NULL);
+        if (st == LM_OK) print_result(cfg->train.mode, &sel, 0, peak, n);
+    }
+    Trainer tr;
+    PackSpec fs = {.mode = "full"};
+    if (st == LM_OK) st = time_mode(cfg, &m, &fs, &batch, &full, &tr);
+    if (st == LM_OK) print_result("full", &full, flops, peak, n);
+    if (st == LM_OK && strcmp(cfg->train.mode, "full") && comm_rank() == 0)
+        printf("%s step / full step = %.2f\n", cfg->train.mode, sel.step / full.step);
+    if (st == LM_OK) {
+        double dd = detect_step_seconds(&m, &tr.acts, &batch, cfg->bench.steps);
+        if (comm_rank() == 0)
+            printf("detect   step %.1f ms | %.0f tokens/s | %.0f sentences/s | %.2f x the full step\n",
+                   dd * 1000, n * comm_size() / dd, B * comm_size() / dd, dd / full.step);
+        trainer_free(&tr);
+    }
+    neurons_free(&nr);
     model_free(&m);
     free(tok), free(tgt), free(w);
-    return LM_OK;
+    return st;
 }
