@@ -68,6 +68,8 @@ static const struct {
     {"layers", "Which layers LANDeRMT finetunes (DESIGN §4.1)."},
     {"routing", "Conditional awareness-based routing gates (DESIGN §4.5)."},
     {"bench", "The timing loop of `landermt bench`."},
+    {"translate", "Decoding with `landermt translate` (the model is model.checkpoint)."},
+    {"evaluate", "Scoring checkpoints with `landermt evaluate`."},
     {"prep", "Inputs, cleaning, splits and tokenizer of `landermt prep`."},
     {"debug", "Fault injection for tests; never needed in normal runs."},
 };
@@ -196,6 +198,27 @@ static const Key KEYS[] = {
 
     K_INT(bench, steps, "10", "[1, inf)", "Timed steps."),
     K_INT(bench, warmup, "2", "[0, inf)", "Untimed warm-up steps before timing."),
+
+    K_STR(translate, direction, "", NULL, "Direction to translate, e.g. de-en; required."),
+    K_STR(translate, input, "test", "nonempty",
+          "A split of data.corpus (e.g. test), file:PATH (one sentence per line) or - (stdin)."),
+    K_STR(translate, output, "-", "nonempty", "Where the translations go, one line each; - = stdout."),
+    K_INT(translate, beam, "1", "[1, 64]", "Beam width; 1 = greedy decoding."),
+    K_INT(translate, max_new_tokens, "128", "[1, 65536]", "Longest translation in tokens."),
+    K_INT(translate, batch_size, "16", "[1, 65536]", "Sentences decoded together."),
+    K_INT(translate, max_sentences, "0", "[0, inf)", "Sentences translated from a split; 0 = all."),
+
+    K_LIST(evaluate, checkpoints, "[]", "langpath",
+           "Checkpoints to compare as NAME:PATH (e.g. base:runs/base.h5); empty = model.checkpoint as base."),
+    K_LIST(evaluate, directions, "[]", "direction",
+           "Directions scored; empty = data.directions (add unseen ones such as de-fr to see forgetting)."),
+    K_STR(evaluate, split, "test", "nonempty", "Corpus split scored."),
+    K_INT(evaluate, max_sentences, "200", "[0, inf)", "Sentences scored per direction; 0 = all."),
+    K_LIST(evaluate, languages, "[]", "nonempty",
+           "Languages whose monolingual split gets a perplexity; empty = those of the directions."),
+    K_LIST(evaluate, external, "[]", "langpath",
+           "External test sets as SRC-TGT:SOURCE_FILE,REFERENCE_FILE (one sentence per line)."),
+    K_STR(evaluate, output, "runs/eval", "nonempty", "Directory for eval.md and eval.json."),
 
     K_STR(prep, output, "data/corpus.h5", "nonempty", "Corpus file to write."),
     K_STR(prep, pivot, "en", "nonempty",

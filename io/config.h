@@ -102,6 +102,24 @@ typedef struct {
     struct {
         int steps, warmup;           // timed steps, untimed warm-up steps
     } bench;
+    // translate: `landermt translate` (model = model.checkpoint).
+    struct {
+        char direction[CFG_STR];     // e.g. de-en
+        char input[CFG_STR];         // split name | file:PATH | -
+        char output[CFG_STR];        // path | -
+        int beam;                    // 1 = greedy
+        int max_new_tokens, batch_size, max_sentences;
+    } translate;
+    // evaluate: `landermt evaluate`.
+    struct {
+        CfgList checkpoints;         // NAME:PATH
+        CfgList directions;          // empty = data.directions
+        char split[CFG_STR];
+        int max_sentences;
+        CfgList languages;           // perplexity; empty = languages of the directions
+        CfgList external;            // SRC-TGT:SRC_FILE,REF_FILE
+        char output[CFG_STR];        // directory for eval.md / eval.json
+    } evaluate;
     // prep: inputs, cleaning, splits and tokenizer of `landermt prep`.
     struct {
         char output[CFG_STR];        // corpus file written
