@@ -166,6 +166,8 @@ static LmStatus train_write(hid_t f, const Model *m, const TrainState *ts, const
     for (size_t i = 0; st == LM_OK && i < sizeof counters / sizeof counters[0]; i++)
         st = h5_attr_write_i64(g, counters[i].name, counters[i].v);
     if (st == LM_OK && config_text) st = h5_attr_write_str(g, "config", config_text);
+    if (st == LM_OK) st = h5_attr_write_str(g, "slurm_job_id", ts->slurm_job_id);
+    if (st == LM_OK) st = h5_attr_write_i64(g, "restart_count", ts->restart_count);
     int64_t two = 2, n = ts->n_hist;
     if (st == LM_OK) st = h5_write(g, "rng", H5T_U64, ts->rng, 1, &two);
     if (st == LM_OK && ts->exp_avg) st = tensors_write(g, "optimizer/exp_avg", m, ts->exp_avg);

@@ -31,6 +31,8 @@ typedef struct {
     double *hist_loss;    // training loss
     double *hist_val;     // validation loss (NaN when not evaluated)
     int64_t skipped_steps;
+    char slurm_job_id[32];   // SLURM_JOB_ID of the writer ("" outside Slurm)
+    int64_t restart_count;   // SLURM_RESTART_COUNT: requeues so far
     // Selective modes store only their packed trainable entries (no /params),
     // plus a reference to the base checkpoint they apply to.
     int64_t n_packed;     // 0 = a full checkpoint

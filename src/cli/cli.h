@@ -22,8 +22,9 @@ typedef struct {
     char *config_text;       // resolved YAML
 } CliArgs;
 
-// Per-rank thread budget (OpenBLAS + OpenMP), logged on rank 0.
-void threads_setup(void);
+// Per-rank thread budget (OpenBLAS + OpenMP) and the start-up banner on
+// rank 0; every compute command calls it first.
+void startup(const CliArgs *a);
 
 LmStatus cmd_train(CliArgs *a);
 LmStatus cmd_bench(CliArgs *a);

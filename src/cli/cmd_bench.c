@@ -2,6 +2,6 @@
 #include "train/bench.h"
 
 LmStatus cmd_bench(CliArgs *a) {
-    threads_setup();
+    startup(a);
     return bench_run(&a->cfg);
 }

@@ -2,6 +2,6 @@
 #include "landermt/detect.h"
 
 LmStatus cmd_detect(CliArgs *a) {
-    threads_setup();
+    startup(a);
     return detect_run(&a->cfg);
 }

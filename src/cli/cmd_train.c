@@ -2,6 +2,6 @@
 #include "train/loop.h"
 
 LmStatus cmd_train(CliArgs *a) {
-    threads_setup();
+    startup(a);
     return train_run(&a->cfg, a->config_text);
 }

@@ -79,8 +79,19 @@ int catalog_language_match(const CfgList *langs, const char *cat) {
     return -1;
 }
 
-// ".../<lang>/LC_MESSAGES/<domain>.mo" -> lang ('-' read as '_': some
-// packages write zh-CN). 0 when the path has no such form.
+// A locale name as a language: '-' read as '_' (some packages write zh-CN)
+// and a codeset dropped (de_DE.UTF-8 -> de_DE, sr_RS.UTF-8@latin ->
+// sr_RS@latin: the modifier stays, it names a script).
+static void lang_normalise(char *s) {
+    for (char *p = s; *p; p++)
+        if (*p == '-') *p = '_';
+    char *dot = strchr(s, '.');
+    if (!dot) return;
+    const char *at = strchr(dot, '@'), *rest = at ? at : dot + strlen(dot);
+    memmove(dot, rest, strlen(rest) + 1);
+}
+
+// ".../<lang>/LC_MESSAGES/<domain>.mo" -> lang. 0 when the path has no such form.
 static int path_language(const char *path, char out[PREP_LANG_MAX]) {
     static const char LC[] = "/LC_MESSAGES";
     const size_t k = sizeof LC - 1;
@@ -90,15 +101,15 @@ static int path_language(const char *path, char out[PREP_LANG_MAX]) {
     while (start > path && start[-1] != '/') start--;
     size_t n = (size_t)(end - start);
     if (!n || n >= PREP_LANG_MAX) return 0;
-    for (size_t i = 0; i < n; i++) out[i] = start[i] == '-' ? '_' : start[i];
+    memcpy(out, start, n);
     out[n] = '\0';
+    lang_normalise(out);
     return 1;
 }
 
 static void header_language(const MoCatalog *cat, char out[PREP_LANG_MAX]) {
     snprintf(out, PREP_LANG_MAX, "%s", cat->language ? cat->language : "");
-    for (char *p = out; *p; p++)
-        if (*p == '-') *p = '_';
+    lang_normalise(out);
 }
 
 // ---------------------------------------------------------------------------
@@ -128,8 +139,10 @@ static void catalog_skip(PrepData *d, const char *path, const char *lang, int na
 static LmStatus catalog_take(const Config *c, PrepData *d, const char *path, int named) {
     char lang[PREP_LANG_MAX];
     int from_path = path_language(path, lang);
-    if (from_path && catalog_language_match(&c->prep.languages, lang) < 0)
-        return catalog_skip(d, path, lang, named), LM_OK;
+    if (from_path && catalog_language_match(&c->prep.languages, lang) < 0) {
+        catalog_skip(d, path, lang, named);
+        return LM_OK;  // not read at all: most catalogs of a tree are other languages
+    }
     MoCatalog cat;
     if (mo_read(path, &cat) != LM_OK) {
         if (named) return LM_ERUNTIME;

@@ -21,20 +21,18 @@ static int cmp_str(const void *a, const void *b) {
 // do not depend on the order of the inputs. Returns the count; free *tags
 // with tags_free.
 static int lang_tags(const PrepData *d, char ***tags) {
-    int n = 0;
-    char **t = xmalloc(sizeof *t * (size_t)(2 * d->n_dir + d->n_mono + 1));
-    for (int i = 0; i < d->n_dir; i++) t[n++] = (char *)d->dir[i].src, t[n++] = (char *)d->dir[i].tgt;
-    for (int i = 0; i < d->n_mono; i++) t[n++] = (char *)d->mono[i].lang;
-    if (n) qsort(t, (size_t)n, sizeof *t, cmp_str);
-    int u = 0;
-    for (int i = 0; i < n; i++)
-        if (!u || strcmp(t[u - 1], t[i])) t[u++] = t[i];
-    for (int i = 0; i < u; i++) {
-        char *name = xmalloc(strlen(t[i]) + 4);
-        sprintf(name, "<2%s>", t[i]);
-        t[i] = name;
+    int n = 0, u = 0;
+    const char **lang = xmalloc(sizeof *lang * (size_t)(2 * d->n_dir + d->n_mono + 1));
+    for (int i = 0; i < d->n_dir; i++) lang[n++] = d->dir[i].src, lang[n++] = d->dir[i].tgt;
+    for (int i = 0; i < d->n_mono; i++) lang[n++] = d->mono[i].lang;
+    if (n) qsort(lang, (size_t)n, sizeof *lang, cmp_str);
+    *tags = xmalloc(sizeof **tags * (size_t)(n + 1));
+    for (int i = 0; i < n; i++) {
+        if (i && !strcmp(lang[i - 1], lang[i])) continue;
+        (*tags)[u] = xmalloc(strlen(lang[i]) + 4);
+        sprintf((*tags)[u++], "<2%s>", lang[i]);
     }
-    *tags = t;
+    free(lang);
     return u;
 }
 

@@ -30,6 +30,10 @@ static LmStatus validate(Run *r, double *val) {
     }
     *val = n > 0 ? sum / n : NAN;
     if (comm_rank() == 0) printf("step %6lld | valid loss %.4f\n", (long long)r->tr.step, *val);
+    if (r->metrics) {
+        fprintf(r->metrics, "{\"step\": %lld, \"valid_loss\": %.6g}\n", (long long)r->tr.step, *val);
+        fflush(r->metrics);
+    }
     return LM_OK;
 }
 
@@ -61,11 +65,26 @@ static void hist_push(TrainState *h, int64_t step, double loss, double val) {
     h->n_hist++;
 }
 
+// One JSON object per line, for plots and dashboards (docs/training.md).
+static void metrics_json(const Run *r, const StepStats *s, double ms) {
+    if (!r->metrics) return;
+    fprintf(r->metrics, "{\"step\": %lld, \"loss\": %.6g, \"grad_norm\": %.6g, \"lr\": %.6g, "
+            "\"tokens\": %.0f, \"ms\": %.3f, \"skipped\": %d, \"streams\": {", (long long)r->tr.step,
+            s->loss, s->grad_norm, s->lr, s->n_tokens, ms, s->skipped);
+    for (int i = 0; i < r->ss.n; i++)
+        fprintf(r->metrics, "%s\"%s\": %.6g", i ? ", " : "", r->ss.train[i].name, s->stream_loss[i]);
+    fprintf(r->metrics, "}}\n");
+    fflush(r->metrics);
+}
+
 static void log_step(const Run *r, const StepStats *s, double ms) {
     if (comm_rank() != 0) return;
-    printf("step %6lld/%d | loss %.4f | gnorm %.3f | lr %.2e | %7.0f tok/s | %7.1f ms",
+    metrics_json(r, s, ms);
+    int64_t done = r->tr.step + r->tr.skipped, left = r->cfg->train.steps - done;
+    double eta = (timer_now() - r->t_start) / (double)(done - r->it_start) * (double)left;
+    printf("step %6lld/%d | loss %.4f | gnorm %.3f | lr %.2e | %7.0f tok/s | %7.1f ms | eta %4.0f s",
            (long long)r->tr.step, r->cfg->train.steps, s->loss, s->grad_norm, s->lr,
-           s->n_tokens / (ms / 1000.0), ms);
+           s->n_tokens / (ms / 1000.0), ms, eta);
     for (int i = 0; r->ss.n > 1 && i < r->ss.n; i++)
         printf(" | %s %.4f", r->ss.train[i].name, s->stream_loss[i]);
     printf("%s\n", s->skipped == STEP_NONFINITE ? " | SKIPPED (non-finite loss or gradient)"
@@ -115,6 +134,12 @@ static LmStatus run_setup(Run *r) {
     LM_TRY(streamset_open(&r->ss, c, r->model.cfg.vocab_size));
     LM_TRY(trainer_setup(r));
     if (comm_rank() == 0) LM_TRY(make_dirs(c->train.out_dir));
+    if (comm_rank() == 0) {
+        char path[2 * CFG_STR];
+        snprintf(path, sizeof path, "%s/metrics.jsonl", c->train.out_dir);
+        r->metrics = fopen(path, "a");  // a log, not data: training goes on without it
+        if (!r->metrics) fprintf(stderr, "warning: cannot write %s\n", path);
+    }
     return LM_OK;
 }
 
@@ -124,6 +149,7 @@ static void run_free(Run *r) {
     streamset_close(&r->ss);
     neurons_free(&r->neurons);
     train_state_free(&r->hist);
+    if (r->metrics) fclose(r->metrics);
 }
 
 // Examples longer than train.seq_len were skipped or truncated: say how
@@ -172,6 +198,8 @@ static LmStatus run_loop(Run *r) {
     for (int i = 0; comm_rank() == 0 && i < r->ss.n; i++)
         printf("stream %-8s train %lld, valid %lld sentences, weight %g\n", r->ss.train[i].name,
                (long long)r->ss.train[i].rd.n, (long long)r->ss.valid[i].rd.n, r->ss.weight[i]);
+    r->t_start = timer_now();
+    r->it_start = r->tr.step + r->tr.skipped;
     while (r->tr.step + r->tr.skipped < c->train.steps) {
         int64_t it = r->tr.step + r->tr.skipped + 1;  // 1-based iteration
         double t0 = timer_now();

@@ -3,6 +3,8 @@
 #ifndef LM_RUN_H
 #define LM_RUN_H
 
+#include <stdio.h>
+
 #include "io/ckpt.h"
 #include "io/config.h"
 #include "io/neurons.h"
@@ -19,6 +21,9 @@ typedef struct {
     TrainState hist;         // metric history
     uint64_t base_checksum;  // of the model before training
     double best_val;         // lowest validation loss so far
+    FILE *metrics;           // <out_dir>/metrics.jsonl on rank 0 (appended on resume)
+    double t_start;          // for the ETA
+    int64_t it_start;        // iteration this process started at
 } Run;
 
 // Writes <out_dir>/<name> (rank 0, atomically) with everything a resume

@@ -42,6 +42,9 @@ static LmStatus write_rank0(Run *r, const char *path) {
     cursors_fill(r, &ts, names, epochs, pos);
     ts.step = r->tr.step;
     ts.skipped_steps = r->tr.skipped;
+    const char *job = getenv("SLURM_JOB_ID"), *restarts = getenv("SLURM_RESTART_COUNT");
+    snprintf(ts.slurm_job_id, sizeof ts.slurm_job_id, "%s", job ? job : "");
+    ts.restart_count = restarts ? atoll(restarts) : 0;
     optimizer_fill(r, &ts);
     const char *dirs[CFG_LIST_MAX];
     for (int i = 0; i < r->cfg->data.directions.n; i++) dirs[i] = r->cfg->data.directions.item[i];

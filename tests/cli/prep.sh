@@ -56,6 +56,8 @@ M=$D/mo
   po_entry "_Save the document" "Dokument _speichern"; } | mo "$M/de/LC_MESSAGES"
 { po_header de_AT 'nplurals=2; plural=(n != 1);'
   po_entry "Good morning everyone" "Grüß Gott miteinander"; } | mo "$M/de_AT/LC_MESSAGES"
+{ po_header de_CH 'nplurals=2; plural=(n != 1);'   # codeset in the directory name
+  po_entry "Close the door" "Schliess die Tür"; } | mo "$M/de_CH.UTF-8/LC_MESSAGES"
 { po_header de_DE 'nplurals=2; plural=(n != 1);'   # no <lang>/LC_MESSAGES: header language
   po_entry "Print the page" "Seite drucken"; } | mo "$M/flat"
 { po_header zh_CN 'nplurals=1; plural=0;'
@@ -68,6 +70,7 @@ M=$D/mo
 { po_header sr 'nplurals=3; plural=(n%10==1 && n%100!=11 ? 0 : n%10>=2 && n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2);'
   po_entry "Open the file" "Отвори датотеку"; } | mo "$M/sr/LC_MESSAGES"
 { po_header sr@latin 'nplurals=1; plural=0;'; po_entry "Open the file" "Otvori datoteku"; } | mo "$M/sr@latin/LC_MESSAGES"
+{ po_header sr@latin 'nplurals=1; plural=0;'; po_entry "Open the file" "Otvori fajl"; } | mo "$M/sr_RS.UTF-8@latin/LC_MESSAGES"
 printf 'this is not a catalog' >"$M/de/LC_MESSAGES/broken.mo"
 
 cat >"$WORK/p.yaml" <<YAML
@@ -162,13 +165,14 @@ if mode == "main":
               ("%d files were deleted", "%d Dateien wurden gelöscht"),
               ("Save the document", "Dokument speichern"),  # mnemonics stripped
               ("Good morning everyone", "Grüß Gott miteinander"),  # de_AT
+              ("Close the door", "Schliess die Tür"),  # de_CH.UTF-8
               ("Print the page", "Seite drucken")]:  # Language header
         check(p in de, f"en-de lacks {p}")
     check(("Open the file", "打开文件") in zh and ("%d file was deleted", "已删除 %d 个文件") in zh,
           "en-zh_CN lacks catalog pairs")
     check(not any("%d files" in a for a, _ in zh), "nplurals=1: no msgid_plural pair expected")
     check(not any("開啟" in b for _, b in zh), "zh_TW catalog taken for zh_CN")
-    check(len(de) == 47 and len(zh) == 4 and len(pairs("de-en")) == 40 and len(pairs("en-fr")) == 40,
+    check(len(de) == 48 and len(zh) == 4 and len(pairs("de-en")) == 40 and len(pairs("en-fr")) == 40,
           f"pair counts {len(de)} {len(zh)} {len(pairs('de-en'))} {len(pairs('en-fr'))}")
 elif mode == "text":
     check(list(f.get("bitext", {})) == [] and sorted(mono) == ["en"], "text-only corpus layout")
@@ -200,12 +204,12 @@ expect_stat() {  # LOG PREFIX key=value...
 if "$LANDERMT" prep -c "$WORK/p.yaml" >"$WORK/log" 2>"$WORK/err"; then pass; else
   fail "prep exited $?"; cat "$WORK/err"; finish; exit 1; fi
 check_py main "$WORK/c.h5" "$WORK/dump1" && pass || fail "h5py checks of the main corpus"
-expect_stat "$WORK/log" "drops en-de:" "52 read," "47 kept;" malformed=2 invalid_utf8=1 identical=1 \
+expect_stat "$WORK/log" "drops en-de:" "53 read," "48 kept;" malformed=2 invalid_utf8=1 identical=1 \
   format_only=1 untranslated=1 duplicate=2
 expect_stat "$WORK/log" "drops en-zh_CN:" "5 read," "4 kept;" wrong_script=1 duplicate=0
 expect_stat "$WORK/log" "drops en-fr:" "40 kept;" invalid_utf8=1
 expect_stat "$WORK/log" "drops mono en:" invalid_utf8=1 empty=2 too_short=1 too_long=1
-expect_stat "$WORK/log" "gettext:" "4 catalogs read (de 3, zh_CN 1)," "1 unreadable," "3 of other languages,"
+expect_stat "$WORK/log" "gettext:" "5 catalogs read (de 4, zh_CN 1)," "1 unreadable," "4 of other languages,"
 grep -q "warning: skipping the unreadable catalog above (.*broken.mo)" "$WORK/err" && pass \
   || fail "no warning naming broken.mo: $(cat "$WORK/err")"
 grep -q "warning: .*a.tsv:46: expected exactly one tab" "$WORK/err" && pass || fail "malformed line not named"
@@ -250,7 +254,7 @@ mpirun --oversubscribe --mca pml ob1 --mca btl self,vader -np 2 "$LANDERMT" prep
 check_py main "$WORK/c4.h5" "$WORK/dump4" >/dev/null && cmp -s "$WORK/dump1" "$WORK/dump4" && pass \
   || fail "mpirun corpus differs"
 
-# Regional variants but never scripts: sr takes sr/, not sr@latin/.
+# Regional variants but never scripts: sr takes sr/, not sr@latin/ or sr_RS.UTF-8@latin/.
 "$LANDERMT" prep --set prep.mo="$M" --set prep.languages=sr --set prep.output="$WORK/sr.h5" \
   --set prep.mono_from_bitext=false >"$WORK/logsr" 2>&1 || fail "sr prep exited $?"
 check_py sr "$WORK/sr.h5" && pass || fail "sr: sr@latin must not be read for sr"

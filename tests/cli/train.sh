@@ -20,6 +20,13 @@ awk -v a="$first" -v b="$last" 'BEGIN{exit !(a > 0 && b < a - 1.0)}' && pass \
 [[ -f $WORK/run/step_00000040.h5 ]] && pass || fail "final checkpoint missing"
 [[ ! -f $WORK/run/step_00000020.h5 ]] && pass || fail "keep_last 1 did not remove step 20"
 grep -q "valid loss" "$WORK/log" && pass || fail "no validation line"
+/usr/bin/python3 -c "
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+steps = [r['step'] for r in rows if 'loss' in r]
+assert steps == list(range(1, 41)), steps
+assert any('valid_loss' in r for r in rows)
+" "$WORK/run/metrics.jsonl" && pass || fail "metrics.jsonl is not one JSON object per step"
 
 # The checkpoint loads as a pretrained model (0 steps of training = load only).
 "$LANDERMT" train -c "$WORK/tiny.yaml" --set model.checkpoint="$WORK/run/step_00000040.h5" \

@@ -1,17 +1,13 @@
-// Corpus files: mkcorpus output read back through corpus.h, the hash split,
-// and a clear error (never a crash) for every kind of bad file.
-#include <fcntl.h>
+// Corpus files read through corpus.h: a clear error (never a crash) for
+// every kind of bad file. (Corpora written by `landermt prep` are checked in
+// tests/cli/prep.sh.)
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "harness.h"
 #include "io/corpus.h"
 #include "io/h5.h"
 #include "util/alloc.h"
-
-#define MKCORPUS LM_BINARY_DIR "/mkcorpus"
 
 // ------------------------------------------------------------ helpers
 
@@ -20,16 +16,6 @@ static void write_text(const char *path, const char *text) {
     fputs(text, f);
     fclose(f);
 }
-
-static const char *read_text(const char *path) {
-    static char buf[16384];
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    if (f) fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
 
 // A whole monolingual split read through the streaming reader.
 typedef struct {
@@ -70,24 +56,6 @@ static const char *expect_mono_error(const char *path, const char *lang, int voc
     return err;
 }
 
-// Runs mkcorpus with `args`; returns its exit status, stderr in *err.
-static int run_mkcorpus(const char *args, const char **err) {
-    char cmd[4096];
-    const char *errfile = tmp_file("mk_stderr.txt");
-    snprintf(cmd, sizeof cmd, "%s %s >%s/mk_stdout.txt 2>%s", MKCORPUS, args, tmp_dir(), errfile);
-    int rc = system(cmd);
-    *err = read_text(errfile);
-    if (getenv("SHOW_ERRORS")) printf("--- mkcorpus %s -> %d:\n%s", args, WEXITSTATUS(rc), *err);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-// The split rule of docs/formats.md, restated independently of mkcorpus.
-static int expect_dev(const char *text, double dev_frac) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) h = (h ^ *p) * 0x100000001b3ULL;
-    return (double)(h >> 11) / 9007199254740992.0 < dev_frac;
-}
-
 // A minimal valid corpus holding /mono/en/train with the given arrays.
 static const char *fake_corpus(const char *name, const int32_t *tok, int64_t ntok,
                                const int64_t *off, int64_t noff) {
@@ -111,118 +79,6 @@ static const char *fake_corpus(const char *name, const int32_t *tok, int64_t nto
 
 static const int32_t TOK[] = {10, 11, 12, 13, 14, 15};
 static const int64_t OFF[] = {0, 2, 6};
-
-// ------------------------------------------------------------ mkcorpus
-
-#define INPUT_A "Hello world\n  padded line\t \n\nHello world\nbad \xff utf8\nZ\xc3\xbcrich ist sch\xc3\xb6n\n"
-#define INPUT_B "crlf line\r\nHello world\nthe quick brown fox\n"
-static const char *const UNIQUE[] = {"Hello world", "padded line", "Z\xc3\xbcrich ist sch\xc3\xb6n",
-                                     "crlf line", "the quick brown fox"};
-#define N_UNIQUE 5
-
-static void write_inputs(void) {
-    char longline[1200];
-    memset(longline, 'x', 1001);
-    strcpy(longline + 1001, "\n");
-    char a[2048];
-    snprintf(a, sizeof a, "%s%s", INPUT_A, longline);
-    write_text(tmp_file("a.txt"), a);
-    write_text(tmp_file("b.txt"), INPUT_B);
-}
-
-// Every stored sentence: tokens are its bytes + 3, split as the hash says.
-static int check_split(const char *path, const char *split, double dev_frac, char ***texts) {
-    Mono s;
-    int64_t n = 0;
-    CHECK(read_mono(path, "en", split, 259, &s) == LM_OK, "read %s", split);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    char name[64];
-    snprintf(name, sizeof name, "/mono/en/%s/text", split);
-    CHECK(h5_read_strings(f, name, texts, &n, "test") == LM_OK && n == s.n, "text of %s", split);
-    H5Fclose(f);
-    for (int64_t i = 0; i < s.n && i < n; i++) {
-        const char *t = (*texts)[i];
-        int ok = s.offsets[i + 1] - s.offsets[i] == (int64_t)strlen(t);
-        for (int64_t k = s.offsets[i]; ok && k < s.offsets[i + 1]; k++)
-            ok = s.tokens[k] == 3 + (unsigned char)t[k - s.offsets[i]];
-        CHECK(ok, "tokens of \"%s\" are not its bytes + 3", t);
-        CHECK(expect_dev(t, dev_frac) == !strcmp(split, "dev"), "\"%s\" in wrong split", t);
-    }
-    mono_free(&s);
-    return (int)n;
-}
-
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void test_mkcorpus_round_trip(void) {
-    const char *err, *out = tmp_file("c.h5");
-    write_inputs();
-    char args[3000];
-    snprintf(args, sizeof args, "%s --lang en --dev-frac 0.4 %s/a.txt %s/b.txt", out, tmp_dir(),
-             tmp_dir());
-    CHECK(run_mkcorpus(args, &err) == 0, "mkcorpus failed (is it built?): %s", err);
-    char **train, **dev;
-    int nt = check_split(out, "train", 0.4, &train), nd = check_split(out, "dev", 0.4, &dev);
-    CHECK(nt + nd == N_UNIQUE, "%d + %d sentences, expected %d unique", nt, nd, N_UNIQUE);
-    for (int i = 0; i < N_UNIQUE; i++) {
-        int found = 0;
-        for (int j = 0; j < nt; j++) found += !strcmp(train[j], UNIQUE[i]);
-        for (int j = 0; j < nd; j++) found += !strcmp(dev[j], UNIQUE[i]);
-        CHECK(found == 1, "\"%s\" stored %d times", UNIQUE[i], found);
-    }
-    free(train);
-    free(dev);
-    TokenizerInfo ti;
-    CHECK(corpus_read_tokenizer_info(out, &ti) == LM_OK, "tokenizer info");
-    CHECK(ti.vocab_size == 259 && ti.bos_id == 1 && ti.eos_id == 2 && ti.pad_id == 0,
-          "tokenizer %lld %lld %lld %lld", (long long)ti.vocab_size, (long long)ti.bos_id,
-          (long long)ti.eos_id, (long long)ti.pad_id);
-    const char *report = read_text(tmp_file("mk_stdout.txt"));
-    CHECK(strstr(report, "train: ") && strstr(report, "dev: ") &&
-              strstr(report, "2 duplicate, 1 longer than 1000 bytes, 1 not UTF-8"),
-          "report: %s", report);
-}
-
-// The same sentences in another file order land in the same splits.
-static void test_split_independent_of_order(void) {
-    const char *err;
-    char args[3000], **t1, **t2;
-    write_inputs();
-    snprintf(args, sizeof args, "%s/ab.h5 --lang en --dev-frac 0.5 %s/a.txt %s/b.txt", tmp_dir(),
-             tmp_dir(), tmp_dir());
-    CHECK(run_mkcorpus(args, &err) == 0, "mkcorpus a b: %s", err);
-    snprintf(args, sizeof args, "%s/ba.h5 --dev-frac 0.5 %s/b.txt --lang en %s/a.txt", tmp_dir(),
-             tmp_dir(), tmp_dir());
-    CHECK(run_mkcorpus(args, &err) == 0, "mkcorpus b a: %s", err);
-    int n1 = check_split(tmp_file("ab.h5"), "train", 0.5, &t1);
-    int n2 = check_split(tmp_file("ba.h5"), "train", 0.5, &t2);
-    CHECK(n1 == n2, "train sizes %d vs %d", n1, n2);
-    qsort(t1, (size_t)n1, sizeof *t1, cmp_str);
-    qsort(t2, (size_t)n2, sizeof *t2, cmp_str);
-    for (int i = 0; i < n1 && i < n2; i++) CHECK(!strcmp(t1[i], t2[i]), "train differs at %d", i);
-    free(t1);
-    free(t2);
-}
-
-static void test_mkcorpus_errors(void) {
-    const char *err;
-    char args[3000];
-    write_text(tmp_file("empty.txt"), "\n   \n");
-    snprintf(args, sizeof args, "%s/o.h5 --lang en %s/nope.txt", tmp_dir(), tmp_dir());
-    CHECK(run_mkcorpus(args, &err) == 1 && strstr(err, "nope.txt"), "missing input: %s", err);
-    snprintf(args, sizeof args, "%s/o.h5 --lang en %s/empty.txt", tmp_dir(), tmp_dir());
-    CHECK(run_mkcorpus(args, &err) == 1 && strstr(err, "empty.txt"), "empty input: %s", err);
-    snprintf(args, sizeof args, "/nonexistent-dir/o.h5 --lang en %s/b.txt", tmp_dir());
-    CHECK(run_mkcorpus(args, &err) == 1 && strstr(err, "/nonexistent-dir/o.h5"), "bad out: %s", err);
-    const char *usage_cases[] = {"", "o.h5 a.txt", "o.h5 --lang en", "o.h5 --lang e/n a.txt",
-                                 "o.h5 --lang en --dev-frac 1.5 a.txt", "o.h5 --lang",
-                                 "o.h5 --bogus a.txt"};
-    for (size_t i = 0; i < sizeof usage_cases / sizeof *usage_cases; i++)
-        CHECK(run_mkcorpus(usage_cases[i], &err) == 2 && strstr(err, "usage: mkcorpus"),
-              "usage case \"%s\": %s", usage_cases[i], err);
-}
 
 // ------------------------------------------------------------ bad files
 
@@ -340,9 +196,6 @@ static void test_h5_helpers(void) {
 
 int main(void) {
     h5_init();
-    RUN(test_mkcorpus_round_trip);
-    RUN(test_split_independent_of_order);
-    RUN(test_mkcorpus_errors);
     RUN(test_good_fake_and_vocab);
     RUN(test_bad_offsets);
     RUN(test_missing_stream);

@@ -1,3 +1,5 @@
+// Start-up of the compute commands: the thread budget per rank and the
+// banner (version, commit, config hash, ranks x threads, rank -> host map).
 // Threads per rank: explicit OPENBLAS_NUM_THREADS / OMP_NUM_THREADS win,
 // then Slurm's cpus-per-task, else the node's cores divided by the ranks on
 // this node, so ranks never oversubscribe cores.
@@ -16,7 +18,15 @@ static int env_int(const char *name) {
     return v && atoi(v) > 0 ? atoi(v) : 0;
 }
 
-void threads_setup(void) {
+// FNV-1a 64 of the resolved config: two logs with the same hash ran the
+// same configuration.
+static unsigned long long config_hash(const char *text) {
+    unsigned long long h = 1469598103934665603ull;
+    for (const char *p = text ? text : ""; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h;
+}
+
+void startup(const CliArgs *a) {
     const char *source = "OPENBLAS_NUM_THREADS";
     int n = env_int("OPENBLAS_NUM_THREADS");
     if (!n) n = env_int("OMP_NUM_THREADS"), source = "OMP_NUM_THREADS";
@@ -31,7 +41,9 @@ void threads_setup(void) {
     omp_set_num_threads(n);
     char hosts[2048];
     comm_host_map(hosts, sizeof hosts);
+    const char *job = getenv("SLURM_JOB_ID");
     if (comm_rank() == 0)
-        printf("landermt %s | ranks %d x threads %d (from %s) | %s\n", LANDERMT_VERSION, comm_size(),
-               n, source, hosts);
+        printf("landermt %s (git %s) %s | config %016llx | ranks %d x threads %d (from %s) | %s%s%s\n",
+               LANDERMT_VERSION, LANDERMT_GIT, a->sub, config_hash(a->config_text), comm_size(), n,
+               source, hosts, job ? " | slurm job " : "", job ? job : "");
 }
