@@ -246,7 +246,7 @@ static const Key KEYS[] = {
           "Share of source sentences (by hash of the normalised source text) assigned to dev."),
     K_FLT(prep, test_fraction, "0.02", "[0, 0.5]",
           "Share assigned to test; dev and test never overlap and never reach train."),
-    K_INT(prep, min_chars, "2", "[1, inf)", "Shortest kept sentence (characters, either side)."),
+    K_INT(prep, min_chars, "2", "[1, inf)", "Shortest kept sentence in characters (bitext: the source side; text: the sentence)."),
     K_INT(prep, max_chars, "400", "[1, inf)", "Longest kept sentence (characters, either side)."),
     K_BOOL(prep, mono_from_bitext, "true",
            "Also store each language's side of the bitext as its monolingual text (for "

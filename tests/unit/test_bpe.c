@@ -611,7 +611,7 @@ static void test_h5_corrupt(void) {
     bpe_free(&ok);
 }
 
-// The interim tokenizer of tools/mkcorpus.c loads as the merge-free layout.
+// The interim byte tokenizer (of the removed mkcorpus tool) loads as the merge-free layout.
 static hid_t write_bytes_group(const char *name, int64_t vocab) {
     char tmp[1200];
     hid_t f = file_create(name, tmp, sizeof tmp), g;
