@@ -79,4 +79,24 @@ LmStatus ckpt_read_config(const char *path, ModelConfig *cfg);
 // caller loaded its base) and fills ts's packed fields instead.
 LmStatus ckpt_read(const char *path, Model *m, TrainState *ts);
 
+// /landermt of a standalone checkpoint as decoding applies it
+// (io/ckpt_landermt.c; docs/decoding.md).
+typedef struct {
+    int present;              // 0: the file has no /landermt group (a plain model)
+    Neurons neurons;          // units, unit_kind, k, selected, owner (k, F); no
+                              // scores (U = units, L = layers, F of the model)
+    int n_gates;              // G; 0 = no routing gates
+    float *gates;             // (G, k, C+1): w (C) then b, as in LandermtState
+    double scale;             // routing_scale
+    char (*gate_dirs)[NEURONS_NAME];  // [G] names of /landermt/gate_directions, or NULL
+} CkptLandermt;
+
+// Reads and validates /landermt against the model configuration cfg:
+// selected layers in range and ascending, classes that partition every
+// selected layer, gate shapes (G, C) and (G) with finite values, G names
+// in gate_directions when G > 1. Errors name the file and the dataset
+// (LM_ERUNTIME). An absent group gives present = 0 and LM_OK.
+LmStatus ckpt_read_landermt(const char *path, const ModelConfig *cfg, CkptLandermt *lm);
+void ckpt_landermt_free(CkptLandermt *lm);
+
 #endif

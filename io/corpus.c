@@ -209,3 +209,21 @@ LmStatus corpus_read_tokenizer_info(const char *path, TokenizerInfo *info) {
     H5Fclose(f);
     return st;
 }
+
+LmStatus corpus_reader_text(const CorpusReader *r, int src, char ***out) {
+    char path[300];
+    const char *tok = src ? r->src_tok : r->tgt_tok;  // ".../src_tokens" or ".../tokens"
+    size_t stem = strlen(tok) - strlen("tokens");
+    snprintf(path, sizeof path, "%.*stext", (int)stem, tok);
+    int64_t n;
+    if (!h5_exists(r->file, path)) {
+        lm_error("%s: no text dataset %s", r->what, path);
+        lm_hint("only the dev and test splits keep the original text; score one of those");
+        return LM_ERUNTIME;
+    }
+    LM_TRY(h5_read_strings(r->file, path, out, &n, r->what));
+    if (n == r->n) return LM_OK;
+    lm_error("%s: %s has %lld sentences, the tokens %lld", r->what, path, (long long)n, (long long)r->n);
+    free(*out);
+    return LM_ERUNTIME;
+}

@@ -41,6 +41,12 @@ void corpus_reader_close(CorpusReader *r);
 LmStatus corpus_reader_read(const CorpusReader *r, int64_t first, int64_t count, int32_t *src,
                             int32_t *tgt);
 
+// The stored original text of one side (src = 1: source side) of every
+// sentence: one malloc'ed block (pointers + strings), freed with free(*out).
+// Only dev/test splits keep text; a split without it is an error naming the
+// dataset.
+LmStatus corpus_reader_text(const CorpusReader *r, int src, char ***out);
+
 // 1 if stream names a direction "s-t" (two language codes joined by '-').
 int corpus_stream_is_direction(const char *stream);
 

@@ -32,5 +32,7 @@ LmStatus cmd_detect(CliArgs *a);
 LmStatus cmd_prep(CliArgs *a);
 LmStatus cmd_inspect(CliArgs *a);
 LmStatus cmd_export(CliArgs *a);
+LmStatus cmd_translate(CliArgs *a);
+LmStatus cmd_evaluate(CliArgs *a);
 
 #endif

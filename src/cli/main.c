@@ -22,6 +22,8 @@ static const Command COMMANDS[] = {
     {"train", cmd_train, "train (train.mode full | layers | landermt | general | specific)", 0},
     {"detect", cmd_detect, "score FFN neurons per direction, select layers, classify -> neurons file", 0},
     {"bench", cmd_bench, "time train steps of a configured model: tokens/s, phases, MFU", 0},
+    {"translate", cmd_translate, "decode translate.direction from a corpus split, file:PATH or stdin", 0},
+    {"evaluate", cmd_evaluate, "BLEU/chrF per direction and perplexity per language for checkpoints", 0},
     {"export", cmd_export, "training checkpoint (+ its base) -> standalone: export -c CFG IN OUT", 2},
     {"inspect", cmd_inspect, "summarise a landermt HDF5 file: inspect FILE", 1},
 };

@@ -19,9 +19,8 @@ LmStatus corpus_tokenizer(const char *corpus, BpeTokenizer *tok) {
     return st;
 }
 
-// [bos] head ... tail for a direction; [bos] alone for a language.
-static LmStatus prompt_tokens(const Config *c, BpeTokenizer *tok, const char *name,
-                              int32_t *ids, StreamPrompt *p) {
+LmStatus prompt_tokens(const Config *c, BpeTokenizer *tok, const char *name, int32_t *ids,
+                       StreamPrompt *p) {
     *p = (StreamPrompt){.prefix = ids, .n_prefix = 1, .middle = ids + 1, .eos = BPE_EOS_ID};
     ids[0] = BPE_BOS_ID;
     if (!corpus_stream_is_direction(name)) return LM_OK;
@@ -49,7 +48,7 @@ LmStatus corpus_check_vocab(const char *corpus, int vocab_size) {
 
 LmStatus stream_open_config(Stream *s, const Config *c, BpeTokenizer *tok, const char *name,
                             const char *split, int vocab_size, int shuffle) {
-    int32_t ids[CFG_STR * 4 + 2];  // a template of < CFG_STR bytes, names expanded
+    int32_t ids[PROMPT_IDS_MAX];
     StreamPrompt p;
     LM_TRY(prompt_tokens(c, tok, name, ids, &p));
     return stream_open(s, c->data.corpus, name, split, vocab_size, &p, (uint64_t)c->train.seed,

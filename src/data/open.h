@@ -14,6 +14,13 @@
 LmStatus corpus_check_vocab(const char *corpus, int vocab_size);
 // Loads the corpus's /tokenizer.
 LmStatus corpus_tokenizer(const char *corpus, BpeTokenizer *tok);
+// Room for the prompt ids of any template (< CFG_STR bytes, names expanded).
+#define PROMPT_IDS_MAX (CFG_STR * 4 + 2)
+// [bos] head(s,t) as p->prefix and tail(s,t) as p->middle for a direction
+// "s-t"; [bos] alone for a language. p points into ids (PROMPT_IDS_MAX).
+// Training, detection and decoding all assemble examples from these.
+LmStatus prompt_tokens(const Config *c, BpeTokenizer *tok, const char *name, int32_t *ids,
+                       StreamPrompt *p);
 // Opens stream `name` ("de-en" or "en") of `split` of data.corpus.
 LmStatus stream_open_config(Stream *s, const Config *c, BpeTokenizer *tok, const char *name,
                             const char *split, int vocab_size, int shuffle);

@@ -9,16 +9,18 @@
 
 #include "model/layers.h"
 
-static void softmax_causal(float *P, int T) {
-    for (int i = 0; i < T; i++) {
-        float *row = P + (size_t)i * T;
+// Row i of P (rows, cols) attends to columns 0 .. off+i; the rest get 0.
+static void softmax_causal(float *P, int rows, int cols, int off) {
+    for (int i = 0; i < rows; i++) {
+        float *row = P + (size_t)i * cols;
+        int last = off + i;
         float mx = row[0];
-        for (int j = 1; j <= i; j++) mx = row[j] > mx ? row[j] : mx;
+        for (int j = 1; j <= last; j++) mx = row[j] > mx ? row[j] : mx;
         float sum = 0;
-        for (int j = 0; j <= i; j++) sum += (row[j] = expf(row[j] - mx));
+        for (int j = 0; j <= last; j++) sum += (row[j] = expf(row[j] - mx));
         float inv = 1.0f / sum;
-        for (int j = 0; j <= i; j++) row[j] *= inv;
-        for (int j = i + 1; j < T; j++) row[j] = 0;
+        for (int j = 0; j <= last; j++) row[j] *= inv;
+        for (int j = last + 1; j < cols; j++) row[j] = 0;
     }
 }
 
@@ -35,10 +37,27 @@ void attention_forward(float *ctx, float *att, const float *q, const float *k,
             float *O = ctx + (size_t)b * T * QD + (size_t)h * D;               // (T,D) ld QD
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, D, scale, Q, QD, K, KD,
                         0.0f, P, T);
-            softmax_causal(P, T);
+            softmax_causal(P, T, T, 0);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, T, 1.0f, P, T, V, KD,
                         0.0f, O, QD);
         }
+    }
+}
+
+void attention_forward_cached(float *ctx, float *scratch, const float *q, const float *k,
+                              const float *v, int n, int p0, int H, int KV, int D) {
+    int QD = H * D, KD = KV * D, group = H / KV, S = p0 + n;
+    float scale = 1.0f / sqrtf((float)D);
+    for (int h = 0; h < H; h++) {
+        const float *Q = q + (size_t)h * D;            // (n,D) ld QD
+        const float *K = k + (size_t)(h / group) * D;  // (S,D) ld KD
+        const float *V = v + (size_t)(h / group) * D;  // (S,D) ld KD
+        float *O = ctx + (size_t)h * D;                // (n,D) ld QD
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, S, D, scale, Q, QD, K, KD, 0.0f,
+                    scratch, S);  // (n,S)
+        softmax_causal(scratch, n, S, p0);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, D, S, 1.0f, scratch, S, V, KD,
+                    0.0f, O, QD);
     }
 }
 

@@ -26,11 +26,21 @@ void rope_forward(float *x, const float *cos_t, const float *sin_t,
 // Rotates gradients back (the transpose of the forward rotation), in place.
 void rope_backward(float *dx, const float *cos_t, const float *sin_t,
                    int N, int T, int heads, int D);
+// rope_forward with row n at absolute position pos[n] (incremental
+// decoding); the tables must cover every position.
+void rope_forward_at(float *x, const float *cos_t, const float *sin_t, const int *pos, int N,
+                     int heads, int D);
 
 // Causal grouped-query attention. q (B,T,H*D), k/v (B,T,KV*D),
 // att (B,H,T,T) softmax probabilities, ctx (B,T,H*D).
 void attention_forward(float *ctx, float *att, const float *q, const float *k,
                        const float *v, int B, int T, int H, int KV, int D);
+// Attention of n new queries of one sequence over all its keys so far
+// (incremental decoding): q (n, H*D) at positions p0 .. p0+n-1, k/v
+// (p0+n, KV*D), ctx (n, H*D); query i sees keys 0 .. p0+i.
+// scratch (n, p0+n).
+void attention_forward_cached(float *ctx, float *scratch, const float *q, const float *k,
+                              const float *v, int n, int p0, int H, int KV, int D);
 // dq += ..., dk += ..., dv += ...; scratch (T,T) per thread.
 void attention_backward(float *dq, float *dk, float *dv, float *scratch,
                         const float *dctx, const float *att, const float *q,

@@ -21,12 +21,15 @@ void rope_tables(float *cos_t, float *sin_t, int T, int D, float theta) {
 }
 
 // sign = +1 rotates forward, -1 applies the inverse (= transpose) rotation.
-static void rope_rotate(float *x, const float *cos_t, const float *sin_t, int N, int T,
-                        int heads, int D, float sign) {
+// Row n sits at position pos[n], or n % T for pos == NULL (batches of
+// equal-length rows).
+static void rope_rotate(float *x, const float *cos_t, const float *sin_t, const int *pos, int N,
+                        int T, int heads, int D, float sign) {
     int half = D / 2;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-        const float *c = cos_t + (size_t)(n % T) * half, *s = sin_t + (size_t)(n % T) * half;
+        size_t p = (size_t)(pos ? pos[n] : n % T);
+        const float *c = cos_t + p * half, *s = sin_t + p * half;
         for (int h = 0; h < heads; h++) {
             float *v = x + (size_t)n * heads * D + (size_t)h * D;
             for (int i = 0; i < half; i++) {
@@ -40,10 +43,15 @@ static void rope_rotate(float *x, const float *cos_t, const float *sin_t, int N,
 
 void rope_forward(float *x, const float *cos_t, const float *sin_t, int N, int T, int heads,
                   int D) {
-    rope_rotate(x, cos_t, sin_t, N, T, heads, D, 1.0f);
+    rope_rotate(x, cos_t, sin_t, NULL, N, T, heads, D, 1.0f);
 }
 
 void rope_backward(float *dx, const float *cos_t, const float *sin_t, int N, int T, int heads,
                    int D) {
-    rope_rotate(dx, cos_t, sin_t, N, T, heads, D, -1.0f);
+    rope_rotate(dx, cos_t, sin_t, NULL, N, T, heads, D, -1.0f);
+}
+
+void rope_forward_at(float *x, const float *cos_t, const float *sin_t, const int *pos, int N,
+                     int heads, int D) {
+    rope_rotate(x, cos_t, sin_t, pos, N, 1, heads, D, 1.0f);
 }

@@ -1,0 +1,392 @@
+// `landermt translate` (docs/decoding.md): the sentences of a corpus split,
+// a text file or stdin, prompted exactly as in training ([bos] head src
+// tail), decoded with the checkpoint's routes for the direction, written
+// one line per input in input order.
+//
+// Ranks: rank 0 reads the input and sends the prompts to every rank;
+// batches are dealt round-robin (batch k to rank k mod R); their text comes
+// back to rank 0 in batch order, which writes it. Every collective is
+// entered by all ranks whatever fails, so nothing hangs.
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data/open.h"
+#include "decode/decode.h"
+#include "io/corpus.h"
+#include "io/h5.h"
+#include "mpi/comm.h"
+#include "train/model_load.h"
+#include "util/alloc.h"
+#include "util/timer.h"
+
+typedef enum { IN_SPLIT, IN_FILE, IN_STDIN } InputKind;
+
+typedef struct {
+    const Config *cfg;
+    Model model;
+    int has_model;
+    BpeTokenizer tok;
+    CkptLandermt lm;
+    DecodeRouting rt;
+    StreamPrompt sp;                 // [bos] head, tail of the direction
+    int32_t sp_ids[PROMPT_IDS_MAX];
+    int64_t max_src;                 // source tokens that fit max_position_embeddings
+    int n;                           // sentences
+    int32_t *ids;                    // prompts back to back
+    int64_t *off;                    // (n+1)
+    int64_t cap_ids, cap_off;
+    int n_cut;                       // sources cut to max_src
+    FILE *out;
+    char tmp[CFG_STR + 32];
+} Translate;
+
+static InputKind input_kind(const char *in) {
+    if (!strcmp(in, "-")) return IN_STDIN;
+    return strncmp(in, "file:", 5) ? IN_SPLIT : IN_FILE;
+}
+
+static LmStatus translate_check(const Config *c) {
+    LM_TRY(config_require(c, (const char *const[]){"model.checkpoint", "translate.direction"}, 2));
+    const char *d = c->translate.direction, *in = c->translate.input;
+    if (!corpus_stream_is_direction(d) || strlen(d) >= NEURONS_NAME) {
+        lm_error("translate.direction '%s' is not a direction s-t", d);
+        lm_hint("two language codes joined by '-', e.g. translate.direction: de-en");
+        return LM_EUSAGE;
+    }
+    if (input_kind(in) == IN_SPLIT) return config_require(c, (const char *const[]){"data.corpus"}, 1);
+    if (input_kind(in) == IN_FILE && !in[5]) {
+        lm_error("translate.input 'file:' names no file");
+        lm_hint("translate.input: file:PATH (one sentence per line), - (stdin) or a split name");
+        return LM_EUSAGE;
+    }
+    return LM_OK;
+}
+
+static LmStatus model_setup(Translate *tr) {
+    const Config *c = tr->cfg;
+    LM_TRY(model_from_config(c, &tr->model));
+    tr->has_model = 1;
+    LM_TRY(ckpt_read_landermt(c->model.checkpoint, &tr->model.cfg, &tr->lm));
+    LM_TRY(decode_routing_init(&tr->rt, &tr->lm, &tr->model.cfg, c->translate.direction,
+                               c->model.checkpoint));
+    tr->model.route = tr->rt.route;
+    return LM_OK;
+}
+
+// The checkpoint's own /tokenizer; *found = 0 when it was written without.
+static LmStatus ckpt_tokenizer(const char *path, BpeTokenizer *tok, int *found) {
+    char what[CFG_STR + 16], *type = NULL;
+    snprintf(what, sizeof what, "checkpoint %s", path);
+    hid_t f, g;
+    int version;
+    LM_TRY(h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version));
+    LmStatus st = LM_OK;
+    *found = h5_exists(f, "tokenizer");
+    if (*found && (st = h5_open_group(f, "tokenizer", &g, what)) == LM_OK) {
+        st = h5_attr_read_str(g, "type", &type, what);
+        H5Gclose(g);
+    }
+    *found = *found && st == LM_OK && strcmp(type, "none");
+    if (*found) st = bpe_load(f, "tokenizer", tok, what);
+    free(type);
+    H5Fclose(f);
+    return st;
+}
+
+// The corpus tokenizer, which must be the checkpoint's if it has one; or
+// the checkpoint's when there is no corpus.
+static LmStatus tokenizer_setup(Translate *tr) {
+    const Config *c = tr->cfg;
+    const char *ck = c->model.checkpoint;
+    BpeTokenizer own;
+    int has_own;
+    bpe_init(&own);
+    LmStatus st = ckpt_tokenizer(ck, &own, &has_own);
+    if (st == LM_OK && c->data.corpus[0]) {
+        st = corpus_check_vocab(c->data.corpus, tr->model.cfg.vocab_size);
+        if (st == LM_OK) st = corpus_tokenizer(c->data.corpus, &tr->tok);
+        if (st == LM_OK && has_own && strcmp(bpe_hash(&own), bpe_hash(&tr->tok))) {
+            lm_error("corpus %s has another tokenizer (hash %s) than checkpoint %s (hash %s)",
+                     c->data.corpus, bpe_hash(&tr->tok), ck, bpe_hash(&own));
+            lm_hint("use the corpus the model was trained on, or leave data.corpus empty to "
+                    "translate file: or - input with the checkpoint's tokenizer");
+            st = LM_ERUNTIME;
+        }
+    } else if (st == LM_OK && !has_own) {
+        lm_error("checkpoint %s has no tokenizer and data.corpus is not set", ck);
+        lm_hint("set data.corpus to the corpus the model was trained on");
+        st = LM_EUSAGE;
+    } else if (st == LM_OK) {
+        tr->tok = own;
+        bpe_init(&own);
+    }
+    bpe_free(&own);
+    if (st == LM_OK && tr->tok.vocab_size > tr->model.cfg.vocab_size) {
+        lm_error("the tokenizer has %d tokens but the model's vocab_size is %d (checkpoint %s)",
+                 tr->tok.vocab_size, tr->model.cfg.vocab_size, ck);
+        st = LM_ERUNTIME;
+    }
+    return st;
+}
+
+// ---------------------------------------------------------------- input
+
+// Appends [bos] head src tail; a source too long for the model's
+// positions is cut (and counted).
+static void prompt_add(Translate *tr, const int32_t *src, int64_t ns) {
+    const StreamPrompt *p = &tr->sp;
+    if (ns > tr->max_src) ns = tr->max_src, tr->n_cut++;
+    int64_t at = tr->off[tr->n], end = at + p->n_prefix + ns + p->n_middle;
+    if (end > tr->cap_ids) {
+        tr->cap_ids = end > 2 * tr->cap_ids ? end : 2 * tr->cap_ids;
+        tr->ids = xrealloc(tr->ids, sizeof(int32_t) * (size_t)tr->cap_ids);
+    }
+    if (tr->n + 2 > tr->cap_off) {
+        tr->cap_off = 2 * tr->cap_off + 2;
+        tr->off = xrealloc(tr->off, sizeof(int64_t) * (size_t)tr->cap_off);
+    }
+    memcpy(tr->ids + at, p->prefix, sizeof(int32_t) * (size_t)p->n_prefix);
+    memcpy(tr->ids + at + p->n_prefix, src, sizeof(int32_t) * (size_t)ns);
+    memcpy(tr->ids + end - p->n_middle, p->middle, sizeof(int32_t) * (size_t)p->n_middle);
+    tr->off[++tr->n] = end;
+}
+
+// Source sides of the direction's split (bitext s-t, or t-s swapped).
+static LmStatus split_read(Translate *tr) {
+    const Config *c = tr->cfg;
+    CorpusReader r;
+    LM_TRY(corpus_reader_open(&r, c->data.corpus, c->translate.direction, c->translate.input,
+                              tr->model.cfg.vocab_size));
+    int64_t n = r.n, max = c->translate.max_sentences;
+    if (max > 0 && n > max) n = max;
+    int32_t *src = xmalloc(sizeof(int32_t) * (size_t)(r.src_offsets[n] + 1));
+    int32_t *tgt = xmalloc(sizeof(int32_t) * (size_t)(r.tgt_offsets[n] + 1));
+    LmStatus st = n ? corpus_reader_read(&r, 0, n, src, tgt) : LM_OK;
+    for (int64_t i = 0; st == LM_OK && i < n; i++)
+        prompt_add(tr, src + r.src_offsets[i], r.src_offsets[i + 1] - r.src_offsets[i]);
+    free(src), free(tgt);
+    corpus_reader_close(&r);
+    return st;
+}
+
+// One sentence per line (without its "\n" or "\r\n"), tokenized.
+static LmStatus lines_read(Translate *tr, FILE *f, const char *name) {
+    char *line = NULL;
+    size_t cap = 0;
+    int32_t *buf = NULL;
+    ssize_t len;
+    errno = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        if (len && line[len - 1] == '\n') len--;
+        if (len && line[len - 1] == '\r') len--;
+        buf = xrealloc(buf, sizeof(int32_t) * ((size_t)len + 1));
+        prompt_add(tr, buf, bpe_encode(&tr->tok, line, (size_t)len, buf, len));
+    }
+    LmStatus st = ferror(f) ? LM_ERUNTIME : LM_OK;
+    if (st != LM_OK) lm_error("translate.input %s: read error: %s", name, strerror(errno));
+    free(line), free(buf);
+    return st;
+}
+
+static LmStatus file_read(Translate *tr, const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        lm_error("translate.input file:%s: cannot open: %s", path, strerror(errno));
+        return LM_ERUNTIME;
+    }
+    LmStatus st = lines_read(tr, f, path);
+    fclose(f);
+    return st;
+}
+
+// The direction's prompt parts and the room they leave for the source
+// (every rank: decoding needs the eos id).
+static LmStatus prompt_setup(Translate *tr) {
+    const Config *c = tr->cfg;
+    LM_TRY(prompt_tokens(c, &tr->tok, c->translate.direction, tr->sp_ids, &tr->sp));
+    tr->max_src = (int64_t)tr->model.cfg.max_position_embeddings - tr->sp.n_prefix - tr->sp.n_middle - 1;
+    if (tr->max_src >= 0) return LM_OK;
+    lm_error("data.prompt alone takes %d tokens, more than max_position_embeddings = %d allows",
+             tr->sp.n_prefix + tr->sp.n_middle, tr->model.cfg.max_position_embeddings);
+    return LM_EUSAGE;
+}
+
+static LmStatus inputs_read(Translate *tr) {
+    const char *in = tr->cfg->translate.input;
+    tr->off = xcalloc(1, sizeof(int64_t)), tr->cap_off = 1;
+    if (input_kind(in) == IN_SPLIT) return split_read(tr);
+    if (input_kind(in) == IN_FILE) return file_read(tr, in + 5);
+    return lines_read(tr, stdin, "- (stdin)");
+}
+
+// --------------------------------------------------------------- output
+
+static LmStatus output_open(Translate *tr) {
+    const char *path = tr->cfg->translate.output;
+    if (!strcmp(path, "-")) {
+        tr->out = stdout;
+        return LM_OK;
+    }
+    snprintf(tr->tmp, sizeof tr->tmp, "%s.tmp.%ld", path, (long)getpid());
+    if ((tr->out = fopen(tr->tmp, "w"))) return LM_OK;
+    lm_error("translate.output %s: cannot create %s: %s", path, tr->tmp, strerror(errno));
+    return LM_ERUNTIME;
+}
+
+// A file output appears complete (renamed from its temporary) or not at all.
+static LmStatus output_close(Translate *tr, LmStatus st) {
+    const char *path = tr->cfg->translate.output;
+    if (!tr->out) return st;
+    int bad = tr->out == stdout ? fflush(stdout) != 0 : ferror(tr->out) | (fclose(tr->out) != 0);
+    if (tr->out == stdout) {
+        if (bad && st == LM_OK) lm_error("cannot write the translations to stdout: %s", strerror(errno));
+        return bad ? LM_ERUNTIME : st;
+    }
+    if (st == LM_OK && (bad || rename(tr->tmp, path))) {
+        lm_error("translate.output %s: cannot write: %s", path, strerror(errno));
+        st = LM_ERUNTIME;
+    }
+    if (st != LM_OK) unlink(tr->tmp);
+    return st;
+}
+
+// ---------------------------------------------------------------- decode
+
+// The prompts of rank 0 on every rank.
+static void prompts_share(Translate *tr) {
+    int64_t size[2] = {tr->n, tr->n ? tr->off[tr->n] : 0};
+    comm_bcast(size, sizeof size, 0);
+    if (comm_rank() != 0) {
+        tr->n = (int)size[0];
+        tr->off = xrealloc(tr->off, sizeof(int64_t) * (size_t)(size[0] + 1));
+        tr->ids = xrealloc(tr->ids, sizeof(int32_t) * (size_t)(size[1] + 1));
+    }
+    comm_bcast(tr->off, sizeof(int64_t) * (size_t)(size[0] + 1), 0);
+    comm_bcast(tr->ids, sizeof(int32_t) * (size_t)size[1], 0);
+}
+
+// Appends the detokenized ids as one line (line breaks inside become spaces).
+static void line_append(const BpeTokenizer *tok, const int32_t *ids, int n, char **text,
+                        size_t *len) {
+    int64_t k = bpe_decode(tok, ids, n, NULL, 0);
+    k = k > 0 ? k : 0;
+    *text = xrealloc(*text, *len + (size_t)k + 2);
+    char *s = *text + *len;
+    bpe_decode(tok, ids, n, s, k);
+    for (int64_t i = 0; i < k; i++)
+        if (s[i] == '\n' || s[i] == '\r') s[i] = ' ';
+    s[k] = '\n';
+    *len += (size_t)k + 1;
+}
+
+// Sentences [first, first+nb) as text, one line each; *tokens += generated.
+static char *batch_translate(Translate *tr, int first, int nb, size_t *len, int64_t *tokens) {
+    const Config *c = tr->cfg;
+    DecodeOpts o = {.beam = c->translate.beam, .max_new_tokens = c->translate.max_new_tokens,
+                    .eos_id = tr->sp.eos, .max_len = tr->model.cfg.max_position_embeddings,
+                    .n_vocab = tr->tok.vocab_size};
+    int32_t *out = xmalloc(sizeof(int32_t) * (size_t)nb * o.max_new_tokens);
+    int *n_out = xmalloc(sizeof(int) * (size_t)nb);
+    DecodePrompts p = {nb, tr->ids, tr->off + first};
+    decode_batch(&tr->model, &p, &o, out, n_out);
+    char *text = xmalloc(1);
+    *len = 0;
+    for (int r = 0; r < nb; r++) {
+        line_append(&tr->tok, out + (size_t)r * o.max_new_tokens, n_out[r], &text, len);
+        *tokens += n_out[r];
+    }
+    free(out), free(n_out);
+    return text;
+}
+
+// Batch k's text from rank k mod R to rank 0, which writes it.
+static LmStatus batch_gather(Translate *tr, int k, char **text, size_t *len, LmStatus st) {
+    int root = k % comm_size(), me = comm_rank();
+    if (comm_size() > 1) {
+        uint64_t n = *len;
+        comm_bcast(&n, sizeof n, root);
+        if (me != root) *text = xmalloc((size_t)n + 1), *len = (size_t)n;
+        comm_bcast(*text, *len, root);
+    }
+    if (me == 0 && st == LM_OK && fwrite(*text, 1, *len, tr->out) != *len) {
+        lm_error("translate.output %s: write failed: %s", tr->cfg->translate.output, strerror(errno));
+        st = LM_ERUNTIME;
+    }
+    free(*text);
+    *text = NULL;
+    return st;
+}
+
+static LmStatus translate_all(Translate *tr) {
+    int bs = tr->cfg->translate.batch_size, R = comm_size(), me = comm_rank();
+    int n_batches = (int)(((int64_t)tr->n + bs - 1) / bs);
+    char **text = xcalloc((size_t)n_batches + 1, sizeof(char *));
+    size_t *len = xcalloc((size_t)n_batches + 1, sizeof(size_t));
+    int64_t tokens = 0;
+    double t0 = timer_now(), shown = t0;
+    for (int k = me; k < n_batches; k += R) {
+        int first = k * bs, nb = tr->n - first < bs ? tr->n - first : bs;
+        text[k] = batch_translate(tr, first, nb, &len[k], &tokens);
+        if (me == 0 && timer_now() - shown > 60)
+            fprintf(stderr, "translate: batch %d of %d done (rank 0)\n", k + 1, n_batches), shown = timer_now();
+    }
+    LmStatus st = LM_OK;
+    for (int k = 0; k < n_batches; k++) st = batch_gather(tr, k, &text[k], &len[k], st);
+    comm_allreduce_i64(&tokens, 1);
+    double dt = timer_now() - t0;
+    if (me == 0)
+        fprintf(stderr, "translate %s: %d sentences, %lld tokens in %.2f s (%.1f tokens/s), beam %d, "
+                "%d rank(s)%s\n", tr->cfg->translate.direction, tr->n, (long long)tokens, dt,
+                (double)tokens / (dt > 0 ? dt : 1), tr->cfg->translate.beam, R,
+                tr->rt.route ? ", CAR routing" : "");
+    free(text), free(len);
+    return st;
+}
+
+// ------------------------------------------------------------------ run
+
+static void translate_free(Translate *tr) {
+    if (tr->has_model) model_free(&tr->model);
+    bpe_free(&tr->tok);
+    ckpt_landermt_free(&tr->lm);
+    decode_routing_free(&tr->rt);
+    free(tr->ids), free(tr->off);
+}
+
+// Rank 0 reads the input and opens the output; every rank learns how.
+static LmStatus inputs_agree(Translate *tr) {
+    LmStatus st = LM_OK;
+    if (comm_rank() == 0) {
+        st = inputs_read(tr);
+        if (st == LM_OK) st = output_open(tr);
+        if (st == LM_OK && tr->n_cut)
+            fprintf(stderr, "warning: %d source sentence(s) were cut to %lld tokens to fit "
+                    "max_position_embeddings = %d\n", tr->n_cut, (long long)tr->max_src,
+                    tr->model.cfg.max_position_embeddings);
+    }
+    comm_bcast(&st, sizeof st, 0);
+    return st;
+}
+
+LmStatus translate_run(const Config *c) {
+    LM_TRY(translate_check(c));
+    Translate *tr = xcalloc(1, sizeof *tr);
+    tr->cfg = c;
+    bpe_init(&tr->tok);
+    LmStatus st = model_setup(tr);
+    if (st == LM_OK) st = tokenizer_setup(tr);
+    if (st == LM_OK) st = prompt_setup(tr);
+    if (!comm_all(st == LM_OK)) st = st != LM_OK ? st : LM_ERUNTIME;  // failed elsewhere
+    if (st == LM_OK) st = inputs_agree(tr);
+    if (st == LM_OK) {
+        prompts_share(tr);
+        st = translate_all(tr);
+    }
+    st = output_close(tr, st);
+    translate_free(tr);
+    free(tr);
+    return st;
+}
