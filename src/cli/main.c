@@ -33,7 +33,7 @@ static void usage(FILE *f) {
     fprintf(f, "landermt %s — LANDeRMT selective finetuning of LLMs for translation\n\n"
                "usage: landermt COMMAND [-c CONFIG.yaml]... [--set key.path=value]... "
                "[--dump-config] [--help]\n\ncommands:\n", LANDERMT_VERSION);
-    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-8s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].help);
     fprintf(f, "\noptions:\n"
                "  -c FILE          YAML config; repeat to merge (later files win)\n"
                "  --set KEY=VALUE  override one key, e.g. --set train.lr=1e-4 (repeatable)\n"

@@ -15,6 +15,7 @@
 
 #include "data/open.h"
 #include "decode/decode.h"
+#include "decode/prompts.h"
 #include "io/corpus.h"
 #include "io/h5.h"
 #include "mpi/comm.h"
@@ -31,14 +32,7 @@ typedef struct {
     BpeTokenizer tok;
     CkptLandermt lm;
     DecodeRouting rt;
-    StreamPrompt sp;                 // [bos] head, tail of the direction
-    int32_t sp_ids[PROMPT_IDS_MAX];
-    int64_t max_src;                 // source tokens that fit max_position_embeddings
-    int n;                           // sentences
-    int32_t *ids;                    // prompts back to back
-    int64_t *off;                    // (n+1)
-    int64_t cap_ids, cap_off;
-    int n_cut;                       // sources cut to max_src
+    PromptList pl;                   // the prompts of every sentence
     FILE *out;
     char tmp[CFG_STR + 32];
 } Translate;
@@ -136,23 +130,6 @@ static LmStatus tokenizer_setup(Translate *tr) {
 
 // Appends [bos] head src tail; a source too long for the model's
 // positions is cut (and counted).
-static void prompt_add(Translate *tr, const int32_t *src, int64_t ns) {
-    const StreamPrompt *p = &tr->sp;
-    if (ns > tr->max_src) ns = tr->max_src, tr->n_cut++;
-    int64_t at = tr->off[tr->n], end = at + p->n_prefix + ns + p->n_middle;
-    if (end > tr->cap_ids) {
-        tr->cap_ids = end > 2 * tr->cap_ids ? end : 2 * tr->cap_ids;
-        tr->ids = xrealloc(tr->ids, sizeof(int32_t) * (size_t)tr->cap_ids);
-    }
-    if (tr->n + 2 > tr->cap_off) {
-        tr->cap_off = 2 * tr->cap_off + 2;
-        tr->off = xrealloc(tr->off, sizeof(int64_t) * (size_t)tr->cap_off);
-    }
-    memcpy(tr->ids + at, p->prefix, sizeof(int32_t) * (size_t)p->n_prefix);
-    memcpy(tr->ids + at + p->n_prefix, src, sizeof(int32_t) * (size_t)ns);
-    memcpy(tr->ids + end - p->n_middle, p->middle, sizeof(int32_t) * (size_t)p->n_middle);
-    tr->off[++tr->n] = end;
-}
 
 // Source sides of the direction's split (bitext s-t, or t-s swapped).
 static LmStatus split_read(Translate *tr) {
@@ -166,7 +143,7 @@ static LmStatus split_read(Translate *tr) {
     int32_t *tgt = xmalloc(sizeof(int32_t) * (size_t)(r.tgt_offsets[n] + 1));
     LmStatus st = n ? corpus_reader_read(&r, 0, n, src, tgt) : LM_OK;
     for (int64_t i = 0; st == LM_OK && i < n; i++)
-        prompt_add(tr, src + r.src_offsets[i], r.src_offsets[i + 1] - r.src_offsets[i]);
+        prompts_add(&tr->pl, src + r.src_offsets[i], r.src_offsets[i + 1] - r.src_offsets[i]);
     free(src), free(tgt);
     corpus_reader_close(&r);
     return st;
@@ -183,7 +160,7 @@ static LmStatus lines_read(Translate *tr, FILE *f, const char *name) {
         if (len && line[len - 1] == '\n') len--;
         if (len && line[len - 1] == '\r') len--;
         buf = xrealloc(buf, sizeof(int32_t) * ((size_t)len + 1));
-        prompt_add(tr, buf, bpe_encode(&tr->tok, line, (size_t)len, buf, len));
+        prompts_add(&tr->pl, buf, bpe_encode(&tr->tok, line, (size_t)len, buf, len));
     }
     LmStatus st = ferror(f) ? LM_ERUNTIME : LM_OK;
     if (st != LM_OK) lm_error("translate.input %s: read error: %s", name, strerror(errno));
@@ -205,18 +182,12 @@ static LmStatus file_read(Translate *tr, const char *path) {
 // The direction's prompt parts and the room they leave for the source
 // (every rank: decoding needs the eos id).
 static LmStatus prompt_setup(Translate *tr) {
-    const Config *c = tr->cfg;
-    LM_TRY(prompt_tokens(c, &tr->tok, c->translate.direction, tr->sp_ids, &tr->sp));
-    tr->max_src = (int64_t)tr->model.cfg.max_position_embeddings - tr->sp.n_prefix - tr->sp.n_middle - 1;
-    if (tr->max_src >= 0) return LM_OK;
-    lm_error("data.prompt alone takes %d tokens, more than max_position_embeddings = %d allows",
-             tr->sp.n_prefix + tr->sp.n_middle, tr->model.cfg.max_position_embeddings);
-    return LM_EUSAGE;
+    return prompts_init(&tr->pl, tr->cfg, &tr->tok, tr->cfg->translate.direction,
+                        tr->model.cfg.max_position_embeddings);
 }
 
 static LmStatus inputs_read(Translate *tr) {
     const char *in = tr->cfg->translate.input;
-    tr->off = xcalloc(1, sizeof(int64_t)), tr->cap_off = 1;
     if (input_kind(in) == IN_SPLIT) return split_read(tr);
     if (input_kind(in) == IN_FILE) return file_read(tr, in + 5);
     return lines_read(tr, stdin, "- (stdin)");
@@ -257,15 +228,15 @@ static LmStatus output_close(Translate *tr, LmStatus st) {
 
 // The prompts of rank 0 on every rank.
 static void prompts_share(Translate *tr) {
-    int64_t size[2] = {tr->n, tr->n ? tr->off[tr->n] : 0};
+    int64_t size[2] = {tr->pl.n, tr->pl.n ? tr->pl.off[tr->pl.n] : 0};
     comm_bcast(size, sizeof size, 0);
     if (comm_rank() != 0) {
-        tr->n = (int)size[0];
-        tr->off = xrealloc(tr->off, sizeof(int64_t) * (size_t)(size[0] + 1));
-        tr->ids = xrealloc(tr->ids, sizeof(int32_t) * (size_t)(size[1] + 1));
+        tr->pl.n = (int)size[0];
+        tr->pl.off = xrealloc(tr->pl.off, sizeof(int64_t) * (size_t)(size[0] + 1));
+        tr->pl.ids = xrealloc(tr->pl.ids, sizeof(int32_t) * (size_t)(size[1] + 1));
     }
-    comm_bcast(tr->off, sizeof(int64_t) * (size_t)(size[0] + 1), 0);
-    comm_bcast(tr->ids, sizeof(int32_t) * (size_t)size[1], 0);
+    comm_bcast(tr->pl.off, sizeof(int64_t) * (size_t)(size[0] + 1), 0);
+    comm_bcast(tr->pl.ids, sizeof(int32_t) * (size_t)size[1], 0);
 }
 
 // Appends the detokenized ids as one line (line breaks inside become spaces).
@@ -286,11 +257,11 @@ static void line_append(const BpeTokenizer *tok, const int32_t *ids, int n, char
 static char *batch_translate(Translate *tr, int first, int nb, size_t *len, int64_t *tokens) {
     const Config *c = tr->cfg;
     DecodeOpts o = {.beam = c->translate.beam, .max_new_tokens = c->translate.max_new_tokens,
-                    .eos_id = tr->sp.eos, .max_len = tr->model.cfg.max_position_embeddings,
+                    .eos_id = tr->pl.sp.eos, .max_len = tr->model.cfg.max_position_embeddings,
                     .n_vocab = tr->tok.vocab_size};
     int32_t *out = xmalloc(sizeof(int32_t) * (size_t)nb * o.max_new_tokens);
     int *n_out = xmalloc(sizeof(int) * (size_t)nb);
-    DecodePrompts p = {nb, tr->ids, tr->off + first};
+    DecodePrompts p = prompts_view(&tr->pl, first, nb);
     decode_batch(&tr->model, &p, &o, out, n_out);
     char *text = xmalloc(1);
     *len = 0;
@@ -322,13 +293,13 @@ static LmStatus batch_gather(Translate *tr, int k, char **text, size_t *len, LmS
 
 static LmStatus translate_all(Translate *tr) {
     int bs = tr->cfg->translate.batch_size, R = comm_size(), me = comm_rank();
-    int n_batches = (int)(((int64_t)tr->n + bs - 1) / bs);
+    int n_batches = (int)(((int64_t)tr->pl.n + bs - 1) / bs);
     char **text = xcalloc((size_t)n_batches + 1, sizeof(char *));
     size_t *len = xcalloc((size_t)n_batches + 1, sizeof(size_t));
     int64_t tokens = 0;
     double t0 = timer_now(), shown = t0;
     for (int k = me; k < n_batches; k += R) {
-        int first = k * bs, nb = tr->n - first < bs ? tr->n - first : bs;
+        int first = k * bs, nb = tr->pl.n - first < bs ? tr->pl.n - first : bs;
         text[k] = batch_translate(tr, first, nb, &len[k], &tokens);
         if (me == 0 && timer_now() - shown > 60)
             fprintf(stderr, "translate: batch %d of %d done (rank 0)\n", k + 1, n_batches), shown = timer_now();
@@ -339,7 +310,7 @@ static LmStatus translate_all(Translate *tr) {
     double dt = timer_now() - t0;
     if (me == 0)
         fprintf(stderr, "translate %s: %d sentences, %lld tokens in %.2f s (%.1f tokens/s), beam %d, "
-                "%d rank(s)%s\n", tr->cfg->translate.direction, tr->n, (long long)tokens, dt,
+                "%d rank(s)%s\n", tr->cfg->translate.direction, tr->pl.n, (long long)tokens, dt,
                 (double)tokens / (dt > 0 ? dt : 1), tr->cfg->translate.beam, R,
                 tr->rt.route ? ", CAR routing" : "");
     free(text), free(len);
@@ -353,7 +324,7 @@ static void translate_free(Translate *tr) {
     bpe_free(&tr->tok);
     ckpt_landermt_free(&tr->lm);
     decode_routing_free(&tr->rt);
-    free(tr->ids), free(tr->off);
+    prompts_free(&tr->pl);
 }
 
 // Rank 0 reads the input and opens the output; every rank learns how.
@@ -362,9 +333,9 @@ static LmStatus inputs_agree(Translate *tr) {
     if (comm_rank() == 0) {
         st = inputs_read(tr);
         if (st == LM_OK) st = output_open(tr);
-        if (st == LM_OK && tr->n_cut)
+        if (st == LM_OK && tr->pl.n_cut)
             fprintf(stderr, "warning: %d source sentence(s) were cut to %lld tokens to fit "
-                    "max_position_embeddings = %d\n", tr->n_cut, (long long)tr->max_src,
+                    "max_position_embeddings = %d\n", tr->pl.n_cut, (long long)tr->pl.max_src,
                     tr->model.cfg.max_position_embeddings);
     }
     comm_bcast(&st, sizeof st, 0);

@@ -7,26 +7,12 @@
 
 #include "data/open.h"
 #include "decode/decode.h"
+#include "decode/prompts.h"
 #include "io/corpus.h"
 #include "metrics/metrics.h"
 #include "mpi/comm.h"
 #include "util/alloc.h"
 #include "util/timer.h"
-
-// Prompts [bos] head src tail of sentences [first, first+n), whose source
-// tokens are src (back to back, offsets relative to first).
-static void build_prompts(const StreamPrompt *p, const int32_t *src, const int64_t *off, int64_t n,
-                          int32_t *ids, int64_t *poff) {
-    poff[0] = 0;
-    for (int64_t i = 0; i < n; i++) {
-        int32_t *o = ids + poff[i];
-        int64_t ns = off[i + 1] - off[i], k = 0;
-        for (int j = 0; j < p->n_prefix; j++) o[k++] = p->prefix[j];
-        for (int64_t j = 0; j < ns; j++) o[k++] = src[off[i] - off[0] + j];
-        for (int j = 0; j < p->n_middle; j++) o[k++] = p->middle[j];
-        poff[i + 1] = poff[i] + k;
-    }
-}
 
 typedef struct {
     BleuStats bleu;
@@ -74,23 +60,20 @@ static LmStatus score_slice(const Config *c, Model *m, BpeTokenizer *tok, const 
     int64_t n = rd->n, R = comm_size(), r = comm_rank();
     if (c->evaluate.max_sentences > 0 && n > c->evaluate.max_sentences) n = c->evaluate.max_sentences;
     int64_t lo = n * r / R, cnt = n * (r + 1) / R - lo;
-    int32_t ids[PROMPT_IDS_MAX];
-    StreamPrompt p;
-    LM_TRY(prompt_tokens(c, tok, dir, ids, &p));
-    LmStatus st;
-    int32_t *src = read_sources(rd, lo, cnt, &st);
+    PromptList pl;
+    LmStatus st = prompts_init(&pl, c, tok, dir, m->cfg.max_position_embeddings);
+    int32_t *src = st == LM_OK ? read_sources(rd, lo, cnt, &st) : NULL;
     const int64_t *so = rd->src_offsets + lo;
-    int32_t *prompts = xmalloc(sizeof(int32_t) * (size_t)(so[cnt] - so[0] + cnt * (p.n_prefix + p.n_middle) + 1));
-    int64_t *poff = xmalloc(sizeof(int64_t) * (size_t)(cnt + 1));
-    build_prompts(&p, src, so, cnt, prompts, poff);
+    for (int64_t i = 0; st == LM_OK && i < cnt; i++) prompts_add(&pl, src + so[i] - so[0], so[i + 1] - so[i]);
     BleuOptions bo = bleu_options_default();
     bo.tok = bleu_tokenizer_for(strchr(dir, '-') + 1);
     for (int64_t b = 0; st == LM_OK && b < cnt; b += c->translate.batch_size) {
         int nb = (int)(cnt - b < c->translate.batch_size ? cnt - b : c->translate.batch_size);
-        DecodePrompts dp = {nb, prompts, poff + b};
+        DecodePrompts dp = prompts_view(&pl, (int)b, nb);
         score_batch(c, m, tok, &dp, refs + lo + b, &bo, stats);
     }
-    free(src), free(prompts), free(poff);
+    free(src);
+    prompts_free(&pl);
     *n_out = n;
     return st;
 }
