@@ -59,49 +59,14 @@ static LmStatus selected_read(hid_t f, Neurons *nr, const char *what) {
     return st;
 }
 
-// One class list of selected layer j: neurons of owner `unit` (-1 general).
-static LmStatus class_read(hid_t f, Neurons *nr, int j, int unit, const char *name,
-                           const char *what) {
-    int nd;
-    int64_t c;
-    LM_TRY(h5_shape(f, name, &nd, &c, what));
-    if (nd != 1 || c > nr->F) {
-        lm_error("%s: %s must be a 1-D list of at most %d neuron indices", what, name, nr->F);
-        return LM_ERUNTIME;
-    }
-    int32_t *idx = xmalloc(sizeof(int32_t) * (size_t)(c + 1));
-    LmStatus st = h5_read(f, name, H5T_I32, idx, 1, &c, what);
-    int *owner = nr->owner + (size_t)j * nr->F;
-    for (int64_t i = 0; st == LM_OK && i < c; i++) {
-        int ok = idx[i] >= 0 && idx[i] < nr->F && owner[idx[i]] == -2;
-        if (ok) owner[idx[i]] = unit;
-        else st = LM_ERUNTIME;
-        if (!ok) lm_error("%s: %s[%lld] = %d is out of range or in two classes", what, name,
-                          (long long)i, idx[i]);
-    }
-    free(idx);
-    return st;
-}
-
+// The class lists of /landermt have the neurons file's layout.
 static LmStatus classes_read(hid_t f, Neurons *nr, const char *what) {
+    hid_t g;
     nr->owner = xmalloc(sizeof(int) * (size_t)nr->k * nr->F);
-    for (size_t i = 0; i < (size_t)nr->k * nr->F; i++) nr->owner[i] = -2;  // unclaimed
-    char name[256];
-    for (int j = 0; j < nr->k; j++) {
-        for (int u = -1; u < nr->U; u++) {
-            if (u < 0) snprintf(name, sizeof name, "landermt/classes/layer_%d/general", nr->selected[j]);
-            else snprintf(name, sizeof name, "landermt/classes/layer_%d/specific/%s",
-                          nr->selected[j], nr->units[u]);
-            LM_TRY(class_read(f, nr, j, u, name, what));
-        }
-        for (int i = 0; i < nr->F; i++) {
-            if (nr->owner[(size_t)j * nr->F + i] != -2) continue;
-            lm_error("%s: neuron %d of layer %d is in no class of /landermt/classes", what, i,
-                     nr->selected[j]);
-            return LM_ERUNTIME;
-        }
-    }
-    return LM_OK;
+    LM_TRY(h5_open_group(f, "landermt", &g, what));
+    LmStatus st = neurons_read_classes(g, nr, what);
+    H5Gclose(g);
+    return st;
 }
 
 static LmStatus attrs_read(hid_t f, CkptLandermt *lm, const char *what) {

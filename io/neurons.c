@@ -115,7 +115,7 @@ static LmStatus class_read(hid_t f, Neurons *n, int j, int unit, const char *nam
     return st;
 }
 
-static LmStatus classes_read(hid_t f, Neurons *n, const char *what) {
+LmStatus neurons_read_classes(hid_t f, Neurons *n, const char *what) {
     char name[256];
     for (size_t i = 0; i < (size_t)n->k * n->F; i++) n->owner[i] = -2;  // unclaimed
     for (int j = 0; j < n->k; j++) {
@@ -186,7 +186,7 @@ static LmStatus body_read(hid_t f, Neurons *n, const char *what) {
                  n->selected[j]);
         return LM_ERUNTIME;
     }
-    return classes_read(f, n, what);
+    return neurons_read_classes(f, n, what);
 }
 
 LmStatus neurons_read(const char *path, Neurons *n) {

@@ -41,6 +41,11 @@ LmStatus neurons_write(const char *path, const Neurons *n);
 // /landermt group).
 LmStatus neurons_write_classes(hid_t loc, const Neurons *n);
 
+// Reads classes/layer_<l>/... under loc into n->owner (allocated, k x F;
+// n->U, units, k, selected, F set): sorted, in range, and a partition of
+// each selected layer; errors name the dataset.
+LmStatus neurons_read_classes(hid_t loc, Neurons *n, const char *what);
+
 // Reads and validates (format, shapes, index ranges, sorted classes that
 // partition each selected layer); errors name the file and dataset.
 LmStatus neurons_read(const char *path, Neurons *n);

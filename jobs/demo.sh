@@ -44,7 +44,8 @@ stage pretrain "$OUT/pretrain.log" run train "${CFG[@]}" --set 'data.directions=
   --set 'data.mono=[en, de, fr, it, zh_CN, ar]' --set train.batch_size=16 --set train.steps="$PRE" --set train.warmup_steps="$(steps 20)" \
   --set train.out_dir="$OUT/base" --set train.save_every=0 --set train.eval_every="$PRE"
 BASE=$(printf "%s/base/step_%08d.h5" "$OUT" "$PRE")
-stage detect "$OUT/detect.log" run detect "${CFG[@]}" --set model.checkpoint="$BASE"
+stage detect "$OUT/detect.log" run detect "${CFG[@]}" --set model.checkpoint="$BASE" \
+  --set detect.output="$OUT/neurons.h5"
 FT=$(steps 100)
 for mode in landermt full layers; do
   stage "$mode" "$OUT/$mode.log" run train "${CFG[@]}" --set model.checkpoint="$BASE" \
