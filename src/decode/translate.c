@@ -16,6 +16,7 @@
 #include "data/open.h"
 #include "decode/decode.h"
 #include "decode/prompts.h"
+#include "util/lines.h"
 #include "io/corpus.h"
 #include "io/h5.h"
 #include "mpi/comm.h"
@@ -150,33 +151,19 @@ static LmStatus split_read(Translate *tr) {
 }
 
 // One sentence per line (without its "\n" or "\r\n"), tokenized.
-static LmStatus lines_read(Translate *tr, FILE *f, const char *name) {
-    char *line = NULL;
-    size_t cap = 0;
+// Raw text lines, tokenized with the model's tokenizer.
+static LmStatus text_read(Translate *tr, FILE *f, const char *path, const char *what) {
+    Lines l;
+    LM_TRY(f ? lines_read(f, what, &l) : lines_read_path(path, what, &l));
     int32_t *buf = NULL;
-    ssize_t len;
-    errno = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        if (len && line[len - 1] == '\n') len--;
-        if (len && line[len - 1] == '\r') len--;
-        buf = xrealloc(buf, sizeof(int32_t) * ((size_t)len + 1));
-        prompts_add(&tr->pl, buf, bpe_encode(&tr->tok, line, (size_t)len, buf, len));
+    for (int64_t i = 0; i < l.n; i++) {
+        size_t len = strlen(l.line[i]);
+        buf = xrealloc(buf, sizeof(int32_t) * (len + 1));
+        prompts_add(&tr->pl, buf, bpe_encode(&tr->tok, l.line[i], len, buf, (int64_t)len));
     }
-    LmStatus st = ferror(f) ? LM_ERUNTIME : LM_OK;
-    if (st != LM_OK) lm_error("translate.input %s: read error: %s", name, strerror(errno));
-    free(line), free(buf);
-    return st;
-}
-
-static LmStatus file_read(Translate *tr, const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        lm_error("translate.input file:%s: cannot open: %s", path, strerror(errno));
-        return LM_ERUNTIME;
-    }
-    LmStatus st = lines_read(tr, f, path);
-    fclose(f);
-    return st;
+    free(buf);
+    lines_free(&l);
+    return LM_OK;
 }
 
 // The direction's prompt parts and the room they leave for the source
@@ -189,8 +176,8 @@ static LmStatus prompt_setup(Translate *tr) {
 static LmStatus inputs_read(Translate *tr) {
     const char *in = tr->cfg->translate.input;
     if (input_kind(in) == IN_SPLIT) return split_read(tr);
-    if (input_kind(in) == IN_FILE) return file_read(tr, in + 5);
-    return lines_read(tr, stdin, "- (stdin)");
+    if (input_kind(in) == IN_FILE) return text_read(tr, NULL, in + 5, "translate.input file:");
+    return text_read(tr, stdin, NULL, "translate.input - (stdin)");
 }
 
 // --------------------------------------------------------------- output

@@ -38,10 +38,16 @@ static int add_unique(char (*list)[64], int n, const char *s, size_t len) {
 static void eval_units(const Config *c, Eval *e) {
     const CfgList *d = c->evaluate.directions.n ? &c->evaluate.directions : &c->data.directions;
     for (int i = 0; i < d->n; i++) e->n_dirs = add_unique(e->dirs, e->n_dirs, d->item[i], strlen(d->item[i]));
+    for (int i = 0; i < c->evaluate.external.n; i++) {  // "SRC-TGT:SRC_FILE,REF_FILE"
+        const char *item = c->evaluate.external.item[i], *colon = strchr(item, ':');
+        snprintf(e->dirs[e->n_dirs], 64, "%.*s (external)", (int)(colon - item), item);
+        e->files[e->n_dirs++] = colon + 1;
+    }
     for (int i = 0; i < c->evaluate.languages.n; i++)
         e->n_langs = add_unique(e->langs, e->n_langs, c->evaluate.languages.item[i],
                                 strlen(c->evaluate.languages.item[i]));
     for (int i = 0; !c->evaluate.languages.n && i < e->n_dirs; i++) {
+        if (e->files[i]) continue;
         const char *dash = strchr(e->dirs[i], '-');
         e->n_langs = add_unique(e->langs, e->n_langs, e->dirs[i], (size_t)(dash - e->dirs[i]));
         e->n_langs = add_unique(e->langs, e->n_langs, dash + 1, strlen(dash + 1));
@@ -66,7 +72,9 @@ static LmStatus eval_checkpoint(const Config *c, Eval *e, EvalCkpt *k, BpeTokeni
     LmStatus st = load_model(k->path, &m, &lm);
     if (st == LM_OK) st = corpus_check_vocab(c->data.corpus, m.cfg.vocab_size);
     for (int d = 0; st == LM_OK && d < e->n_dirs; d++) {
-        st = score_direction(c, &m, tok, &lm, k->path, e->dirs[d], &k->dir[d]);
+        char dir[64];  // the direction of the row label
+        snprintf(dir, sizeof dir, "%.*s", (int)strcspn(e->dirs[d], " "), e->dirs[d]);
+        st = score_direction(c, &m, tok, &lm, k->path, dir, e->files[d], &k->dir[d]);
         if (st == LM_OK && comm_rank() == 0)
             printf("evaluate %-10s %-10s BLEU %6.2f chrF %6.2f (%lld sentences, %.1f s)\n", k->name,
                    e->dirs[d], k->dir[d].bleu, k->dir[d].chrf, (long long)k->dir[d].sentences,

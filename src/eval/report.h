@@ -16,7 +16,8 @@ typedef struct {
     int n_ckpt;
     EvalCkpt *ckpt;        // the first is the reference (the base)
     int n_dirs, n_langs;
-    char dirs[CFG_LIST_MAX][64];
+    char dirs[2 * CFG_LIST_MAX][64];   // row labels: "de-en", or "de-en (external)"
+    const char *files[2 * CFG_LIST_MAX];  // NULL = the corpus split, else "SRC,REF" files
     char langs[2 * CFG_LIST_MAX][64];
 } Eval;
 

@@ -12,6 +12,7 @@
 #include "metrics/metrics.h"
 #include "mpi/comm.h"
 #include "util/alloc.h"
+#include "util/lines.h"
 #include "util/timer.h"
 
 typedef struct {
@@ -52,46 +53,95 @@ static int32_t *read_sources(const CorpusReader *rd, int64_t lo, int64_t cnt, Lm
     return src;
 }
 
-// This rank's block of the first n sentences, decoded in batches of
-// translate.batch_size; the integer statistics are summed over ranks, so
-// the score does not depend on the rank count.
-static LmStatus score_slice(const Config *c, Model *m, BpeTokenizer *tok, const CorpusReader *rd,
-                            char *const *refs, const char *dir, Stats *stats, int64_t *n_out) {
-    int64_t n = rd->n, R = comm_size(), r = comm_rank();
-    if (c->evaluate.max_sentences > 0 && n > c->evaluate.max_sentences) n = c->evaluate.max_sentences;
-    int64_t lo = n * r / R, cnt = n * (r + 1) / R - lo;
-    PromptList pl;
-    LmStatus st = prompts_init(&pl, c, tok, dir, m->cfg.max_position_embeddings);
-    int32_t *src = st == LM_OK ? read_sources(rd, lo, cnt, &st) : NULL;
-    const int64_t *so = rd->src_offsets + lo;
-    for (int64_t i = 0; st == LM_OK && i < cnt; i++) prompts_add(&pl, src + so[i] - so[0], so[i + 1] - so[i]);
+// Decodes this rank's prompts (pl holds exactly them) in batches of
+// translate.batch_size and adds their scores against refs.
+static void decode_and_score(const Config *c, Model *m, BpeTokenizer *tok, const PromptList *pl,
+                             char *const *refs, const char *dir, Stats *stats) {
     BleuOptions bo = bleu_options_default();
     bo.tok = bleu_tokenizer_for(strchr(dir, '-') + 1);
-    for (int64_t b = 0; st == LM_OK && b < cnt; b += c->translate.batch_size) {
-        int nb = (int)(cnt - b < c->translate.batch_size ? cnt - b : c->translate.batch_size);
-        DecodePrompts dp = prompts_view(&pl, (int)b, nb);
-        score_batch(c, m, tok, &dp, refs + lo + b, &bo, stats);
+    for (int b = 0; b < pl->n; b += c->translate.batch_size) {
+        int nb = pl->n - b < c->translate.batch_size ? pl->n - b : c->translate.batch_size;
+        DecodePrompts dp = prompts_view(pl, b, nb);
+        score_batch(c, m, tok, &dp, refs + b, &bo, stats);
     }
-    free(src);
+}
+
+// The block of n sentences this rank scores: [lo, lo + cnt).
+static void rank_block(int64_t n, int64_t *lo, int64_t *cnt) {
+    int64_t R = comm_size(), r = comm_rank();
+    *lo = n * r / R, *cnt = n * (r + 1) / R - *lo;
+}
+
+// Sentences of a corpus split: the source tokens as stored.
+static LmStatus score_split(const Config *c, Model *m, BpeTokenizer *tok, const char *dir,
+                            Stats *stats, int64_t *n_out) {
+    CorpusReader rd;
+    char **refs = NULL;
+    LM_TRY(corpus_reader_open(&rd, c->data.corpus, dir, c->evaluate.split, m->cfg.vocab_size));
+    int64_t n = rd.n, lo, cnt;
+    if (c->evaluate.max_sentences > 0 && n > c->evaluate.max_sentences) n = c->evaluate.max_sentences;
+    rank_block(n, &lo, &cnt);
+    PromptList pl;
+    memset(&pl, 0, sizeof pl);
+    LmStatus st = corpus_reader_text(&rd, 0, &refs);
+    if (st == LM_OK) st = prompts_init(&pl, c, tok, dir, m->cfg.max_position_embeddings);
+    int32_t *src = st == LM_OK ? read_sources(&rd, lo, cnt, &st) : NULL;
+    const int64_t *so = rd.src_offsets + lo;
+    for (int64_t i = 0; st == LM_OK && i < cnt; i++) prompts_add(&pl, src + so[i] - so[0], so[i + 1] - so[i]);
+    if (st == LM_OK) decode_and_score(c, m, tok, &pl, refs + lo, dir, stats);
     prompts_free(&pl);
+    free(src), free(refs);
+    corpus_reader_close(&rd);
     *n_out = n;
     return st;
 }
 
+// An external test set "SRC-TGT:SOURCE_FILE,REFERENCE_FILE": raw text lines.
+static LmStatus score_files(const Config *c, Model *m, BpeTokenizer *tok, const char *dir,
+                            const char *files, Stats *stats, int64_t *n_out) {
+    char src_path[CFG_STR], ref_path[CFG_STR];
+    const char *comma = strchr(files, ',');
+    snprintf(src_path, sizeof src_path, "%.*s", comma ? (int)(comma - files) : 0, files);
+    snprintf(ref_path, sizeof ref_path, "%s", comma ? comma + 1 : "");
+    Lines src, ref;
+    LM_TRY(lines_read_path(src_path, "evaluate.external source ", &src));
+    LmStatus st = lines_read_path(ref_path, "evaluate.external reference ", &ref);
+    if (st == LM_OK && ref.n != src.n) {
+        lm_error("evaluate.external %s: %lld source lines but %lld reference lines", dir,
+                 (long long)src.n, (long long)ref.n);
+        st = LM_EUSAGE;
+    }
+    int64_t lo, cnt;
+    rank_block(src.n, &lo, &cnt);
+    PromptList pl;
+    memset(&pl, 0, sizeof pl);
+    if (st == LM_OK) st = prompts_init(&pl, c, tok, dir, m->cfg.max_position_embeddings);
+    int32_t *buf = xmalloc(sizeof(int32_t));
+    for (int64_t i = lo; st == LM_OK && i < lo + cnt; i++) {
+        size_t len = strlen(src.line[i]);
+        buf = xrealloc(buf, sizeof(int32_t) * (len + 1));
+        prompts_add(&pl, buf, bpe_encode(tok, src.line[i], len, buf, (int64_t)len));
+    }
+    if (st == LM_OK) decode_and_score(c, m, tok, &pl, ref.line + lo, dir, stats);
+    prompts_free(&pl);
+    *n_out = src.n;
+    free(buf);
+    lines_free(&src);
+    if (ref.line) lines_free(&ref);
+    return st;
+}
+
 LmStatus score_direction(const Config *c, Model *m, BpeTokenizer *tok, const CkptLandermt *lm,
-                         const char *ckpt, const char *dir, DirScore *out) {
+                         const char *ckpt, const char *dir, const char *files, DirScore *out) {
     double t0 = timer_now();
     DecodeRouting rt;
     memset(&rt, 0, sizeof rt);
     LM_TRY(decode_routing_init(&rt, lm, &m->cfg, dir, ckpt));
     m->route = rt.route;
-    CorpusReader rd;
-    char **refs = NULL;
     Stats stats;
     memset(&stats, 0, sizeof stats);
-    LmStatus st = corpus_reader_open(&rd, c->data.corpus, dir, c->evaluate.split, m->cfg.vocab_size);
-    if (st == LM_OK) st = corpus_reader_text(&rd, 0, &refs);
-    if (st == LM_OK) st = score_slice(c, m, tok, &rd, refs, dir, &stats, &out->sentences);
+    LmStatus st = files ? score_files(c, m, tok, dir, files, &stats, &out->sentences)
+                        : score_split(c, m, tok, dir, &stats, &out->sentences);
     st = (LmStatus)comm_agree_status(st);
     if (st == LM_OK) {
         comm_allreduce_i64((int64_t *)&stats.bleu, sizeof stats.bleu / sizeof(int64_t));
@@ -103,8 +153,6 @@ LmStatus score_direction(const Config *c, Model *m, BpeTokenizer *tok, const Ckp
         out->chrf = chrf_from_stats(&stats.chrf, &co);
         bleu_signature(out->signature, sizeof out->signature, 1, &bo);
     }
-    free(refs);
-    if (rd.tgt_offsets) corpus_reader_close(&rd);
     m->route = NULL;
     decode_routing_free(&rt);
     out->seconds = timer_now() - t0;

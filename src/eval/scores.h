@@ -14,12 +14,13 @@ typedef struct {
     char signature[128];  // sacreBLEU-style BLEU signature
 } DirScore;
 
-// Translates up to evaluate.max_sentences source sentences of direction dir
-// (split evaluate.split of data.corpus, sentences split over the ranks),
-// applying the checkpoint's CAR routes for dir, and scores them against the
-// stored reference text. Every rank gets the same scores.
+// Translates the source sentences of direction dir — up to
+// evaluate.max_sentences of split evaluate.split of data.corpus, or with
+// files = "SOURCE_FILE,REFERENCE_FILE" every line of an external test set —
+// split over the ranks, applying the checkpoint's CAR routes for dir, and
+// scores them against the references. Every rank gets the same scores.
 LmStatus score_direction(const Config *c, Model *m, BpeTokenizer *tok, const CkptLandermt *lm,
-                         const char *ckpt, const char *dir, DirScore *out);
+                         const char *ckpt, const char *dir, const char *files, DirScore *out);
 
 // Perplexity exp(mean token NLL) of the monolingual split of lang (up to
 // evaluate.max_sentences sentences, [bos] sentence [eos], no routing).

@@ -33,6 +33,13 @@ ok &= r["checkpoints"][0]["directions"]["en-de"] != r["checkpoints"][1]["directi
 print(names, r["checkpoints"][1]["directions"]["en-de"])
 sys.exit(0 if ok else 1)
 PY
+# an external test set: the first lines of the en-de TSV
+head -12 "$WORK/en-de.tsv" | cut -f1 >"$WORK/ext.en"
+head -12 "$WORK/en-de.tsv" | cut -f2 >"$WORK/ext.de"
+"$LANDERMT" "${E[@]}" --set evaluate.output="$WORK/ext" \
+  --set "evaluate.external=[\"en-de:$WORK/ext.en,$WORK/ext.de\"]" >"$WORK/ext.log" 2>&1 \
+  && grep -q '"en-de (external)": {"bleu": [0-9.]*, "chrf": [0-9.]*, "sentences": 12}' "$WORK/ext/eval.json" \
+  && pass || fail "external test set: $(tail -3 "$WORK/ext.log")"
 grep -q "^## BLEU change" "$WORK/eval1/eval.md" && grep -q "| en-de |" "$WORK/eval1/eval.md" && pass \
   || fail "eval.md lacks the tables"
 expect_exit 1 "no such file" "$LANDERMT" evaluate -c "$CFG" --set "evaluate.checkpoints=[x:$WORK/none.h5]"
