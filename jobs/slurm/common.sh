@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared launch logic of the landermt Slurm templates (jobs/slurm/*.sbatch).
 # Sourced, not run. docs/cluster.md explains how to adapt it to a site.
 #
@@ -22,7 +23,11 @@
 #   LANDERMT_THREADS    threads per rank; default SLURM_CPUS_PER_TASK (overrides an
 #                       inherited OPENBLAS_NUM_THREADS / OMP_NUM_THREADS)
 #   LANDERMT_REQUEUE    1 = on exit 75 run `scontrol requeue` (default); 0 = just exit 75
+#   LANDERMT_MAX_RESTARTS  no requeue once SLURM_RESTART_COUNT reaches this [100]
+#                       (guards against a time limit shorter than the signal lead)
 #   LANDERMT_ENV_FILE   a file sourced first (e.g. `module load openmpi hdf5 openblas`)
+#   LANDERMT_EXPORT     evaluate.sbatch: IN=OUT pairs exported to standalone checkpoints
+#                       before evaluating (IN a checkpoint or a train.out_dir); see lm_export
 #   HDF5_USE_FILE_LOCKING  defaults to FALSE here (NFS/Lustre/GPFS; checkpoints are
 #                       written to a temporary name and renamed, so no lock is needed)
 # Arguments of the template are passed to landermt after the above; a first argument
@@ -30,6 +35,7 @@
 
 lm_log() { printf '[landermt-job %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# shellcheck source=/dev/null
 [[ -n ${LANDERMT_ENV_FILE:-} ]] && { lm_log "sourcing $LANDERMT_ENV_FILE"; source "$LANDERMT_ENV_FILE"; }
 
 if [[ -z ${LANDERMT_HOME:-} ]]; then
@@ -79,6 +85,26 @@ lm_launch_cmd() {
   esac
 }
 
+# lm_export [ARGS...]: for each IN=OUT in LANDERMT_EXPORT (space-separated), turns the
+# training checkpoint IN - or, when IN is a directory, its newest step_*.h5 - into the
+# standalone checkpoint OUT (`landermt export`, one process, with the job's config for
+# the base model). evaluate.sbatch does this first: evaluate and translate read only
+# standalone checkpoints, and a train.mode=landermt checkpoint holds just the trained
+# entries.
+lm_export() {
+  local pair in out rc
+  for pair in ${LANDERMT_EXPORT:-}; do
+    in=${pair%%=*} out=${pair#*=}
+    [[ -d $in ]] && in=$(find "$in" -maxdepth 1 -name 'step_*.h5' | sort | tail -1)
+    [[ -n $in && -f $in && $pair == *=* ]] ||
+      { lm_log "error: LANDERMT_EXPORT entry '$pair': no checkpoint (expected IN=OUT)"; exit 1; }
+    lm_args export "$@"
+    LM_ARGS+=("$in" "$out")
+    lm_log "export: ${LM_ARGS[*]}"
+    "${LM_ARGS[@]}" || { rc=$?; lm_log "landermt export failed with status $rc"; exit "$rc"; }
+  done
+}
+
 _lm_child=""
 _lm_signalled=0
 # A preemption/time-limit signal reached the batch shell: pass it on as SIGUSR1.
@@ -105,7 +131,7 @@ lm_run() {
   trap '_lm_forward TERM' TERM
   "${LM_LAUNCH[@]}" "${LM_ARGS[@]}" &
   _lm_child=$!
-  local rc
+  local rc _lm_last=""
   # `wait` returns early (status > 128) when a trapped signal arrives; wait again then.
   # A second wait on a child whose status was already collected says 127.
   while :; do
@@ -130,12 +156,19 @@ lm_requeue() {
   [[ -n ${SLURM_JOB_ID:-} && ${LANDERMT_REQUEUE:-1} == 1 ]] || exit 75
   local state
   state=$(scontrol show job "$SLURM_JOB_ID" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | head -1)
+  if ((${SLURM_RESTART_COUNT:-0} >= ${LANDERMT_MAX_RESTARTS:-100})); then
+    lm_log "not requeued: already restarted ${SLURM_RESTART_COUNT} times (LANDERMT_MAX_RESTARTS)"
+    exit 75
+  fi
   if [[ $state != JobState=RUNNING ]]; then
     lm_log "not requeued: ${state:-job state unknown} (cancelled, timed out or preempted by Slurm)"
     exit 75
   fi
+  # Requeueing ends this run at once: Slurm sends SIGTERM to the batch shell, which
+  # has nothing left to forward.
+  trap ':' TERM USR1
+  lm_log "requeueing job $SLURM_JOB_ID (restart $((${SLURM_RESTART_COUNT:-0} + 1)) will resume)"
   if scontrol requeue "$SLURM_JOB_ID"; then
-    lm_log "requeued job $SLURM_JOB_ID (restart $((${SLURM_RESTART_COUNT:-0} + 1)) will resume)"
     exit 0
   fi
   lm_log "scontrol requeue failed; exiting 75 (a site with RequeueExit=75 requeues it)"

@@ -6,6 +6,7 @@
 
 #include "data/prompt.h"
 #include "io/corpus.h"
+#include "io/ckpt.h"
 #include "io/h5.h"
 
 LmStatus corpus_tokenizer(const char *corpus, BpeTokenizer *tok) {
@@ -55,3 +56,42 @@ LmStatus stream_open_config(Stream *s, const Config *c, BpeTokenizer *tok, const
                        shuffle, !strcmp(c->data.overlong, "truncate"));
 }
 
+LmStatus ckpt_tokenizer(const char *path, BpeTokenizer *tok, int *found) {
+    char what[CFG_STR + 16], *type = NULL;
+    snprintf(what, sizeof what, "checkpoint %s", path);
+    hid_t f, g;
+    int version;
+    LM_TRY(h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version));
+    LmStatus st = LM_OK;
+    *found = h5_exists(f, "tokenizer");
+    if (*found && (st = h5_open_group(f, "tokenizer", &g, what)) == LM_OK) {
+        st = h5_attr_read_str(g, "type", &type, what);
+        H5Gclose(g);
+    }
+    *found = *found && st == LM_OK && strcmp(type, "none");
+    if (*found) st = bpe_load(f, "tokenizer", tok, what);
+    free(type);
+    H5Fclose(f);
+    return st;
+}
+
+LmStatus tokenizers_match(BpeTokenizer *corpus_tok, const char *corpus, BpeTokenizer *ckpt_tok,
+                          const char *ckpt) {
+    if (!strcmp(bpe_hash(corpus_tok), bpe_hash(ckpt_tok))) return LM_OK;
+    lm_error("corpus %s has another tokenizer (hash %s) than checkpoint %s (hash %s)", corpus,
+             bpe_hash(corpus_tok), ckpt, bpe_hash(ckpt_tok));
+    lm_hint("use the corpus the model was trained on (its /tokenizer is copied into every "
+            "checkpoint), or build the corpus with prep.tokenizer set to the checkpoint");
+    return LM_ERUNTIME;
+}
+
+LmStatus corpus_check_tokenizer(const char *corpus, const char *ckpt) {
+    BpeTokenizer a, b;
+    int has;
+    bpe_init(&a), bpe_init(&b);
+    LmStatus st = ckpt_tokenizer(ckpt, &b, &has);
+    if (st == LM_OK && has) st = corpus_tokenizer(corpus, &a);
+    if (st == LM_OK && has) st = tokenizers_match(&a, corpus, &b, ckpt);
+    bpe_free(&a), bpe_free(&b);
+    return st;
+}

@@ -14,6 +14,15 @@
 LmStatus corpus_check_vocab(const char *corpus, int vocab_size);
 // Loads the corpus's /tokenizer.
 LmStatus corpus_tokenizer(const char *corpus, BpeTokenizer *tok);
+// Loads a checkpoint's /tokenizer; *found = 0 (and LM_OK) when it has none.
+LmStatus ckpt_tokenizer(const char *path, BpeTokenizer *tok, int *found);
+// LM_ERUNTIME naming both files and hashes unless the two are the same
+// tokenizer (equal content hashes).
+LmStatus tokenizers_match(BpeTokenizer *corpus_tok, const char *corpus, BpeTokenizer *ckpt_tok,
+                          const char *ckpt);
+// A model checkpoint and a corpus must share their tokenizer (checked
+// when the checkpoint stores one).
+LmStatus corpus_check_tokenizer(const char *corpus, const char *ckpt);
 // Room for the prompt ids of any template (< CFG_STR bytes, names expanded).
 #define PROMPT_IDS_MAX (CFG_STR * 4 + 2)
 // [bos] head(s,t) as p->prefix and tail(s,t) as p->middle for a direction

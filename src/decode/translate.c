@@ -71,26 +71,6 @@ static LmStatus model_setup(Translate *tr) {
     return LM_OK;
 }
 
-// The checkpoint's own /tokenizer; *found = 0 when it was written without.
-static LmStatus ckpt_tokenizer(const char *path, BpeTokenizer *tok, int *found) {
-    char what[CFG_STR + 16], *type = NULL;
-    snprintf(what, sizeof what, "checkpoint %s", path);
-    hid_t f, g;
-    int version;
-    LM_TRY(h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version));
-    LmStatus st = LM_OK;
-    *found = h5_exists(f, "tokenizer");
-    if (*found && (st = h5_open_group(f, "tokenizer", &g, what)) == LM_OK) {
-        st = h5_attr_read_str(g, "type", &type, what);
-        H5Gclose(g);
-    }
-    *found = *found && st == LM_OK && strcmp(type, "none");
-    if (*found) st = bpe_load(f, "tokenizer", tok, what);
-    free(type);
-    H5Fclose(f);
-    return st;
-}
-
 // The corpus tokenizer, which must be the checkpoint's if it has one; or
 // the checkpoint's when there is no corpus.
 static LmStatus tokenizer_setup(Translate *tr) {
@@ -103,13 +83,7 @@ static LmStatus tokenizer_setup(Translate *tr) {
     if (st == LM_OK && c->data.corpus[0]) {
         st = corpus_check_vocab(c->data.corpus, tr->model.cfg.vocab_size);
         if (st == LM_OK) st = corpus_tokenizer(c->data.corpus, &tr->tok);
-        if (st == LM_OK && has_own && strcmp(bpe_hash(&own), bpe_hash(&tr->tok))) {
-            lm_error("corpus %s has another tokenizer (hash %s) than checkpoint %s (hash %s)",
-                     c->data.corpus, bpe_hash(&tr->tok), ck, bpe_hash(&own));
-            lm_hint("use the corpus the model was trained on, or leave data.corpus empty to "
-                    "translate file: or - input with the checkpoint's tokenizer");
-            st = LM_ERUNTIME;
-        }
+        if (st == LM_OK && has_own) st = tokenizers_match(&tr->tok, c->data.corpus, &own, ck);
     } else if (st == LM_OK && !has_own) {
         lm_error("checkpoint %s has no tokenizer and data.corpus is not set", ck);
         lm_hint("set data.corpus to the corpus the model was trained on");

@@ -71,6 +71,7 @@ static LmStatus eval_checkpoint(const Config *c, Eval *e, EvalCkpt *k, BpeTokeni
     memset(&lm, 0, sizeof lm);
     LmStatus st = load_model(k->path, &m, &lm);
     if (st == LM_OK) st = corpus_check_vocab(c->data.corpus, m.cfg.vocab_size);
+    if (st == LM_OK) st = corpus_check_tokenizer(c->data.corpus, k->path);
     for (int d = 0; st == LM_OK && d < e->n_dirs; d++) {
         char dir[64];  // the direction of the row label
         snprintf(dir, sizeof dir, "%.*s", (int)strcspn(e->dirs[d], " "), e->dirs[d]);

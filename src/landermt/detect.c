@@ -177,6 +177,7 @@ static LmStatus detect_setup(Detect *d, const Config *c) {
     LM_TRY(config_require(c, (const char *const[]){"data.corpus"}, 1));
     LM_TRY(model_from_config(c, &d->model));
     LM_TRY(corpus_check_vocab(c->data.corpus, d->model.cfg.vocab_size));
+    if (c->model.checkpoint[0]) LM_TRY(corpus_check_tokenizer(c->data.corpus, c->model.checkpoint));
     LM_TRY(corpus_tokenizer(c->data.corpus, &d->tok));
     const ModelConfig *mc = &d->model.cfg;
     int rows = c->detect.batch_size;

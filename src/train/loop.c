@@ -131,6 +131,7 @@ static LmStatus run_setup(Run *r) {
     r->base_checksum = model_checksum(&r->model);
     LM_TRY(check_sizes(r));
     LM_TRY(corpus_check_vocab(c->data.corpus, r->model.cfg.vocab_size));
+    if (c->model.checkpoint[0]) LM_TRY(corpus_check_tokenizer(c->data.corpus, c->model.checkpoint));
     LM_TRY(streamset_open(&r->ss, c, r->model.cfg.vocab_size));
     LM_TRY(trainer_setup(r));
     if (comm_rank() == 0) LM_TRY(make_dirs(c->train.out_dir));

@@ -48,6 +48,11 @@ grep -q "the corpus has: mono/en/dev, mono/en/test, mono/en/train" "$WORK/err" &
 head -c 3000 "$WORK/run/step_00000040.h5" >"$WORK/trunc.h5"
 expect_exit 1 "trunc.h5" "$LANDERMT" train -c "$WORK/tiny.yaml" --set model.checkpoint="$WORK/trunc.h5"
 expect_exit 1 "c.h5.*(format|landermt.checkpoint)" "$LANDERMT" train -c "$WORK/tiny.yaml" --set model.checkpoint="$WORK/c.h5"
+# a corpus with another tokenizer than the model's checkpoint is refused
+"$LANDERMT" prep --set "prep.text=en:$WORK/text.txt" --set "prep.output=$WORK/other.h5" \
+  --set prep.vocab_size=300 --set prep.dev_fraction=0.05 --set prep.test_fraction=0 >/dev/null
+expect_exit 1 "another tokenizer" "$LANDERMT" train -c "$WORK/tiny.yaml" --set data.corpus="$WORK/other.h5" \
+  --set model.checkpoint="$WORK/run/step_00000040.h5"
 expect_exit 2 "seq_len 64 exceeds.*max_position_embeddings 48" "$LANDERMT" train -c "$WORK/tiny.yaml" --set train.seq_len=64 --set model.max_position_embeddings=48
 "$LANDERMT" train -c "$WORK/tiny.yaml" --dump-config >"$WORK/dump.yaml" 2>&1 && grep -q "lr: 0.01" "$WORK/dump.yaml" \
   && pass || fail "--dump-config did not print the resolved lr"
