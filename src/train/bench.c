@@ -153,7 +153,7 @@ LmStatus bench_run(const Config *cfg) {
     Neurons nr;
     memset(&nr, 0, sizeof nr);
     const char *dirs[] = {"de-en"};
-    PackSpec spec = {cfg->train.mode, &nr, dirs, 1, cfg->routing.enabled, 0, (float)cfg->routing.scale};
+    PackSpec spec = {cfg->train.mode, &nr, dirs, 1, cfg->routing.enabled, 0, (float)cfg->routing.scale, 0};
     BenchResult sel, full;
     LmStatus st = LM_OK;
     if (strcmp(cfg->train.mode, "full")) {  // the selective mode first: its peak RSS is its own

@@ -65,6 +65,31 @@ static void layout_tensors(ParamPack *p, const Model *m, const PackSpec *s) {
     }
 }
 
+// factor_r = mean_u Phi[u][layer][neuron_r] / the mean of that over rows:
+// better-scored neurons move faster, the layer's average step is unchanged.
+static void awareness_factors(PackFfn *f, const Neurons *nr) {
+    f->grad_scale = xmalloc(sizeof(float) * (size_t)(f->n + 1));
+    double total = 0;
+    for (int r = 0; r < f->n; r++) {
+        double a = 0;
+        for (int u = 0; u < nr->U; u++) a += nr->scores[((size_t)u * nr->L + f->layer) * nr->F + f->neuron[r]];
+        f->grad_scale[r] = (float)(a / nr->U);
+        total += a / nr->U;
+    }
+    for (int r = 0; r < f->n; r++) f->grad_scale[r] = total > 0 ? (float)(f->grad_scale[r] * f->n / total) : 1.0f;
+}
+
+void pack_scale_grads(ParamPack *p, int C) {
+    for (int j = 0; j < p->n_ffn; j++) {
+        const PackFfn *f = &p->ffn[j];
+        for (int r = 0; f->grad_scale && r < f->n; r++)
+            for (int m = 0; m < 3; m++) {  // gate row, up row, down column
+                float *g = p->grad + f->off + ((size_t)m * f->n + r) * C;
+                for (int c = 0; c < C; c++) g[c] *= f->grad_scale[r];
+            }
+    }
+}
+
 // Selected layer j's trainable neurons, general first, then per unit.
 static void layout_ffn_layer(ParamPack *p, PackFfn *f, const Neurons *nr, int j, int C,
                              const PackSpec *s) {
@@ -83,6 +108,7 @@ static void layout_ffn_layer(ParamPack *p, PackFfn *f, const Neurons *nr, int j,
     f->group_start[f->n_group] = f->n;
     f->off = p->n;
     p->n += (size_t)3 * f->n * C;
+    if (s->awareness_scaled) awareness_factors(f, nr);
 }
 
 static void layout_dirs(ParamPack *p, const PackSpec *s) {
@@ -164,7 +190,8 @@ LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *s) {
 }
 
 void pack_free(ParamPack *p) {
-    for (int j = 0; j < p->n_ffn; j++) free(p->ffn[j].neuron), free(p->ffn[j].group_start);
+    for (int j = 0; j < p->n_ffn; j++)
+        free(p->ffn[j].neuron), free(p->ffn[j].group_start), free(p->ffn[j].grad_scale);
     for (int k = 0; p->cls && k < p->n_dir * p->n_ffn; k++) free(p->cls[k]);
     free(p->cls), free(p->ffn), free(p->tensor), free(p->n_groups), free(p->groups);
     free(p->param), free(p->grad), free(p->m), free(p->v), free(p->decay);
@@ -295,7 +322,15 @@ LmStatus pack_restore(ParamPack *p, Model *m, const TrainState *ts, uint64_t bas
 LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec) {
     static const char *dirs[CFG_LIST_MAX];
     *spec = (PackSpec){.mode = c->train.mode, .routing = c->routing.enabled,
-                       .per_direction = c->routing.per_direction, .scale = (float)c->routing.scale};
+                       .per_direction = c->routing.per_direction, .scale = (float)c->routing.scale,
+                       .awareness_scaled = c->train.awareness_scaled_grads};
+    int neuron_mode = strcmp(c->train.mode, "full") && strcmp(c->train.mode, "layers");
+    if (spec->awareness_scaled && !neuron_mode) {
+        lm_error("train.awareness_scaled_grads scales neuron gradients; train.mode %s has none",
+                 c->train.mode);
+        lm_hint("use it with train.mode landermt, general or specific");
+        return LM_EUSAGE;
+    }
     if (!strcmp(c->train.mode, "full")) return LM_OK;
     LM_TRY(config_require(c, (const char *const[]){"train.neurons"}, 1));
     if (c->data.mono.n || !c->data.directions.n) {

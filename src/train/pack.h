@@ -31,6 +31,7 @@ typedef struct {
     int layer;        // model layer
     int n;            // trainable neurons
     int *neuron;      // [n] in group order
+    float *grad_scale;  // [n] awareness factors (train.awareness_scaled_grads), or NULL
     int n_group;      // 1 + units
     int *group_start; // [n_group + 1] first row of each group (general, unit 0, ...)
     size_t off;       // packed offset: gate rows (n,C), up rows (n,C), down columns (n,C)
@@ -74,6 +75,7 @@ typedef struct {
     int n_dir;
     int routing, per_direction;  // landermt only
     float scale;
+    int awareness_scaled;        // scale neuron gradients by their awareness
 } PackSpec;
 
 // The spec a run's config asks for: train.mode, the neurons file (read
@@ -91,6 +93,11 @@ void pack_free(ParamPack *p);
 // whole-tensor segments, selective FFN gradient blocks straight into the
 // packed rows of d's groups. g must come from model_weights_none.
 void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOpts *o);
+// With awareness-scaled gradients: multiplies each trainable neuron's
+// gradient rows by its factor (its awareness averaged over units, divided by
+// the mean over the layer's trainable neurons). A no-op otherwise.
+void pack_scale_grads(ParamPack *p, int C);
+
 // Writes the packed values back into the model's tensors.
 void pack_scatter(const ParamPack *p, Model *m);
 // Copies the model's current values of the packed entries into p->param.

@@ -75,6 +75,7 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
     double t0 = timer_now();
     comm_allreduce_f32(p->grad, p->n);
     comm_allreduce_f64(loss, (size_t)n);
+    pack_scale_grads(p, tr->model->cfg.hidden_size);
     double t1 = timer_now();
     tr->times.allreduce += t1 - t0;
     out->n_tokens = total;

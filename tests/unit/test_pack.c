@@ -57,7 +57,7 @@ static void fix_free(Fix *f) {
 static const char *DIRS[] = {"de-en", "fr-en"};
 
 static LmStatus build(ParamPack *p, Fix *f, const char *mode, int routing, int per_dir) {
-    PackSpec s = {mode, &f->nr, DIRS, 2, routing, per_dir, 2.0f};
+    PackSpec s = {mode, &f->nr, DIRS, 2, routing, per_dir, 2.0f, 0};
     return pack_build(p, &f->m, &s);
 }
 
@@ -179,16 +179,53 @@ static void test_layout(void) {
     fix_free(&f);
 }
 
+// Awareness-scaled gradients: each neuron's rows are its unscaled rows times
+// mean_u score / (mean over the layer's trainable neurons).
+static void test_awareness_scaled(void) {
+    Fix f;
+    fix_init(&f, 1);
+    for (size_t i = 0; i < (size_t)3 * L * F; i++) f.nr.scores[i] = 1.0 + (double)(i % 7);
+    ParamPack plain, scaled;
+    PackSpec a = {"landermt", &f.nr, DIRS, 2, 0, 0, 2.0f, 0}, b = a;
+    b.awareness_scaled = 1;
+    pack_build(&plain, &f.m, &a);
+    pack_build(&scaled, &f.m, &b);
+    micro(&f, &plain, 0);
+    micro(&f, &scaled, 0);
+    pack_scale_grads(&scaled, C);
+    const PackFfn *s = &scaled.ffn[1];
+    double mean = 0, worst = 0, sum_a = 0, bad_factor = 0;
+    for (int r = 0; r < s->n; r++) {
+        mean += s->grad_scale[r];
+        for (int u = 0; u < 3; u++) sum_a += f.nr.scores[((size_t)u * L + s->layer) * F + s->neuron[r]] / 3;
+    }
+    for (int r = 0; r < s->n; r++) {
+        double a = 0;
+        for (int u = 0; u < 3; u++) a += f.nr.scores[((size_t)u * L + s->layer) * F + s->neuron[r]] / 3;
+        bad_factor = fmax(bad_factor, fabs(s->grad_scale[r] - a * s->n / sum_a));
+        for (int c = 0; c < C; c++) {
+            size_t k = s->off + (size_t)r * C + c;
+            worst = fmax(worst, fabs(scaled.grad[k] - plain.grad[k] * s->grad_scale[r]));
+        }
+    }
+    CHECK(fabs(mean / s->n - 1.0) < 1e-5, "factors average %g, expected 1", mean / s->n);
+    CHECK(bad_factor < 1e-5, "a factor differs from awareness / mean awareness by %g", bad_factor);
+    CHECK(worst < 1e-7, "scaled rows differ from factor x unscaled rows by %g", worst);
+    CHECK(s->grad_scale[0] != s->grad_scale[1] || s->grad_scale[1] != s->grad_scale[2], "all factors equal");
+    pack_free(&plain), pack_free(&scaled);
+    fix_free(&f);
+}
+
 static void test_errors(void) {
     Fix f;
     fix_init(&f, 1);
     ParamPack p;
-    PackSpec none = {"landermt", NULL, DIRS, 2, 1, 0, 2.0f};
+    PackSpec none = {"landermt", NULL, DIRS, 2, 1, 0, 2.0f, 0};
     capture_begin();
     LmStatus st = pack_build(&p, &f.m, &none);
     check_error(st, LM_EUSAGE, capture_end(), "needs a neurons file");
     const char *bad_dirs[] = {"de-en", "it-de"};
-    PackSpec missing = {"landermt", &f.nr, bad_dirs, 2, 1, 0, 2.0f};
+    PackSpec missing = {"landermt", &f.nr, bad_dirs, 2, 1, 0, 2.0f, 0};
     capture_begin();
     st = pack_build(&p, &f.m, &missing);
     check_error(st, LM_EUSAGE, capture_end(), "direction it-de has no unit");
@@ -208,6 +245,7 @@ int main(int argc, char **argv) {
     RUN(test_specific_mask);
     if (comm_size() == 1) {
         RUN(test_layout);
+        RUN(test_awareness_scaled);
         RUN(test_errors);
     }
     int rc = harness_finish();
