@@ -38,6 +38,21 @@ PY
   && grep -Eq "general [0-9]+ \| en-de [0-9]+ en-fr [0-9]+" "$WORK/inspect.log" && pass \
   || fail "inspect of the neurons file: $(head -5 "$WORK/inspect.log")"
 
+# awareness.unit language: units are the languages; a direction then uses
+# the specific neurons of both its languages
+"$LANDERMT" detect -c "$CFG" --set model.checkpoint="$BASE" --set awareness.unit=language \
+  --set detect.output="$WORK/lang.h5" >"$WORK/lang.log" 2>&1 || fail "language units: $(tail -3 "$WORK/lang.log")"
+/usr/bin/python3 -c "
+import h5py, sys
+f = h5py.File(sys.argv[1], 'r')
+units = [u.decode() if isinstance(u, bytes) else u for u in f['units'][()]]
+assert f.attrs['unit'] == 'language' and units == ['en', 'de', 'fr'], units
+" "$WORK/lang.h5" && pass || fail "language units are not en, de, fr"
+"$LANDERMT" train -c "$CFG" --set model.checkpoint="$BASE" --set train.mode=landermt \
+  --set train.neurons="$WORK/lang.h5" --set train.steps=3 --set train.warmup_steps=1 \
+  --set train.out_dir="$WORK/lang_run" >"$WORK/lang_train.log" 2>&1 && pass \
+  || fail "landermt with language units: $(tail -3 "$WORK/lang_train.log")"
+
 D=(detect -c "$CFG" --set model.checkpoint="$BASE" --set detect.output="$WORK/bad.h5")
 expect_exit 2 "layers.k = 9 is impossible for a model of 4 layers" "$LANDERMT" "${D[@]}" --set layers.k=9
 expect_exit 2 "awareness.epsilon" "$LANDERMT" "${D[@]}" --set awareness.epsilon=1.0
