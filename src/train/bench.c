@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "data/open.h"
 #include "io/neurons.h"
 #include "landermt/awareness.h"
 #include "landermt/detect.h"
@@ -138,9 +139,45 @@ static void print_result(const char *mode, const BenchResult *r, double flops, d
     printf("\n");
 }
 
+// Reader throughput per rank: train.batch_size-example micro-batches of
+// every configured direction, assembled from HDF5 blocks as training does.
+static LmStatus bench_reader(const Config *c, int vocab) {
+    BpeTokenizer tok;
+    bpe_init(&tok);
+    LmStatus st = corpus_tokenizer(c->data.corpus, &tok);
+    int rows = (c->train.batch_size + comm_size() - 1) / comm_size(), n_batches = 200;
+    BatchBuf bb;
+    batchbuf_init(&bb, rows, c->train.seq_len);
+    for (int i = 0; st == LM_OK && i < c->data.directions.n; i++) {
+        Stream s;
+        st = stream_open_config(&s, c, &tok, c->data.directions.item[i], c->data.train_split, vocab, 1);
+        double t0 = timer_now(), tokens = 0, examples = 0;
+        for (int k = 0; st == LM_OK && k < n_batches; k++) {
+            st = stream_next(&s, c->train.batch_size, c->train.seq_len, comm_rank(), comm_size(), &bb);
+            examples += bb.batch.b;
+            for (long j = 0; j < (long)bb.batch.b * bb.batch.t; j++) tokens += bb.batch.weight[j] != 0;
+        }
+        double dt = timer_now() - t0;
+        if (st == LM_OK && comm_rank() == 0)
+            printf("reader   %-8s %.0f examples/s | %.0f target tokens/s per rank (%d micro-batches of %d)\n",
+                   s.name, examples / dt, tokens / dt, n_batches, c->train.batch_size);
+        if (st == LM_OK) stream_close(&s);
+    }
+    batchbuf_free(&bb);
+    bpe_free(&tok);
+    return st;
+}
+
 LmStatus bench_run(const Config *cfg) {
     Model m;
     LM_TRY(model_from_config(cfg, &m));
+    if (cfg->data.corpus[0] && cfg->data.directions.n) {
+        LmStatus rs = bench_reader(cfg, m.cfg.vocab_size);
+        if (rs != LM_OK) {
+            model_free(&m);
+            return rs;
+        }
+    }
     int B = cfg->train.batch_size, T = cfg->train.seq_len, n = B * T;
     double peak = bench_sgemm_peak(1024, 10), flops = model_train_flops(&m.cfg, B, T);
     int *tok = xmalloc(sizeof(int) * n), *tgt = xmalloc(sizeof(int) * n);
