@@ -39,7 +39,7 @@ stage() {  # stage NAME LOG command...: runs it, logs it, records its wall time
 }
 
 [[ -f data/gettext/corpus.h5 ]] || stage corpus "$OUT/corpus.log" env LANDERMT="$LANDERMT" bash jobs/gettext_corpus.sh
-PRE=$(steps 300)
+PRE=$(steps 250)
 stage pretrain "$OUT/pretrain.log" run train "${CFG[@]}" --set 'data.directions=[]' \
   --set 'data.mono=[en, de, fr, it, zh_CN, ar]' --set train.batch_size=16 --set train.steps="$PRE" --set train.warmup_steps="$(steps 20)" \
   --set train.out_dir="$OUT/base" --set train.save_every=0 --set train.eval_every="$PRE"
