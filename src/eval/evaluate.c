@@ -77,9 +77,10 @@ static LmStatus eval_checkpoint(const Config *c, Eval *e, EvalCkpt *k, BpeTokeni
         snprintf(dir, sizeof dir, "%.*s", (int)strcspn(e->dirs[d], " "), e->dirs[d]);
         st = score_direction(c, &m, tok, &lm, k->path, dir, e->files[d], &k->dir[d]);
         if (st == LM_OK && comm_rank() == 0)
-            printf("evaluate %-10s %-10s BLEU %6.2f chrF %6.2f (%lld sentences, %.1f s)\n", k->name,
-                   e->dirs[d], k->dir[d].bleu, k->dir[d].chrf, (long long)k->dir[d].sentences,
-                   k->dir[d].seconds);
+            printf("evaluate %-10s %-10s BLEU %6.2f chrF %6.2f (%lld sentences, %.1f s, %.1f "
+                   "sentences/s)\n", k->name, e->dirs[d], k->dir[d].bleu, k->dir[d].chrf,
+                   (long long)k->dir[d].sentences, k->dir[d].seconds,
+                   (double)k->dir[d].sentences / k->dir[d].seconds);
     }
     for (int i = 0; st == LM_OK && i < e->n_langs; i++) {
         int64_t n;

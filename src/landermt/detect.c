@@ -199,14 +199,16 @@ static void detect_free(Detect *d) {
 }
 
 static LmStatus detect_score(Detect *d) {
+    double start = timer_now();
     for (int u = 0; u < d->U; u++) {
         double t0 = timer_now(), before = d->aw.sentences[u];
         LM_TRY(score_unit(d, u));
-        double n = d->aw.sentences[u] - before;
+        double n = d->aw.sentences[u] - before, now = timer_now();
         comm_allreduce_f64(&n, 1);
         if (comm_rank() == 0)
-            printf("detect %-10s %6.0f sentences in %6.2f s (%.1f sentences/s)\n", d->units[u], n,
-                   timer_now() - t0, n / (timer_now() - t0));
+            printf("detect %-10s %6.0f sentences in %6.2f s (%.1f sentences/s) | unit %d/%d | eta %.0f s\n",
+                   d->units[u], n, now - t0, n / (now - t0), u + 1, d->U,
+                   (now - start) / (u + 1) * (d->U - u - 1));
     }
     awareness_allreduce(&d->aw);
     return check_counts(d);
