@@ -22,12 +22,13 @@ run() {
 }
 mkdir -p "$OUT"
 CFG=(-c configs/demo.yaml --set model.checkpoint="$BASE" --set train.neurons="$NEURONS"
-     --set train.mode="$MODE" --set train.steps="$STEPS" --set train.warmup_steps=10
+     --set train.mode="$MODE" --set train.steps="$STEPS" --set train.warmup_steps=$((STEPS / 10))
      --set train.save_every=0 --set train.eval_every=0)
 CKPTS="base:$BASE"
 for d in "${DIRS[@]}"; do
   echo "== train $MODE on $d only"
-  run train "${CFG[@]}" --set "data.directions=[$d]" --set train.out_dir="$OUT/$d" >"$OUT/$d.log" 2>&1
+  run train "${CFG[@]}" --set "data.directions=[$d]" --set train.out_dir="$OUT/$d" >"$OUT/$d.log" 2>&1 \
+    || { echo "interference: training on $d failed, see $OUT/$d.log" >&2; exit 1; }
   final=$(printf "%s/%s/step_%08d.h5" "$OUT" "$d" "$STEPS")
   if [[ $MODE != full ]]; then
     "$LANDERMT" export "${CFG[@]}" --set "data.directions=[$d]" "$final" "$OUT/$d.h5" >>"$OUT/$d.log" 2>&1
