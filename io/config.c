@@ -964,6 +964,20 @@ static int is_prefix(const char *a, const char *b) {
     return n >= 3 && !strncasecmp(a, b, n);
 }
 
+// a is a misspelt start of b: `hiden` for hidden_size.
+static int is_fuzzy_prefix(const char *a, const char *b) {
+    size_t n = strlen(a);
+    if (n < 4 || n + 1 >= strlen(b)) return 0;
+    char head[MAX_PATH];
+    int best = INT_MAX;
+    for (size_t len = n - 1; len <= n + 1; len++) {
+        snprintf(head, sizeof head, "%.*s", (int)len, b);
+        int d = levenshtein(a, head);
+        best = d < best ? d : best;
+    }
+    return best <= 1;
+}
+
 // Closest key by distance over full paths and over last components (so
 // `model.lr` finds `train.lr`); -1 when nothing is plausibly meant.
 static int key_suggest(const char *path) {
@@ -973,8 +987,10 @@ static int key_suggest(const char *path) {
         const char *klast = last_component(KEYS[k].path);
         int full = levenshtein(path, KEYS[k].path), part = levenshtein(last, klast);
         int d = full < part ? full : part;
+        int fuzzy = is_fuzzy_prefix(last, klast);
         int close = (d <= 2 + nlast / 4 && d < nlast) || is_prefix(last, klast) ||
-                    is_prefix(klast, last);
+                    is_prefix(klast, last) || fuzzy;
+        if (fuzzy) d = 1;  // a misspelt start is as good as a near miss
         // Keys of the section the user wrote come first (`train.warmup` means
         // train.warmup_steps, not bench.warmup), then by distance, then by
         // full-path distance.

@@ -628,6 +628,7 @@ static void test_unknown_keys(void) {
                  "did you mean `train.warmup_steps`?");
     expect_error("zzzqqqxxx: 1\n", 1, NULL, "unknown key `zzzqqqxxx`", "docs/config.md");
     expect_error(NULL, 0, "train.lrr=1", "unknown key `train.lrr`", "did you mean `train.lr`?");
+    expect_error("model:\n  hiden: 64\n", 2, NULL, "`model.hiden`", "did you mean `model.hidden_size`?");
     expect_error(NULL, 0, "train.lr", "`train.lr` is not KEY=VALUE", NULL);
     expect_error(NULL, 0, "=3", "is not KEY=VALUE", NULL);
     // the suggestion is not printed for nonsense
