@@ -34,6 +34,34 @@ static void print_train_state(hid_t f, const char *what) {
     H5Gclose(g);
 }
 
+// Selective-mode training checkpoints hold packed entries, not the model.
+static void print_contents(const char *path, hid_t f) {
+    if (!ckpt_is_trainable_only(path)) return;
+    hid_t g;
+    char *base = NULL;
+    int nd;
+    int64_t n = 0;
+    if (h5_open_group(f, "train", &g, path) != LM_OK) return;
+    h5_attr_read_str(g, "base_path", &base, path);
+    h5_shape(g, "packed/param", &nd, &n, path);
+    printf("contents: the %lld trainable entries of a selective run (+ AdamW moments); base "
+           "model %s — 'landermt export' makes a standalone model\n", (long long)n,
+           base && base[0] ? base : "(random initialisation)");
+    free(base);
+    H5Gclose(g);
+}
+
+// The LANDeRMT state every consumer applies.
+static void print_landermt(const char *path, const ModelConfig *c) {
+    CkptLandermt lm;
+    if (ckpt_read_landermt(path, c, &lm) != LM_OK || !lm.present) return;
+    printf("landermt: %d %s units, selected layers", lm.neurons.U, lm.neurons.unit_kind);
+    for (int j = 0; j < lm.neurons.k; j++) printf(" %d", lm.neurons.selected[j]);
+    if (lm.n_gates) printf(", %d CAR gate(s) per layer, scale %g\n", lm.n_gates, lm.scale);
+    else printf(", no routing gates\n");
+    ckpt_landermt_free(&lm);
+}
+
 static LmStatus print_checkpoint(const char *path, hid_t f) {
     ModelConfig c;
     LM_TRY(ckpt_read_config(path, &c));
@@ -45,7 +73,9 @@ static LmStatus print_checkpoint(const char *path, hid_t f) {
            c.vocab_size, c.tie_word_embeddings ? "tied" : "untied", m.numel, m.n_tensors,
            (double)m.numel * 4e-6);
     model_free(&m);
+    print_contents(path, f);
     print_train_state(f, path);
+    print_landermt(path, &c);
     print_tokenizer(f, path);
     return LM_OK;
 }

@@ -74,6 +74,12 @@ ok &= ck.attrs["contents"] == "trainable" and "params" not in ck and "packed" in
 sys.exit(0 if ok else 1)
 PY
 
+# inspect tells a trainable-only checkpoint and shows the /landermt state
+"$LANDERMT" inspect "$WORK/landermt/step_00000030.h5" >"$WORK/inspect.log" 2>&1
+grep -q "trainable entries of a selective run" "$WORK/inspect.log" \
+  && grep -q "landermt: 2 direction units, selected layers" "$WORK/inspect.log" && pass \
+  || fail "inspect of a landermt checkpoint: $(cat "$WORK/inspect.log")"
+
 # errors
 expect_exit 2 "train.neurons" "$LANDERMT" train -c "$CFG" --set train.mode=landermt
 "$LANDERMT" detect -c "$CFG" --set model.checkpoint= --set model.intermediate_size=48 \
