@@ -172,7 +172,7 @@ LmStatus score_perplexity(const Config *c, Model *m, BpeTokenizer *tok, const ch
     acts_init(&a, &m->cfg, rows, c->train.seq_len);
     double acc[2] = {0, 0};  // loss sum, tokens
     LmStatus st = LM_OK;
-    m->route = NULL;  // docs/evaluation.md: perplexity of the plain network
+    m->route = NULL;  // docs/evaluation.md: perplexity without CAR routes
     for (int64_t done = 0; st == LM_OK && done < n; done += g) {
         int gg = (int)(n - done < g ? n - done : g);
         st = stream_next(&s, gg, c->train.seq_len, comm_rank(), comm_size(), &bb);
