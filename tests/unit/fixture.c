@@ -99,3 +99,8 @@ void fixture_compare_f64(const char *what, const double *got, hid_t g, const cha
                          int ndim, const int64_t *shape, double tol) {
     compare_any(what, NULL, got, g, ds, n, ndim, shape, tol);
 }
+
+void check_hdf5_closed(void) {
+    ssize_t open_ids = H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL);
+    CHECK(open_ids == 0, "%zd HDF5 objects left open", open_ids);
+}

@@ -32,4 +32,8 @@ void fixture_compare(const char *what, const float *got, hid_t g, const char *ds
 void fixture_compare_f64(const char *what, const double *got, hid_t g, const char *ds, size_t n,
                          int ndim, const int64_t *shape, double tol);
 
+// CHECKs that no HDF5 object is left open: error paths must close what
+// they open.
+void check_hdf5_closed(void);
+
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "io/ckpt.h"
 #include "io/h5.h"
@@ -322,6 +323,20 @@ static void test_wrong_format(void) {
     expect_config_error(path, "format_version");
 }
 
+// A copy of the good checkpoint with one /config attribute rewritten
+// (exactly one of str / i64 / f64 is used), which must be refused naming needle.
+static void bad_config_attr(const char *file, const char *attr, const char *str, int64_t i64,
+                            double f64, int kind, const char *needle) {
+    const char *path;
+    hid_t f = damaged_copy(file, &path), g = H5Gopen2(f, "config", H5P_DEFAULT);
+    if (kind == 0) h5_attr_write_str(g, attr, str);
+    else if (kind == 1) h5_attr_write_i64(g, attr, i64);
+    else h5_attr_write_f64(g, attr, f64);
+    H5Gclose(g);
+    H5Fclose(f);
+    expect_config_error(path, needle);
+}
+
 static void test_bad_config(void) {
     const char *path, *err;
     hid_t f = damaged_copy("nohidden.h5", &path);
@@ -329,30 +344,10 @@ static void test_bad_config(void) {
     H5Fclose(f);
     err = expect_config_error(path, "hidden_size");
     CHECK(strstr(err, "nohidden.h5") != NULL, "file not named: %s", err);
-    f = damaged_copy("gpt2.h5", &path);
-    hid_t g = H5Gopen2(f, "config", H5P_DEFAULT);
-    h5_attr_write_str(g, "architecture", "gpt2");
-    H5Gclose(g);
-    H5Fclose(f);
-    err = expect_config_error(path, "architecture = \"gpt2\"");
-    f = damaged_copy("neglayers.h5", &path);
-    g = H5Gopen2(f, "config", H5P_DEFAULT);
-    h5_attr_write_i64(g, "num_hidden_layers", -3);
-    H5Gclose(g);
-    H5Fclose(f);
-    err = expect_config_error(path, "num_hidden_layers = -3");
-    f = damaged_copy("infeps.h5", &path);
-    g = H5Gopen2(f, "config", H5P_DEFAULT);
-    h5_attr_write_f64(g, "rms_norm_eps", 1e300);
-    H5Gclose(g);
-    H5Fclose(f);
-    err = expect_config_error(path, "rms_norm_eps = 1e+300");
-    f = damaged_copy("badheads.h5", &path);
-    g = H5Gopen2(f, "config", H5P_DEFAULT);
-    h5_attr_write_i64(g, "num_attention_heads", 5);
-    H5Gclose(g);
-    H5Fclose(f);
-    err = expect_config_error(path, "num_attention_heads");
+    bad_config_attr("gpt2.h5", "architecture", "gpt2", 0, 0, 0, "architecture = \"gpt2\"");
+    bad_config_attr("neglayers.h5", "num_hidden_layers", NULL, -3, 0, 1, "num_hidden_layers = -3");
+    bad_config_attr("infeps.h5", "rms_norm_eps", NULL, 0, 1e300, 2, "rms_norm_eps = 1e+300");
+    bad_config_attr("badheads.h5", "num_attention_heads", NULL, 5, 0, 1, "num_attention_heads");
 }
 
 static void put_f32(hid_t f, const char *name, int ndim, const int64_t *shape) {
@@ -464,8 +459,6 @@ int main(int argc, char **argv) {
     RUN(test_bad_tensors);
     RUN(test_nonfinite_refused);
     RUN(test_corruption_detected);
-    // Error paths must close what they open: no HDF5 object may stay open.
-    ssize_t open_ids = H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL);
-    CHECK(open_ids == 0, "%zd HDF5 objects left open", open_ids);
+    check_hdf5_closed();
     return harness_finish();
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "io/corpus.h"
 #include "io/h5.h"
@@ -202,8 +203,6 @@ int main(void) {
     RUN(test_bad_files);
     RUN(test_tokenizer_info_errors);
     RUN(test_h5_helpers);
-    // Error paths must close what they open: no HDF5 object may stay open.
-    ssize_t open_ids = H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL);
-    CHECK(open_ids == 0, "%zd HDF5 objects left open", open_ids);
+    check_hdf5_closed();
     return harness_finish();
 }
