@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/fnv.h"
 
 // ---------------------------------------------------------------------------
 // Characters. Classification is table-driven rather than through iswalpha(),
@@ -740,12 +741,7 @@ const char *clean_reason_name(CleanReason r) {
 }
 
 uint64_t clean_hash(const char *normalised_src) {
-    uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a 64 offset basis
-    for (const unsigned char *p = (const unsigned char *)normalised_src; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ull;
-    }
-    return h;
+    return fnv1a(FNV_OFFSET, normalised_src, strlen(normalised_src));
 }
 
 void clean_stats_add(CleanStats *st, CleanReason r) {

@@ -7,91 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer/pairmap.h"
 #include "tokenizer/pretok.h"
 #include "util/alloc.h"
+#include "util/fnv.h"
 
 static const char *const FIXED_SPECIALS[BPE_N_FIXED_SPECIAL] = {"<pad>", "<bos>", "<eos>"};
-
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
-    const uint8_t *p = data;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * FNV_PRIME;
-    return h;
-}
-
-static uint64_t pair_key(int32_t left, int32_t right) {
-    return (uint64_t)(uint32_t)left << 32 | (uint32_t)right;
-}
-
-// ------------------------------------------------------------ pair map
-// Open addressing from a (left, right) pair key to an int64 value: merge
-// rank when encoding, pair index when training.
-
-#define MAP_EMPTY UINT64_MAX  // never a pair key: ids are below 2^31
-
-struct BpeMergeMap {
-    uint64_t *keys;
-    int64_t *vals;
-    size_t cap, n;  // cap is a power of two, kept at most half full
-};
-typedef BpeMergeMap PairMap;
-
-static void pmap_alloc(PairMap *m, size_t cap) {
-    m->cap = cap;
-    m->n = 0;
-    m->keys = xmalloc(cap * sizeof *m->keys);
-    m->vals = xmalloc(cap * sizeof *m->vals);
-    memset(m->keys, 0xFF, cap * sizeof *m->keys);
-}
-
-static void pmap_init(PairMap *m, size_t expect) {
-    size_t cap = 64;
-    while (cap < 2 * expect) cap *= 2;
-    pmap_alloc(m, cap);
-}
-
-static void pmap_free(PairMap *m) {
-    free(m->keys);
-    free(m->vals);
-}
-
-// Slot holding `key`, or the empty slot where it would go.
-static size_t pmap_slot(const PairMap *m, uint64_t key) {
-    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 32) & (m->cap - 1);
-    while (m->keys[i] != key && m->keys[i] != MAP_EMPTY) i = (i + 1) & (m->cap - 1);
-    return i;
-}
-
-static int64_t pmap_get(const PairMap *m, uint64_t key) {
-    size_t i = pmap_slot(m, key);
-    return m->keys[i] == key ? m->vals[i] : -1;
-}
-
-static void pmap_grow(PairMap *m) {
-    PairMap old = *m;
-    pmap_alloc(m, old.cap * 2);
-    for (size_t i = 0; i < old.cap; i++) {
-        if (old.keys[i] == MAP_EMPTY) continue;
-        size_t j = pmap_slot(m, old.keys[i]);
-        m->keys[j] = old.keys[i];
-        m->vals[j] = old.vals[i];
-        m->n++;
-    }
-    pmap_free(&old);
-}
-
-// Inserts key -> val unless present; returns the value now stored.
-static int64_t pmap_put(PairMap *m, uint64_t key, int64_t val) {
-    if (2 * (m->n + 1) > m->cap) pmap_grow(m);
-    size_t i = pmap_slot(m, key);
-    if (m->keys[i] == key) return m->vals[i];
-    m->keys[i] = key;
-    m->vals[i] = val;
-    m->n++;
-    return val;
-}
 
 // ------------------------------------------------------------ min-heap
 // Items compare by (hi, lo). Training: hi = ~count (most frequent first),
@@ -231,12 +152,6 @@ static void build_token_bytes(BpeTokenizer *t) {
         memcpy(dst + nl, t->tok_bytes + t->tok_off[rt],
                (size_t)(t->tok_off[rt + 1] - t->tok_off[rt]));
     }
-}
-
-// Little-endian so the hash is the same on every machine.
-static uint64_t fnv1a_le32(uint64_t h, int32_t v) {
-    uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    return fnv1a(h, b, 4);
 }
 
 static void compute_hash(BpeTokenizer *t) {

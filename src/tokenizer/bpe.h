@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tokenizer/pairmap.h"
 #include "util/err.h"
 
 enum { BPE_PAD_ID = 0, BPE_BOS_ID = 1, BPE_EOS_ID = 2, BPE_N_FIXED_SPECIAL = 3 };
@@ -23,7 +24,6 @@ enum { BPE_PAD_ID = 0, BPE_BOS_ID = 1, BPE_EOS_ID = 2, BPE_N_FIXED_SPECIAL = 3 }
 #define BPE_HASH_LEN 16  // hex digits of the FNV-1a 64 content hash
 
 typedef struct BpeWork BpeWork;          // encoding scratch and chunk cache (bpe.c)
-typedef struct BpeMergeMap BpeMergeMap;  // (left, right) -> merge rank (bpe.c)
 
 typedef struct {
     int32_t vocab_size;   // n_special + 256 + n_merges
@@ -36,7 +36,7 @@ typedef struct {
     // and (lazily) encoding scratch with a bounded chunk -> ids cache.
     int64_t *tok_off;     // [vocab_size + 1] offsets into tok_bytes
     uint8_t *tok_bytes;
-    BpeMergeMap *rank_of;
+    PairMap *rank_of;      // (left, right) -> merge rank
     BpeWork *work;
 } BpeTokenizer;
 
