@@ -6,6 +6,7 @@
 
 #include "prep/build.h"
 #include "util/alloc.h"
+#include "util/utf8.h"
 
 const char *const PREP_SPLIT_NAMES[PREP_N_SPLITS] = {"train", "dev", "test"};
 
@@ -69,21 +70,7 @@ PrepMono *prepdata_mono(PrepData *d, const char *lang) {
 
 // Strict UTF-8: no overlong forms, surrogates or code points past U+10FFFF.
 int prep_utf8_valid(const char *str, size_t n) {
-    static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-    const unsigned char *s = (const unsigned char *)str;
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!c || !len || len > n - i) return 0;
-        uint32_t cp = len == 1 ? c : c & (0x7Fu >> len);
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += len;
-    }
-    return 1;
+    return !memchr(str, 0, n) && utf8_valid(str, n);
 }
 
 int prep_lang_valid(const char *s, size_t n) {

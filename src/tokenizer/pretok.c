@@ -4,6 +4,8 @@
 // arbitrary bytes are handled without any special case elsewhere.
 #include "tokenizer/pretok.h"
 
+#include "util/utf8.h"
+
 typedef enum {
     CC_LETTER,   // any script; the default for code points >= 0x80
     CC_DIGIT,    // ASCII and a few common native decimal digits
@@ -73,30 +75,10 @@ typedef struct {
     CharClass cls;
 } CodePoint;
 
-static int is_cont(uint8_t b) { return (b & 0xC0) == 0x80; }
-
-// Length of the valid UTF-8 sequence at s (n bytes available), 0 if none.
-// The second-byte bounds reject overlongs (E0, F0), surrogates (ED) and
-// values above U+10FFFF (F4) exactly as the Unicode standard's table 3-7.
-static unsigned utf8_len(const uint8_t *s, size_t n, uint32_t *cp) {
-    uint8_t b = s[0];
-    unsigned len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
-    if (b < 0xC2 || b > 0xF4 || n < len) return 0;
-    uint8_t lo = b == 0xE0 ? 0xA0 : b == 0xF0 ? 0x90 : 0x80;
-    uint8_t hi = b == 0xED ? 0x9F : b == 0xF4 ? 0x8F : 0xBF;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (unsigned i = 2; i < len; i++)
-        if (!is_cont(s[i])) return 0;
-    uint32_t v = b & (0x7F >> len);
-    for (unsigned i = 1; i < len; i++) v = (v << 6) | (s[i] & 0x3F);
-    *cp = v;
-    return len;
-}
-
 static CodePoint cp_at(const uint8_t *s, size_t len, size_t pos) {
     if (s[pos] < 0x80) return (CodePoint){1, ascii_class(s[pos])};
     uint32_t cp;
-    unsigned n = utf8_len(s + pos, len - pos, &cp);
+    unsigned n = utf8_next(s + pos, len - pos, &cp);
     return n ? (CodePoint){n, unicode_class(cp)} : (CodePoint){1, CC_INVALID};
 }
 
