@@ -16,6 +16,8 @@ typedef struct {
     int n_overrides;
     const char *pos[CLI_MAX_POS];  // positional arguments after the command
     int n_pos;
+    const char *opts[CLI_MAX_POS]; // other --options (commands that check their own)
+    int n_opts;
     int dump_config;
     int help;
     Config cfg;
@@ -34,5 +36,6 @@ LmStatus cmd_inspect(CliArgs *a);
 LmStatus cmd_export(CliArgs *a);
 LmStatus cmd_translate(CliArgs *a);
 LmStatus cmd_evaluate(CliArgs *a);
+LmStatus cmd_tokenize(CliArgs *a);
 
 #endif

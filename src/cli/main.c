@@ -14,7 +14,8 @@ typedef struct {
     const char *name;
     LmStatus (*run)(CliArgs *);
     const char *help;
-    int n_files;  // positional FILE arguments it takes (inspect: 1)
+    int n_files;  // positional FILE arguments it takes (inspect: 1); -1: it checks its own
+                  // arguments, options included (tokenize)
 } Command;
 
 static const Command COMMANDS[] = {
@@ -26,6 +27,7 @@ static const Command COMMANDS[] = {
     {"evaluate", cmd_evaluate, "BLEU/chrF per direction and perplexity per language for checkpoints", 0},
     {"export", cmd_export, "training checkpoint (+ its base) -> standalone: export -c CFG IN OUT", 2},
     {"inspect", cmd_inspect, "summarise a landermt HDF5 file: inspect FILE", 1},
+    {"tokenize", cmd_tokenize, "text <-> token ids: tokenize [--special] [--decode] [--json] TOKENIZER [FILE]", -1},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
 
@@ -56,7 +58,8 @@ static LmStatus parse_args(int argc, char **argv, CliArgs *a) {
         else if (!strcmp(s, "--set") && has_value) a->overrides[a->n_overrides++] = argv[++i];
         else if (!strncmp(s, "--set=", 6)) a->overrides[a->n_overrides++] = s + 6;
         else if (s[0] != '-' && !a->sub) a->sub = s;
-        else if (s[0] != '-' && a->n_pos < CLI_MAX_POS) a->pos[a->n_pos++] = s;
+        else if ((s[0] != '-' || !s[1]) && a->n_pos < CLI_MAX_POS) a->pos[a->n_pos++] = s;
+        else if (!strncmp(s, "--", 2) && a->n_opts < CLI_MAX_POS) a->opts[a->n_opts++] = s;
         else {
             lm_error("unexpected argument '%s'%s", s,
                      (!strcmp(s, "-c") || !strcmp(s, "--set")) ? " (missing its value)" : "");
@@ -84,7 +87,11 @@ static LmStatus run(int argc, char **argv) {
         lm_error("unknown command '%s'", a.sub);
         lm_hint("run 'landermt --help' for the list of commands");
         st = LM_EUSAGE;
-    } else if (st == LM_OK && a.n_pos != cmd->n_files && !a.dump_config) {
+    } else if (st == LM_OK && cmd->n_files >= 0 && a.n_opts) {
+        lm_error("unexpected argument '%s'", a.opts[0]);
+        lm_hint("run 'landermt --help'");
+        st = LM_EUSAGE;
+    } else if (st == LM_OK && cmd->n_files >= 0 && a.n_pos != cmd->n_files && !a.dump_config) {
         lm_error("'landermt %s' takes %d file argument(s), got %d", cmd->name, cmd->n_files, a.n_pos);
         lm_hint("run 'landermt --help'");
         st = LM_EUSAGE;
