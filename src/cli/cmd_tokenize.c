@@ -5,7 +5,8 @@
 //                              special tokens are kept only with --special)
 // --json reads text lines as JSON strings and writes decoded text as JSON
 // strings (JSON.stringify's format), so newlines and any character fit on
-// one line.
+// one line. --stats prints the loading time and the encoding or decoding
+// throughput (time inside the tokenizer only) to stderr.
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,14 @@
 #include "mpi/comm.h"
 #include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
+#include "util/timer.h"
 #include "util/utf8.h"
 
 typedef struct {
-    int special, decode, json;
+    int special, decode, json, stats;
     const char *tokenizer, *input;
+    double seconds;          // inside the tokenizer
+    int64_t lines, bytes, tokens;
 } TokArgs;
 
 static LmStatus parse(const CliArgs *a, TokArgs *t) {
@@ -29,9 +33,10 @@ static LmStatus parse(const CliArgs *a, TokArgs *t) {
         if (!strcmp(o, "--special")) t->special = 1;
         else if (!strcmp(o, "--decode")) t->decode = 1;
         else if (!strcmp(o, "--json")) t->json = 1;
+        else if (!strcmp(o, "--stats")) t->stats = 1;
         else {
             lm_error("tokenize: unknown option '%s'", o);
-            lm_hint("landermt tokenize [--special] [--decode] [--json] TOKENIZER [FILE]");
+            lm_hint("landermt tokenize [--special] [--decode] [--json] [--stats] TOKENIZER [FILE]");
             return LM_EUSAGE;
         }
     }
@@ -76,7 +81,7 @@ static LmStatus json_text(const char *line, size_t len, int64_t no, json_t **v) 
     return LM_ERUNTIME;
 }
 
-static LmStatus encode_line(Tokenizer *tok, const TokArgs *t, const char *line, size_t len,
+static LmStatus encode_line(Tokenizer *tok, TokArgs *t, const char *line, size_t len,
                             int64_t no, TokIds *ids, FILE *out) {
     json_t *v = NULL;
     if (t->json) {
@@ -84,7 +89,10 @@ static LmStatus encode_line(Tokenizer *tok, const TokArgs *t, const char *line, 
         line = json_string_value(v), len = json_string_length(v);
     }
     ids->n = 0;
+    double t0 = timer_now();
     int64_t k = tokenizer_encode(tok, line, len, t->special ? TOK_SPECIAL : 0, ids);
+    t->seconds += timer_now() - t0;
+    t->bytes += (int64_t)len, t->tokens += ids->n;
     json_decref(v);
     if (k < 0) return LM_ERUNTIME;
     fputc('[', out);
@@ -117,12 +125,15 @@ static LmStatus line_ids(const char *line, size_t len, int64_t no, TokIds *ids) 
     return st;
 }
 
-static LmStatus decode_line(Tokenizer *tok, const TokArgs *t, const char *line, size_t len,
+static LmStatus decode_line(Tokenizer *tok, TokArgs *t, const char *line, size_t len,
                             int64_t no, TokIds *ids, FILE *out) {
     LM_TRY(line_ids(line, len, no, ids));
     char *text;
     size_t n;
+    double t0 = timer_now();
     LM_TRY(tokenizer_decode(tok, ids->v, ids->n, t->special ? TOK_SPECIAL : 0, &text, &n));
+    t->seconds += timer_now() - t0;
+    t->bytes += (int64_t)n, t->tokens += ids->n;
     if (t->json) json_string_out(out, text, n);
     else fwrite(text, 1, n, out);
     fputc('\n', out);
@@ -131,7 +142,7 @@ static LmStatus decode_line(Tokenizer *tok, const TokArgs *t, const char *line, 
 }
 
 // Every line of in ("\n" ends a line and is not part of it).
-static LmStatus run_lines(Tokenizer *tok, const TokArgs *t, FILE *in, FILE *out) {
+static LmStatus run_lines(Tokenizer *tok, TokArgs *t, FILE *in, FILE *out) {
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -141,6 +152,7 @@ static LmStatus run_lines(Tokenizer *tok, const TokArgs *t, FILE *in, FILE *out)
         if (len && line[len - 1] == '\n') len--;
         st = t->decode ? decode_line(tok, t, line, (size_t)len, no, &ids, out)
                        : encode_line(tok, t, line, (size_t)len, no, &ids, out);
+        t->lines++;
     }
     if (st == LM_OK && ferror(in)) {
         lm_error("tokenize: cannot read %s", t->input ? t->input : "stdin");
@@ -161,8 +173,19 @@ LmStatus cmd_tokenize(CliArgs *a) {
         return LM_ERUNTIME;
     }
     Tokenizer tok;
-    LmStatus st = tokenizer_open(t.tokenizer, &tok);
+    double t0 = timer_now();
+    LmStatus st = tokenizer_open(t.tokenizer, "tokenizer", &tok);
+    double load = timer_now() - t0;
     if (st == LM_OK) st = run_lines(&tok, &t, in, stdout);
+    if (st == LM_OK && t.stats) {
+        char desc[512];
+        tokenizer_describe(&tok, desc, sizeof desc);
+        fprintf(stderr, "tokenize: %s\ntokenize: loaded in %.2f s; %s %lld lines, %.2f MB, %lld tokens "
+                "in %.3f s: %.2f MB/s, %.0f tokens/s (one thread)\n", desc, load,
+                t.decode ? "decoded" : "encoded", (long long)t.lines, (double)t.bytes / 1e6,
+                (long long)t.tokens, t.seconds, (double)t.bytes / 1e6 / (t.seconds > 0 ? t.seconds : 1),
+                (double)t.tokens / (t.seconds > 0 ? t.seconds : 1));
+    }
     if (st == LM_OK && fflush(stdout)) {
         lm_error("tokenize: cannot write the output");
         st = LM_ERUNTIME;

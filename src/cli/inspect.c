@@ -10,15 +10,16 @@
 #include "io/h5.h"
 #include "io/neurons.h"
 #include "model/model.h"
-#include "tokenizer/bpe.h"
+#include "tokenizer/tokenizer.h"
 
 static void print_tokenizer(hid_t f, const char *what) {
-    BpeTokenizer tok;
-    bpe_init(&tok);
-    if (bpe_load(f, "tokenizer", &tok, what) == LM_OK)
-        printf("tokenizer: byte-level BPE, vocab %d (%d specials, %d merges), hash %s\n",
-               tok.vocab_size, tok.n_special, tok.n_merges, bpe_hash(&tok));
-    bpe_free(&tok);
+    Tokenizer tok;
+    if (tokenizer_load(f, "tokenizer", &tok, what) == LM_OK) {
+        char desc[512];
+        tokenizer_describe(&tok, desc, sizeof desc);
+        printf("tokenizer: %s\n", desc);
+    }
+    tokenizer_free(&tok);
 }
 
 static void print_train_state(hid_t f, const char *what) {

@@ -5,7 +5,7 @@
 
 #include "util/alloc.h"
 
-LmStatus prompts_init(PromptList *pl, const Config *c, BpeTokenizer *tok, const char *dir,
+LmStatus prompts_init(PromptList *pl, const Config *c, Tokenizer *tok, const char *dir,
                       int max_positions) {
     memset(pl, 0, sizeof *pl);
     pl->off = xcalloc(1, sizeof(int64_t)), pl->cap_off = 1;

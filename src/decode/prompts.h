@@ -8,7 +8,7 @@
 #include "decode/decode.h"
 
 typedef struct {
-    StreamPrompt sp;                 // [bos] head, tail of the direction
+    StreamPrompt sp;                 // prefix + head, tail of the direction
     int32_t sp_ids[PROMPT_IDS_MAX];
     int64_t max_src;                 // source tokens that fit
     int n;                           // prompts
@@ -19,7 +19,7 @@ typedef struct {
 } PromptList;
 
 // LM_EUSAGE when the template alone leaves no room in max_positions.
-LmStatus prompts_init(PromptList *pl, const Config *c, BpeTokenizer *tok, const char *dir,
+LmStatus prompts_init(PromptList *pl, const Config *c, Tokenizer *tok, const char *dir,
                       int max_positions);
 void prompts_free(PromptList *pl);
 // Appends the prompt of one source sentence of ns tokens.

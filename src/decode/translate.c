@@ -30,7 +30,7 @@ typedef struct {
     const Config *cfg;
     Model model;
     int has_model;
-    BpeTokenizer tok;
+    Tokenizer tok;
     CkptLandermt lm;
     DecodeRouting rt;
     PromptList pl;                   // the prompts of every sentence
@@ -71,14 +71,13 @@ static LmStatus model_setup(Translate *tr) {
     return LM_OK;
 }
 
-// The corpus tokenizer, which must be the checkpoint's if it has one; or
-// the checkpoint's when there is no corpus.
+// The corpus tokenizer, which must be the model's if it carries one; or
+// the model's when there is no corpus.
 static LmStatus tokenizer_setup(Translate *tr) {
     const Config *c = tr->cfg;
     const char *ck = c->model.checkpoint;
-    BpeTokenizer own;
+    Tokenizer own;
     int has_own;
-    bpe_init(&own);
     LmStatus st = ckpt_tokenizer(ck, &own, &has_own);
     if (st == LM_OK && c->data.corpus[0]) {
         st = corpus_check_vocab(c->data.corpus, tr->model.cfg.vocab_size);
@@ -90,9 +89,9 @@ static LmStatus tokenizer_setup(Translate *tr) {
         st = LM_EUSAGE;
     } else if (st == LM_OK) {
         tr->tok = own;
-        bpe_init(&own);
+        tokenizer_init(&own);
     }
-    bpe_free(&own);
+    tokenizer_free(&own);
     if (st == LM_OK && tr->tok.vocab_size > tr->model.cfg.vocab_size) {
         lm_error("the tokenizer has %d tokens but the model's vocab_size is %d (checkpoint %s)",
                  tr->tok.vocab_size, tr->model.cfg.vocab_size, ck);
@@ -129,15 +128,16 @@ static LmStatus split_read(Translate *tr) {
 static LmStatus text_read(Translate *tr, FILE *f, const char *path, const char *what) {
     Lines l;
     LM_TRY(f ? lines_read(f, what, &l) : lines_read_path(path, what, &l));
-    int32_t *buf = NULL;
-    for (int64_t i = 0; i < l.n; i++) {
-        size_t len = strlen(l.line[i]);
-        buf = xrealloc(buf, sizeof(int32_t) * (len + 1));
-        prompts_add(&tr->pl, buf, bpe_encode(&tr->tok, l.line[i], len, buf, (int64_t)len));
+    TokIds ids = {0};
+    LmStatus st = LM_OK;
+    for (int64_t i = 0; st == LM_OK && i < l.n; i++) {
+        ids.n = 0;
+        if (tokenizer_encode(&tr->tok, l.line[i], strlen(l.line[i]), 0, &ids) < 0) st = LM_ERUNTIME;
+        else prompts_add(&tr->pl, ids.v, ids.n);
     }
-    free(buf);
+    tokids_free(&ids);
     lines_free(&l);
-    return LM_OK;
+    return st;
 }
 
 // The direction's prompt parts and the room they leave for the source
@@ -201,17 +201,15 @@ static void prompts_share(Translate *tr) {
 }
 
 // Appends the detokenized ids as one line (line breaks inside become spaces).
-static void line_append(const BpeTokenizer *tok, const int32_t *ids, int n, char **text,
-                        size_t *len) {
-    int64_t k = bpe_decode(tok, ids, n, NULL, 0);
-    k = k > 0 ? k : 0;
-    *text = xrealloc(*text, *len + (size_t)k + 2);
-    char *s = *text + *len;
-    bpe_decode(tok, ids, n, s, k);
-    for (int64_t i = 0; i < k; i++)
-        if (s[i] == '\n' || s[i] == '\r') s[i] = ' ';
-    s[k] = '\n';
-    *len += (size_t)k + 1;
+static void line_append(Tokenizer *tok, const int32_t *ids, int n, char **text, size_t *len) {
+    char *s;
+    size_t k = 0;
+    if (tokenizer_decode(tok, ids, n, 0, &s, &k) != LM_OK) s = NULL, k = 0;
+    *text = xrealloc(*text, *len + k + 2);
+    for (size_t i = 0; i < k; i++) (*text)[*len + i] = s[i] == '\n' || s[i] == '\r' ? ' ' : s[i];
+    (*text)[*len + k] = '\n';
+    *len += k + 1;
+    free(s);
 }
 
 // Sentences [first, first+nb) as text, one line each; *tokens += generated.
@@ -282,7 +280,7 @@ static LmStatus translate_all(Translate *tr) {
 
 static void translate_free(Translate *tr) {
     if (tr->has_model) model_free(&tr->model);
-    bpe_free(&tr->tok);
+    tokenizer_free(&tr->tok);
     ckpt_landermt_free(&tr->lm);
     decode_routing_free(&tr->rt);
     prompts_free(&tr->pl);
@@ -307,7 +305,7 @@ LmStatus translate_run(const Config *c) {
     LM_TRY(translate_check(c));
     Translate *tr = xcalloc(1, sizeof *tr);
     tr->cfg = c;
-    bpe_init(&tr->tok);
+    tokenizer_init(&tr->tok);
     LmStatus st = model_setup(tr);
     if (st == LM_OK) st = tokenizer_setup(tr);
     if (st == LM_OK) st = prompt_setup(tr);

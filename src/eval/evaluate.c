@@ -64,7 +64,7 @@ static LmStatus load_model(const char *path, Model *m, CkptLandermt *lm) {
 }
 
 // Every measurement of one checkpoint.
-static LmStatus eval_checkpoint(const Config *c, Eval *e, EvalCkpt *k, BpeTokenizer *tok) {
+static LmStatus eval_checkpoint(const Config *c, Eval *e, EvalCkpt *k, Tokenizer *tok) {
     Model m;
     memset(&m, 0, sizeof m);
     CkptLandermt lm;
@@ -108,8 +108,7 @@ LmStatus evaluate_run(const Config *c) {
         free(e.ckpt);
         return LM_EUSAGE;
     }
-    BpeTokenizer tok;
-    bpe_init(&tok);
+    Tokenizer tok;
     LmStatus st = corpus_tokenizer(c->data.corpus, &tok);
     for (int k = 0; st == LM_OK && k < e.n_ckpt; k++) {
         e.ckpt[k].dir = xcalloc((size_t)e.n_dirs, sizeof(DirScore));
@@ -119,6 +118,6 @@ LmStatus evaluate_run(const Config *c) {
     if (st == LM_OK && comm_rank() == 0) st = report_write(c, &e);
     for (int k = 0; k < e.n_ckpt; k++) free(e.ckpt[k].dir), free(e.ckpt[k].ppl);
     free(e.ckpt);
-    bpe_free(&tok);
+    tokenizer_free(&tok);
     return (LmStatus)comm_agree_status(st);
 }

@@ -21,20 +21,19 @@ typedef struct {
 } Stats;
 
 // Decodes one batch of prompts and adds the scores of its hypotheses.
-static void score_batch(const Config *c, Model *m, BpeTokenizer *tok, const DecodePrompts *dp,
+static void score_batch(const Config *c, Model *m, Tokenizer *tok, const DecodePrompts *dp,
                         char *const *refs, const BleuOptions *bo, Stats *st) {
-    DecodeOpts o = {c->translate.beam, c->translate.max_new_tokens, BPE_EOS_ID,
+    DecodeOpts o = {c->translate.beam, c->translate.max_new_tokens, tok->eos_id,
                     m->cfg.max_position_embeddings, tok->vocab_size};
     int32_t *out = xmalloc(sizeof(int32_t) * (size_t)dp->n * (size_t)o.max_new_tokens + 1);
     int *n_out = xmalloc(sizeof(int) * (size_t)dp->n);
     decode_batch(m, dp, &o, out, n_out);
     ChrfOptions co = chrf_options_default();
     for (int r = 0; r < dp->n; r++) {
-        int32_t *ids = out + (size_t)r * o.max_new_tokens;
-        int64_t len = bpe_decode(tok, ids, n_out[r], NULL, 0);
-        char *hyp = xmalloc((size_t)(len > 0 ? len : 0) + 1);
-        bpe_decode(tok, ids, n_out[r], hyp, len > 0 ? len : 0);
-        hyp[len > 0 ? len : 0] = '\0';
+        char *hyp;
+        size_t len;
+        if (tokenizer_decode(tok, out + (size_t)r * o.max_new_tokens, n_out[r], 0, &hyp, &len) != LM_OK)
+            hyp = xstrdup("");
         const char *ref = refs[r];
         bleu_add_segment(&st->bleu, hyp, &ref, 1, bo);
         chrf_add_segment(&st->chrf, hyp, &ref, 1, &co);
@@ -55,7 +54,7 @@ static int32_t *read_sources(const CorpusReader *rd, int64_t lo, int64_t cnt, Lm
 
 // Decodes this rank's prompts (pl holds exactly them) in batches of
 // translate.batch_size and adds their scores against refs.
-static void decode_and_score(const Config *c, Model *m, BpeTokenizer *tok, const PromptList *pl,
+static void decode_and_score(const Config *c, Model *m, Tokenizer *tok, const PromptList *pl,
                              char *const *refs, const char *dir, Stats *stats) {
     BleuOptions bo = bleu_options_default();
     bo.tok = bleu_tokenizer_for(strchr(dir, '-') + 1);
@@ -73,7 +72,7 @@ static void rank_block(int64_t n, int64_t *lo, int64_t *cnt) {
 }
 
 // Sentences of a corpus split: the source tokens as stored.
-static LmStatus score_split(const Config *c, Model *m, BpeTokenizer *tok, const char *dir,
+static LmStatus score_split(const Config *c, Model *m, Tokenizer *tok, const char *dir,
                             Stats *stats, int64_t *n_out) {
     CorpusReader rd;
     char **refs = NULL;
@@ -97,7 +96,7 @@ static LmStatus score_split(const Config *c, Model *m, BpeTokenizer *tok, const 
 }
 
 // An external test set "SRC-TGT:SOURCE_FILE,REFERENCE_FILE": raw text lines.
-static LmStatus score_files(const Config *c, Model *m, BpeTokenizer *tok, const char *dir,
+static LmStatus score_files(const Config *c, Model *m, Tokenizer *tok, const char *dir,
                             const char *files, Stats *stats, int64_t *n_out) {
     char src_path[CFG_STR], ref_path[CFG_STR];
     const char *comma = strchr(files, ',');
@@ -116,22 +115,22 @@ static LmStatus score_files(const Config *c, Model *m, BpeTokenizer *tok, const 
     PromptList pl;
     memset(&pl, 0, sizeof pl);
     if (st == LM_OK) st = prompts_init(&pl, c, tok, dir, m->cfg.max_position_embeddings);
-    int32_t *buf = xmalloc(sizeof(int32_t));
+    TokIds ids = {0};
     for (int64_t i = lo; st == LM_OK && i < lo + cnt; i++) {
-        size_t len = strlen(src.line[i]);
-        buf = xrealloc(buf, sizeof(int32_t) * (len + 1));
-        prompts_add(&pl, buf, bpe_encode(tok, src.line[i], len, buf, (int64_t)len));
+        ids.n = 0;
+        if (tokenizer_encode(tok, src.line[i], strlen(src.line[i]), 0, &ids) < 0) st = LM_ERUNTIME;
+        else prompts_add(&pl, ids.v, ids.n);
     }
     if (st == LM_OK) decode_and_score(c, m, tok, &pl, ref.line + lo, dir, stats);
     prompts_free(&pl);
     *n_out = src.n;
-    free(buf);
+    tokids_free(&ids);
     lines_free(&src);
     if (ref.line) lines_free(&ref);
     return st;
 }
 
-LmStatus score_direction(const Config *c, Model *m, BpeTokenizer *tok, const CkptLandermt *lm,
+LmStatus score_direction(const Config *c, Model *m, Tokenizer *tok, const CkptLandermt *lm,
                          const char *ckpt, const char *dir, const char *files, DirScore *out) {
     double t0 = timer_now();
     DecodeRouting rt;
@@ -159,7 +158,7 @@ LmStatus score_direction(const Config *c, Model *m, BpeTokenizer *tok, const Ckp
     return st;
 }
 
-LmStatus score_perplexity(const Config *c, Model *m, BpeTokenizer *tok, const char *lang,
+LmStatus score_perplexity(const Config *c, Model *m, Tokenizer *tok, const char *lang,
                           double *ppl, int64_t *tokens) {
     Stream s;
     LM_TRY(stream_open_config(&s, c, tok, lang, c->evaluate.split, m->cfg.vocab_size, 0));

@@ -44,7 +44,7 @@ typedef struct {
     ModelWeights none;   // all-NULL gradients: activation gradients only
     BatchBuf bb;
     Awareness aw;
-    BpeTokenizer tok;
+    Tokenizer tok;
     int U;
     char (*units)[NEURONS_NAME];
 } Detect;
@@ -193,7 +193,7 @@ static void detect_free(Detect *d) {
     if (d->model.data) model_free(&d->model);
     if (d->bb.tokens) batchbuf_free(&d->bb);
     if (d->aw.phi) awareness_free(&d->aw);
-    bpe_free(&d->tok);
+    tokenizer_free(&d->tok);
     model_weights_free(&d->none);
     free(d->units);
 }
@@ -217,7 +217,7 @@ static LmStatus detect_score(Detect *d) {
 LmStatus detect_run(const Config *c) {
     Detect d;
     memset(&d, 0, sizeof d);
-    bpe_init(&d.tok);
+    tokenizer_init(&d.tok);
     Neurons n;
     memset(&n, 0, sizeof n);
     LmStatus st = (LmStatus)comm_agree_status(detect_setup(&d, c));

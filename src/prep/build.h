@@ -4,7 +4,8 @@
 //   catalogs.c  gettext .mo discovery and reading -> raw items
 //   filter.c    cleaning (clean_pair / clean_normalise + length limits)
 //   split.c     hash splits, deduplication, monolingual text per split
-//   output.c    tokenizer (train or reuse), encoding, writing the corpus file
+//   output.c    tokenizer (train, or reuse a corpus's, a checkpoint's or a
+//               Hugging Face model's), encoding, writing the corpus file
 //   prep.c      the driver: phase order, timing, statistics
 #ifndef LM_PREP_BUILD_H
 #define LM_PREP_BUILD_H
@@ -13,7 +14,7 @@
 
 #include "io/config.h"
 #include "prep/clean.h"
-#include "tokenizer/bpe.h"
+#include "tokenizer/tokenizer.h"
 #include "util/err.h"
 
 #define PREP_LANG_MAX 32  // bytes of a language code, NUL included
@@ -109,11 +110,11 @@ void split_all(const Config *c, PrepData *d);
 
 // output.c: the tokenizer, the encoded splits and the corpus file.
 typedef struct {
-    int reused;            // loaded from prep.tokenizer
+    int reused;            // read from prep.tokenizer
     int n_tags;            // <2xx> language tags
     int64_t n_texts, bytes;  // training texts
 } TokenizerReport;
-LmStatus output_tokenizer(const Config *c, const PrepData *d, BpeTokenizer *tok, TokenizerReport *rep);
+LmStatus output_tokenizer(const Config *c, const PrepData *d, Tokenizer *tok, TokenizerReport *rep);
 
 // Tokens of one side of one split: n sentences, n+1 offsets.
 typedef struct {
@@ -135,10 +136,10 @@ static inline Encoded *encoded_mono(const PrepEncoded *e, int lang, int split) {
     return &e->mono[lang * PREP_N_SPLITS + split];
 }
 
-LmStatus output_encode(const PrepData *d, const BpeTokenizer *tok, PrepEncoded *e);
+LmStatus output_encode(const PrepData *d, const Tokenizer *tok, PrepEncoded *e);
 void encoded_free(PrepEncoded *e);
 // Writes prep.output atomically (the previous file survives any error).
 LmStatus output_write(const Config *c, const char *config_text, const PrepData *d,
-                      const BpeTokenizer *tok, const PrepEncoded *e);
+                      const Tokenizer *tok, const PrepEncoded *e);
 
 #endif

@@ -89,6 +89,16 @@ static int file_missing(const char *key, int i, const char *path) {
     return why != NULL;
 }
 
+// prep.tokenizer: a file, or a Hugging Face model directory with its
+// tokenizer.json.
+static int tokenizer_missing(const char *path) {
+    struct stat st;
+    char json[CFG_STR + 32];
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return file_missing("prep.tokenizer", -1, path);
+    snprintf(json, sizeof json, "%s/tokenizer.json", path);
+    return file_missing("prep.tokenizer", -1, json);
+}
+
 // Every input, and the tokenizer to reuse: a typo fails here, before
 // minutes of reading.
 LmStatus inputs_check(const Config *c) {
@@ -101,7 +111,7 @@ LmStatus inputs_check(const Config *c) {
             if (k == INPUT_MOSES) missing += file_missing(KINDS[k].key, i, it.path2);
         }
     }
-    if (c->prep.tokenizer[0]) missing += file_missing("prep.tokenizer", -1, c->prep.tokenizer);
+    if (c->prep.tokenizer[0]) missing += tokenizer_missing(c->prep.tokenizer);
     if (missing) lm_hint("%d input file%s missing or unreadable; check the paths in the config",
                          missing, missing > 1 ? "s are" : " is");
     return missing ? LM_ERUNTIME : LM_OK;

@@ -67,22 +67,10 @@ static BpeText *train_texts(const PrepData *d, int64_t *n, int64_t *bytes) {
     return v;
 }
 
-static LmStatus tokenizer_load(const char *path, BpeTokenizer *tok) {
-    hid_t f;
-    char what[CFG_STR + 32];
-    snprintf(what, sizeof what, "prep.tokenizer %s", path);
-    LM_TRY(h5_open(path, what, &f));
-    LmStatus st = bpe_load(f, "tokenizer", tok, what);
-    H5Fclose(f);
-    return st;
-}
-
 // A reused tokenizer must already have every language tag prep.lang_tags asks for.
-static LmStatus tags_check(const BpeTokenizer *tok, char **tags, int n, const char *path) {
+static LmStatus tags_check(const Tokenizer *tok, char **tags, int n, const char *path) {
     for (int i = 0; i < n; i++) {
-        int found = 0;
-        for (int k = 0; k < tok->n_special && !found; k++) found = !strcmp(tok->specials[k], tags[i]);
-        if (found) continue;
+        if (tokenizer_special_id(tok, tags[i]) >= 0) continue;
         lm_error("prep.tokenizer %s has no special token %s, which prep.lang_tags needs", path, tags[i]);
         lm_hint("reuse a tokenizer trained with these languages, or set prep.lang_tags: false");
         return LM_ERUNTIME;
@@ -90,19 +78,21 @@ static LmStatus tags_check(const BpeTokenizer *tok, char **tags, int n, const ch
     return LM_OK;
 }
 
-LmStatus output_tokenizer(const Config *c, const PrepData *d, BpeTokenizer *tok, TokenizerReport *rep) {
+LmStatus output_tokenizer(const Config *c, const PrepData *d, Tokenizer *tok, TokenizerReport *rep) {
     char **tags = NULL;
     int n_tags = c->prep.lang_tags ? lang_tags(d, &tags) : 0;
     memset(rep, 0, sizeof *rep);
     rep->n_tags = n_tags;
     LmStatus st;
     if (c->prep.tokenizer[0]) {
-        st = tokenizer_load(c->prep.tokenizer, tok);
+        st = tokenizer_open(c->prep.tokenizer, "prep.tokenizer", tok);
         if (st == LM_OK) st = tags_check(tok, tags, n_tags, c->prep.tokenizer);
         rep->reused = 1;
     } else {
         BpeText *texts = train_texts(d, &rep->n_texts, &rep->bytes);
-        st = bpe_train(texts, rep->n_texts, c->prep.vocab_size, (const char *const *)tags, n_tags, tok);
+        BpeTokenizer bpe;
+        st = bpe_train(texts, rep->n_texts, c->prep.vocab_size, (const char *const *)tags, n_tags, &bpe);
+        if (st == LM_OK) tokenizer_from_bpe(tok, &bpe, "prep");
         free(texts);
     }
     tags_free(tags, n_tags);
@@ -118,26 +108,32 @@ static void encoded_free1(Encoded *e) {
 }
 
 // n texts -> tokens and n+1 offsets. Each thread encodes with its own
-// tokenizer (bpe_encode keeps scratch in the tokenizer) into a slot as long
-// as the text in bytes (an upper bound of its token count), then the slots
-// are packed.
-static void encode_texts(BpeTokenizer *toks, char *const *text, int64_t n, Encoded *e) {
-    int64_t *bound = xmalloc(sizeof *bound * (size_t)(n + 1)), *count = xmalloc(sizeof *count * (size_t)(n + 1));
-    bound[0] = 0;
-    for (int64_t i = 0; i < n; i++) bound[i + 1] = bound[i] + (int64_t)strlen(text[i]);
-    int32_t *slots = xmalloc(sizeof *slots * (size_t)(bound[n] + 1));
-#pragma omp parallel for schedule(dynamic, 256)
-    for (int64_t i = 0; i < n; i++)
-        count[i] = bpe_encode(&toks[omp_get_thread_num()], text[i], (size_t)(bound[i + 1] - bound[i]),
-                              slots + bound[i], bound[i + 1] - bound[i]);
+// tokenizer copy (encoding keeps scratch in the tokenizer) into its own
+// growing buffer, remembering where each text's ids went; then the ids are
+// packed in text order.
+static LmStatus encode_texts(Tokenizer *toks, char *const *text, int64_t n, Encoded *e) {
+    int nt = omp_get_max_threads();
+    TokIds *buf = xcalloc((size_t)nt, sizeof *buf);
+    int64_t *start = xmalloc(sizeof *start * (size_t)(n + 1)), *count = xmalloc(sizeof *count * (size_t)(n + 1));
+    int *owner = xmalloc(sizeof *owner * (size_t)(n + 1));
+    int failed = 0;
+#pragma omp parallel for schedule(dynamic, 256) reduction(| : failed)
+    for (int64_t i = 0; i < n; i++) {
+        int t = omp_get_thread_num();
+        owner[i] = t, start[i] = buf[t].n;
+        count[i] = tokenizer_encode(&toks[t], text[i], strlen(text[i]), 0, &buf[t]);
+        failed |= count[i] < 0;
+    }
     e->n = n;
     e->offsets = xmalloc(sizeof *e->offsets * (size_t)(n + 1));
     e->offsets[0] = 0;
-    for (int64_t i = 0; i < n; i++) e->offsets[i + 1] = e->offsets[i] + count[i];
+    for (int64_t i = 0; i < n; i++) e->offsets[i + 1] = e->offsets[i] + (failed ? 0 : count[i]);
     e->tokens = xmalloc(sizeof *e->tokens * (size_t)(e->offsets[n] + 1));
-    for (int64_t i = 0; i < n; i++)
-        memcpy(e->tokens + e->offsets[i], slots + bound[i], sizeof *slots * (size_t)count[i]);
-    free(slots), free(bound), free(count);
+    for (int64_t i = 0; i < n && !failed; i++)
+        memcpy(e->tokens + e->offsets[i], buf[owner[i]].v + start[i], sizeof *e->tokens * (size_t)count[i]);
+    for (int t = 0; t < nt; t++) tokids_free(&buf[t]);
+    free(buf), free(start), free(count), free(owner);
+    return failed ? LM_ERUNTIME : LM_OK;
 }
 
 // Side `side` (0: a, 1: b) of the items of split s.
@@ -151,31 +147,32 @@ static char **split_texts(const SplitItems *si, int s, int side, int64_t *n) {
     return t;
 }
 
-static void encode_split(BpeTokenizer *toks, const SplitItems *si, int s, int side, Encoded *e) {
+static LmStatus encode_split(Tokenizer *toks, const SplitItems *si, int s, int side, Encoded *e) {
     int64_t n;
     char **t = split_texts(si, s, side, &n);
-    encode_texts(toks, t, n, e);
+    LmStatus st = encode_texts(toks, t, n, e);
     free(t);
+    return st;
 }
 
-LmStatus output_encode(const PrepData *d, const BpeTokenizer *tok, PrepEncoded *e) {
+LmStatus output_encode(const PrepData *d, const Tokenizer *tok, PrepEncoded *e) {
     int nt = omp_get_max_threads();
-    BpeTokenizer *toks = xcalloc((size_t)nt, sizeof *toks);
+    Tokenizer *toks = xcalloc((size_t)nt, sizeof *toks);
     LmStatus st = LM_OK;
-    for (int t = 0; st == LM_OK && t < nt; t++)
-        st = bpe_from_parts(&toks[t], (const char *const *)tok->specials, tok->n_special,
-                            tok->merges, tok->n_merges, "prep: tokenizer copy");
+    for (int t = 0; t < nt; t++) tokenizer_init(&toks[t]);
+    for (int t = 0; st == LM_OK && t < nt; t++) st = tokenizer_clone(tok, &toks[t]);
     e->n_dir = d->n_dir;
     e->n_mono = d->n_mono;
     e->bitext = xcalloc((size_t)d->n_dir * PREP_N_SPLITS * 2 + 1, sizeof *e->bitext);
     e->mono = xcalloc((size_t)d->n_mono * PREP_N_SPLITS + 1, sizeof *e->mono);
     for (int i = 0; st == LM_OK && i < d->n_dir; i++)
-        for (int s = 0; s < PREP_N_SPLITS; s++)
-            for (int side = 0; side < 2; side++)
-                encode_split(toks, &d->dir[i].kept, s, side, encoded_bitext(e, i, s, side));
+        for (int s = 0; st == LM_OK && s < PREP_N_SPLITS; s++)
+            for (int side = 0; st == LM_OK && side < 2; side++)
+                st = encode_split(toks, &d->dir[i].kept, s, side, encoded_bitext(e, i, s, side));
     for (int i = 0; st == LM_OK && i < d->n_mono; i++)
-        for (int s = 0; s < PREP_N_SPLITS; s++) encode_split(toks, &d->mono[i].kept, s, 0, encoded_mono(e, i, s));
-    for (int t = 0; t < nt; t++) bpe_free(&toks[t]);
+        for (int s = 0; st == LM_OK && s < PREP_N_SPLITS; s++)
+            st = encode_split(toks, &d->mono[i].kept, s, 0, encoded_mono(e, i, s));
+    for (int t = 0; t < nt; t++) tokenizer_free(&toks[t]);
     free(toks);
     return st;
 }
@@ -221,10 +218,10 @@ static LmStatus write_mono(CorpusWriter *w, const PrepMono *m, const PrepEncoded
 }
 
 LmStatus output_write(const Config *c, const char *config_text, const PrepData *d,
-                      const BpeTokenizer *tok, const PrepEncoded *e) {
+                      const Tokenizer *tok, const PrepEncoded *e) {
     CorpusWriter w;
     LM_TRY(corpus_writer_create(&w, c->prep.output));
-    LmStatus st = bpe_save(w.file, "tokenizer", tok);
+    LmStatus st = tokenizer_save(w.file, "tokenizer", tok);
     if (st == LM_OK && config_text) st = h5_attr_write_str(w.file, "config_yaml", config_text);
     for (int i = 0; st == LM_OK && i < d->n_dir; i++) st = write_direction(&w, &d->dir[i], e, i);
     for (int i = 0; st == LM_OK && i < d->n_mono; i++) st = write_mono(&w, &d->mono[i], e, i);

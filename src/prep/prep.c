@@ -110,14 +110,20 @@ static void print_catalogs(const Config *c, const PrepData *d) {
            (long long)d->mo_unreadable, (long long)d->mo_other_language, (long long)d->mo_no_language);
 }
 
-static void print_tokenizer(const Config *c, const BpeTokenizer *tok, const TokenizerReport *r) {
+static void print_tokenizer(const Config *c, const Tokenizer *tok, const TokenizerReport *r) {
+    if (tok->kind == TOKENIZER_HF) {
+        char desc[512];
+        tokenizer_describe(tok, desc, sizeof desc);
+        printf("tokenizer: %s from %s\n", desc, c->prep.tokenizer);
+        return;
+    }
     if (r->reused)
         printf("tokenizer: reused /tokenizer of %s", c->prep.tokenizer);
     else
         printf("tokenizer: BPE trained on %lld train texts (%.1f MB)", (long long)r->n_texts,
                (double)r->bytes / 1e6);
     printf(": vocab %d (%d specials incl. %d language tags, %d merges), hash %s\n",
-           tok->vocab_size, tok->n_special, r->n_tags, tok->n_merges, bpe_hash(tok));
+           tok->vocab_size, tok->bpe.n_special, r->n_tags, tok->bpe.n_merges, tok->hash);
 }
 
 static void print_times(const double t[N_PHASES + 1]) {
@@ -127,7 +133,7 @@ static void print_times(const double t[N_PHASES + 1]) {
 }
 
 static void print_report(const Config *c, const PrepData *d, const PrepEncoded *e,
-                         const BpeTokenizer *tok, const TokenizerReport *r) {
+                         const Tokenizer *tok, const TokenizerReport *r) {
     print_catalogs(c, d);
     for (int i = 0; i < d->n_dir; i++) print_direction_drops(&d->dir[i]);
     for (int i = 0; i < d->n_mono; i++) print_mono_drops(&d->mono[i]);
@@ -157,10 +163,10 @@ static LmStatus run_phases(const Config *c, const char *config_text, PrepData *d
     LM_TRY(check_nonempty(c, d));
     warn_empty_splits(c, d);
     t[PH_TOKENIZER] = timer_now();
-    BpeTokenizer tok;
+    Tokenizer tok;
     TokenizerReport rep;
     PrepEncoded enc = {0};
-    bpe_init(&tok);
+    tokenizer_init(&tok);
     LmStatus st = output_tokenizer(c, d, &tok, &rep);
     t[PH_ENCODE] = timer_now();
     if (st == LM_OK) st = output_encode(d, &tok, &enc);
@@ -169,7 +175,7 @@ static LmStatus run_phases(const Config *c, const char *config_text, PrepData *d
     t[N_PHASES] = timer_now();
     if (st == LM_OK) print_report(c, d, &enc, &tok, &rep);
     encoded_free(&enc);
-    bpe_free(&tok);
+    tokenizer_free(&tok);
     return st;
 }
 

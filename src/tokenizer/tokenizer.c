@@ -100,9 +100,7 @@ static LmStatus hf_finish(Tokenizer *t, const char *source) {
 LmStatus tokenizer_from_json(const char *json, size_t len, const char *dir, const char *source,
                              Tokenizer *t) {
     tokenizer_init(t);
-    char what[1200];
-    snprintf(what, sizeof what, "tokenizer.json %s", source);
-    LmStatus st = hf_parse(json, len, what, &t->hf);
+    LmStatus st = hf_parse(json, len, source, &t->hf);
     char **names[3] = {&t->bos, &t->eos, &t->pad};
     if (st == LM_OK) st = hf_special_tokens(t->hf, dir, names);
     if (st == LM_OK) st = hf_finish(t, source);
@@ -150,33 +148,49 @@ static LmStatus read_file(const char *path, char **buf, size_t *len) {
     return LM_OK;
 }
 
-static LmStatus open_json(const char *path, const char *dir, Tokenizer *t) {
+// Only a JSON object can be a tokenizer.json: anything else is named as
+// neither kind of file rather than parsed.
+static int json_object_text(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return i < n && s[i] == '{';
+}
+
+static LmStatus open_json(const char *path, const char *dir, const char *source, Tokenizer *t) {
     char *json;
     size_t len;
     LM_TRY(read_file(path, &json, &len));
-    LmStatus st = tokenizer_from_json(json, len, dir, path, t);
+    LmStatus st;
+    if (json_object_text(json, len)) {
+        st = tokenizer_from_json(json, len, dir, source, t);
+    } else {
+        lm_error("%s: not an HDF5 file (landermt corpus or checkpoint) and not a tokenizer.json "
+                 "(a JSON object)", source);
+        lm_hint("give a tokenizer.json, a Hugging Face model directory, or a landermt corpus or "
+                "checkpoint");
+        st = LM_ERUNTIME;
+    }
     free(json);
     return st;
 }
 
-static LmStatus open_dir(const char *dir, Tokenizer *t) {
-    char path[1200];
+static LmStatus open_dir(const char *dir, const char *role, Tokenizer *t) {
+    char path[1200], source[1400];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    snprintf(source, sizeof source, "%s %s", role, path);
     struct stat sb;
-    if (stat(path, &sb) == 0) return open_json(path, dir, t);
-    lm_error("directory %s has no tokenizer.json", dir);
+    if (stat(path, &sb) == 0) return open_json(path, dir, source, t);
+    lm_error("%s %s: the directory has no tokenizer.json", role, dir);
     lm_hint("give a Hugging Face model directory with tokenizer.json (a SentencePiece "
             "tokenizer.model alone can be converted with transformers: "
             "AutoTokenizer.from_pretrained(dir).save_pretrained(dir))");
     return LM_ERUNTIME;
 }
 
-static LmStatus open_h5(const char *path, Tokenizer *t) {
-    char what[1200];
-    snprintf(what, sizeof what, "tokenizer file %s", path);
+static LmStatus open_h5(const char *path, const char *source, Tokenizer *t) {
     hid_t f;
-    LM_TRY(h5_open(path, what, &f));
-    LmStatus st = tokenizer_load(f, "tokenizer", t, what);
+    LM_TRY(h5_open(path, source, &f));
+    LmStatus st = tokenizer_load(f, "tokenizer", t, source);
     H5Fclose(f);
     return st;
 }
@@ -190,23 +204,25 @@ static int is_hdf5(const char *path) {
     return yes;
 }
 
-LmStatus tokenizer_open(const char *path, Tokenizer *t) {
+LmStatus tokenizer_open(const char *path, const char *role, Tokenizer *t) {
     tokenizer_init(t);
     struct stat sb;
+    char source[1400];
+    snprintf(source, sizeof source, "%s %s", role, path);
     if (stat(path, &sb) != 0) {
-        lm_error("tokenizer %s: %s", path, strerror(errno));
+        lm_error("%s: %s", source, strerror(errno));
         lm_hint("give a tokenizer.json, a Hugging Face model directory, or a landermt corpus or "
                 "checkpoint");
         return LM_ERUNTIME;
     }
-    if (S_ISDIR(sb.st_mode)) return open_dir(path, t);
-    if (is_hdf5(path)) return open_h5(path, t);
+    if (S_ISDIR(sb.st_mode)) return open_dir(path, role, t);
+    if (is_hdf5(path)) return open_h5(path, source, t);
     char dir[1200];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash) *slash = '\0';
     else snprintf(dir, sizeof dir, ".");
-    return open_json(path, dir, t);
+    return open_json(path, dir, source, t);
 }
 
 LmStatus tokenizer_clone(const Tokenizer *src, Tokenizer *dst) {

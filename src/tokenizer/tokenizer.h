@@ -59,9 +59,10 @@ void tokenizer_free(Tokenizer *t);
 // Opens a tokenizer from a path: a tokenizer.json file (with the
 // tokenizer_config.json, special_tokens_map.json and config.json beside
 // it, if any), a Hugging Face model directory holding tokenizer.json, or a
-// landermt corpus or checkpoint (its /tokenizer group). Errors name the
-// path and the field; LM_EUSAGE for unsupported components.
-LmStatus tokenizer_open(const char *path, Tokenizer *t);
+// landermt corpus or checkpoint (its /tokenizer group). Errors start with
+// "<role> <path>" (role e.g. "prep.tokenizer") and name the field;
+// LM_EUSAGE for unsupported components.
+LmStatus tokenizer_open(const char *path, const char *role, Tokenizer *t);
 
 // A tokenizer.json text with its special-token files read from dir (may
 // be NULL); `source` names it in errors and reports.

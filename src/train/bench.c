@@ -142,8 +142,7 @@ static void print_result(const char *mode, const BenchResult *r, double flops, d
 // Reader throughput per rank: train.batch_size-example micro-batches of
 // every configured direction, assembled from HDF5 blocks as training does.
 static LmStatus bench_reader(const Config *c, int vocab) {
-    BpeTokenizer tok;
-    bpe_init(&tok);
+    Tokenizer tok;
     LmStatus st = corpus_tokenizer(c->data.corpus, &tok);
     int rows = (c->train.batch_size + comm_size() - 1) / comm_size(), n_batches = 200;
     BatchBuf bb;
@@ -164,7 +163,7 @@ static LmStatus bench_reader(const Config *c, int vocab) {
         if (st == LM_OK) stream_close(&s);
     }
     batchbuf_free(&bb);
-    bpe_free(&tok);
+    tokenizer_free(&tok);
     return st;
 }
 

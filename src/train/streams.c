@@ -5,7 +5,7 @@
 
 #include "data/open.h"
 #include "mpi/comm.h"
-#include "tokenizer/bpe.h"
+#include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
 
 // Stream names: directions, then mono languages; data.lang when none.
@@ -18,7 +18,7 @@ static int stream_names(const Config *c, const char **names) {
 }
 
 static LmStatus open_one(StreamSet *ss, int i, const Config *c, const char *name, int vocab,
-                         BpeTokenizer *tok) {
+                         Tokenizer *tok) {
     LM_TRY(stream_open_config(&ss->train[i], c, tok, name, c->data.train_split, vocab, 1));
     LM_TRY(stream_open_config(&ss->valid[i], c, tok, name, c->data.valid_split, vocab, 0));
     ss->weight[i] = c->data.weights.n ? c->data.weights.v[i] : 1.0;
@@ -36,11 +36,10 @@ LmStatus streamset_open(StreamSet *ss, const Config *c, int vocab_size) {
     ss->buf = xcalloc((size_t)ss->n, sizeof(BatchBuf));
     ss->micro = xcalloc((size_t)ss->n, sizeof(Batch));
     ss->local_rows = (c->train.batch_size + comm_size() - 1) / comm_size();
-    BpeTokenizer tok;
-    bpe_init(&tok);
+    Tokenizer tok;
     LmStatus st = corpus_tokenizer(c->data.corpus, &tok);
     for (int i = 0; st == LM_OK && i < ss->n; i++) st = open_one(ss, i, c, names[i], vocab_size, &tok);
-    bpe_free(&tok);
+    tokenizer_free(&tok);
     return st;
 }
 
