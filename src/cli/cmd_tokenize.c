@@ -16,8 +16,8 @@
 #include "mpi/comm.h"
 #include "tokenizer/tokenizer.h"
 #include "util/alloc.h"
+#include "util/jsonout.h"
 #include "util/timer.h"
-#include "util/utf8.h"
 
 typedef struct {
     int special, decode, json, stats;
@@ -50,24 +50,6 @@ static LmStatus parse(const CliArgs *a, TokArgs *t) {
     t->tokenizer = a->pos[0];
     t->input = a->n_pos == 2 && strcmp(a->pos[1], "-") ? a->pos[1] : NULL;
     return LM_OK;
-}
-
-// A string as JSON.stringify writes it (invalid UTF-8 becomes U+FFFD).
-static void json_string_out(FILE *out, const char *s, size_t n) {
-    char *valid = xmalloc(3 * n + 1);
-    size_t m = utf8_lossy(s, n, valid);
-    fputc('"', out);
-    for (size_t i = 0; i < m; i++) {
-        unsigned char c = (unsigned char)valid[i];
-        const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b"
-                        : c == '\f' ? "\\f" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
-                        : c == '\t' ? "\\t" : NULL;
-        if (esc) fputs(esc, out);
-        else if (c < 0x20) fprintf(out, "\\u%04x", c);
-        else fputc(c, out);
-    }
-    fputc('"', out);
-    free(valid);
 }
 
 // The text of a --json input line.
@@ -134,7 +116,7 @@ static LmStatus decode_line(Tokenizer *tok, TokArgs *t, const char *line, size_t
     LM_TRY(tokenizer_decode(tok, ids->v, ids->n, t->special ? TOK_SPECIAL : 0, &text, &n));
     t->seconds += timer_now() - t0;
     t->bytes += (int64_t)n, t->tokens += ids->n;
-    if (t->json) json_string_out(out, text, n);
+    if (t->json) json_write_string(out, text, n);
     else fwrite(text, 1, n, out);
     fputc('\n', out);
     free(text);

@@ -233,8 +233,9 @@ LmStatus hf_parse_added(HfTokenizer *h, json_t *arr, HfCtx *c) {
             continue;
         }
         if (strmap_get(&h->added_map, t.content, t.len) >= 0) {
+            LmStatus st = hf_bad(c, "\"%s\" is listed twice", t.content);
             free(t.content);
-            return hf_bad(c, "\"%s\" is listed twice", t.content);
+            return st;
         }
         t.id = library_id(h, &t, &next);
         if (file_id != t.id) {
