@@ -3,6 +3,7 @@
 // the equality test of landermt's tokenizer.json implementation.
 //
 //   node hf_tokenizer_ref.js TOKENIZER_JSON INPUT OUT_PREFIX [--json]
+//   node hf_tokenizer_ref.js --batch JOBS    (one "TOKENIZER_JSON INPUT OUT_PREFIX [--json]" per line)
 //
 // INPUT has one text per line ("\n" ends a line); raw lines are read as
 // UTF-8 with U+FFFD for invalid bytes (as any caller of the library must),
@@ -31,12 +32,7 @@ function inputLines(path, json) {
   return lines;
 }
 
-async function main() {
-  const [tokPath, input, prefix, flag] = process.argv.slice(2);
-  if (!prefix) {
-    console.error("usage: node hf_tokenizer_ref.js TOKENIZER_JSON INPUT OUT_PREFIX [--json]");
-    process.exit(2);
-  }
+async function run(tokPath, input, prefix, flag) {
   const tok = await Tokenizer.fromFile(tokPath);
   const out = { ids: [], ids_special: [], text: [], text_special: [] };
   for (const line of inputLines(input, flag === "--json")) {
@@ -49,6 +45,28 @@ async function main() {
   }
   for (const [k, v] of Object.entries(out))
     fs.writeFileSync(`${prefix}.${k}`, v.map((l) => l + "\n").join(""));
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  if (args[0] === "--batch" && args[1]) {
+    let failed = 0;
+    for (const job of fs.readFileSync(args[1], "utf8").split("\n").filter((l) => l.trim())) {
+      const a = job.split(" ");
+      try {
+        await run(...a);
+      } catch (e) {
+        console.error(`hf_tokenizer_ref: ${a[0]}: ${e.message || e}`);
+        failed = 1;
+      }
+    }
+    process.exit(failed);
+  }
+  if (!args[2]) {
+    console.error("usage: node hf_tokenizer_ref.js TOKENIZER_JSON INPUT OUT_PREFIX [--json] | --batch JOBS");
+    process.exit(2);
+  }
+  await run(...args);
 }
 
 main().catch((e) => {
