@@ -15,7 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data/open.h"
 #include "harness.h"
+#include "io/ckpt.h"
+#include "io/corpus_write.h"
 #include "io/h5.h"
 #include "tokenizer/hf.h"
 #include "tokenizer/tokenizer.h"
@@ -638,6 +641,71 @@ static void test_bpe_interface(void) {
     tokenizer_free(&t);
 }
 
+// The model/corpus check: a Hugging Face model directory is compared by
+// its tokenizer.json (and special tokens); a model without a tokenizer is
+// let through with a warning.
+static void test_model_check(void) {
+    const char *dir = model_dir("m6", "{`bos_token`: `<s>`, `eos_token`: `</s>`}", NULL, NULL);
+    Tokenizer t;
+    CHECK(tokenizer_open(dir, "model", &t) == LM_OK, "open");
+    const char *corpus = tmp_file("c.h5");
+    CorpusWriter w;
+    CHECK(corpus_writer_create(&w, corpus) == LM_OK && tokenizer_save(w.file, "tokenizer", &t) == LM_OK &&
+          corpus_writer_commit(&w) == LM_OK, "write a corpus");
+    tokenizer_free(&t);
+    capture_begin();
+    LmStatus st = corpus_check_tokenizer(corpus, dir);
+    const char *err = capture_end();
+    CHECK(st == LM_OK && !err[0], "the same tokenizer passes silently: %s", err);
+    const char *other = model_dir("m7", "{`bos_token`: `<s>`, `eos_token`: `<unk>`}", NULL, NULL);
+    capture_begin();
+    st = corpus_check_tokenizer(corpus, other);
+    check_error(st, LM_ERUNTIME, capture_end(), "has another tokenizer");
+    const char *bare = tmp_file("bare");
+    mkdir(bare, 0755);
+    capture_begin();
+    st = corpus_check_tokenizer(corpus, bare);
+    err = capture_end();
+    CHECK(st == LM_OK && strstr(err, "warning: checkpoint") && strstr(err, "carries no tokenizer"),
+          "a model directory without tokenizer.json warns: %s", err);
+    const char *ck = tmp_file("none.h5");
+    hid_t f = H5Fcreate(ck, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), g;
+    h5_attr_write_str(f, "format", CKPT_FORMAT);
+    h5_attr_write_i64(f, "format_version", CKPT_VERSION);
+    h5_ensure_group(f, "tokenizer", &g);
+    h5_attr_write_str(g, "type", "none");
+    H5Gclose(g), H5Fclose(f);
+    capture_begin();
+    st = corpus_check_tokenizer(corpus, ck);
+    err = capture_end();
+    CHECK(st == LM_OK && strstr(err, "carries no tokenizer"), "a checkpoint without tokenizer warns: %s", err);
+}
+
+// Prompts take the tokenizer's prefix and eos, not fixed ids.
+static void test_prompt_tokens(void) {
+    const char *dir = model_dir("m8", "{`eos_token`: `</s>`}", NULL, NULL);
+    Tokenizer t;
+    CHECK(tokenizer_open(dir, "model", &t) == LM_OK, "open");
+    Config c;
+    config_defaults(&c);
+    snprintf(c.data.prompt, sizeof c.data.prompt, "ab {src} hi");
+    int32_t ids[PROMPT_IDS_MAX];
+    StreamPrompt p;
+    CHECK(prompt_tokens(&c, &t, "de-en", ids, &p) == LM_OK, "prompt");
+    // <s> then "ab " (Prepend + Replace: ▁ab▁) and " hi" (▁▁hi: ▁, ▁hi)
+    int32_t want_prefix[] = {1, 265, 259}, want_middle[] = {259, 269};
+    CHECK(p.n_prefix == 3 && !memcmp(p.prefix, want_prefix, sizeof want_prefix), "prefix %d", p.n_prefix);
+    CHECK(p.n_middle == 2 && !memcmp(p.middle, want_middle, sizeof want_middle), "middle %d", p.n_middle);
+    CHECK(p.eos == 2, "eos %d", p.eos);
+    tokenizer_free(&t);
+    dir = model_dir("m9", NULL, NULL, NULL);
+    CHECK(tokenizer_open(dir, "model", &t) == LM_OK, "open");
+    capture_begin();
+    LmStatus st = prompt_tokens(&c, &t, "en", ids, &p);
+    check_error(st, LM_ERUNTIME, capture_end(), "has no eos token");
+    tokenizer_free(&t);
+}
+
 // ---------------------------------------------------------------- bad input
 
 typedef struct {
@@ -728,6 +796,8 @@ int main(int argc, char **argv) {
     RUN(test_special_tokens);
     RUN(test_h5_round_trip);
     RUN(test_bpe_interface);
+    RUN(test_model_check);
+    RUN(test_prompt_tokens);
     RUN(test_bad_input);
     return harness_finish();
 }
