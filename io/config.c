@@ -236,8 +236,9 @@ static const Key KEYS[] = {
     K_LIST(prep, text, "[]", "langpath",
            "Monolingual text files as LANG:PATH (one sentence per line)."),
     K_STR(prep, tokenizer, "", NULL,
-          "Reuse the /tokenizer of this HDF5 file (corpus or checkpoint) instead of "
-          "training one."),
+          "Use this tokenizer instead of training one: a landermt corpus or checkpoint (its "
+          "/tokenizer), a Hugging Face tokenizer.json, or a Hugging Face model directory "
+          "holding one (docs/tokenizer.md)."),
     K_INT(prep, vocab_size, "8000", "[260, 1048576]",
           "Vocabulary size of the trained BPE tokenizer (specials + 256 bytes + merges)."),
     K_BOOL(prep, lang_tags, "false",

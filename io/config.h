@@ -130,7 +130,7 @@ typedef struct {
         CfgList tsv;                 // "SRC-TGT:PATH" tab-separated bitext
         CfgList moses;               // "SRC-TGT:PATH_SRC,PATH_TGT" aligned files
         CfgList text;                // "LANG:PATH" monolingual text
-        char tokenizer[CFG_STR];     // reuse /tokenizer of this HDF5 file; "" = train
+        char tokenizer[CFG_STR];     // corpus, checkpoint, tokenizer.json or HF model dir; "" = train
         int vocab_size;              // trained BPE: specials + 256 bytes + merges
         int lang_tags;               // add <2xx> specials, one per language
         double dev_fraction, test_fraction;  // by hash of the normalised source

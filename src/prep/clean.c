@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "util/alloc.h"
 #include "util/fnv.h"
@@ -318,9 +319,24 @@ static const char *skip_spaces(const char *s) {
     }
 }
 
+// Unicode NFC (canonical composition): "e" + U+0301 becomes "é", so the
+// same text in decomposed and composed form is one sentence to dedup, the
+// split key and the tokenizer. ASCII is already NFC.
+static char *nfc(char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p && *p < 0x80) p++;
+    if (!*p) return s;
+    utf8proc_uint8_t *out = NULL;
+    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)s, 0, &out,
+                                      UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    if (n < 0) return s;  // only on allocation failure: keep the text as is
+    free(s);
+    return (char *)out;
+}
+
 // ASCII whitespace and controls collapse into one space. Non-ASCII spaces
 // are trimmed at the ends but kept inside, where they are typography
-// (French "Fichier :" uses U+202F).
+// (French "Fichier :" uses U+202F). Then NFC.
 char *clean_normalise(const char *s) {
     char *out = xmalloc(strlen(s) + 1), *o = out, *end = out;
     s = skip_spaces(s);
@@ -345,7 +361,7 @@ char *clean_normalise(const char *s) {
         }
     }
     *end = '\0';
-    return out;
+    return nfc(out);
 }
 
 // ---------------------------------------------------------------------------

@@ -41,7 +41,8 @@ CleanReason clean_pair(const CleanOptions *o, const char *lang, const char *src,
                        const char *tgt, char **src_out, char **tgt_out);
 
 // Whitespace and control characters -> single spaces, trimmed; a gnupg-style
-// "|pinentry-label|" pseudo-context prefix removed. Returns a new string.
+// "|pinentry-label|" pseudo-context prefix removed; Unicode NFC. Returns a
+// new string.
 char *clean_normalise(const char *s);
 
 // s without its keyboard mnemonic; `other` is the opposite side of the pair,

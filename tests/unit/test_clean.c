@@ -187,6 +187,27 @@ static void test_hash(void) {
     free(n);
 }
 
+// Normalisation composes decomposed text (NFC), so both spellings of a
+// sentence dedup and split together and reach the tokenizer alike.
+static void test_nfc(void) {
+    const char *cases[][2] = {
+        {"Cafe\u0301  cre\u0300me", "Café crème"},       // e + combining acute / grave
+        {"A\u030Angstro\u0308m", "Ångström"},
+        {"\u1100\u1161\u11A8", "\uAC01"},               // Hangul jamo -> one syllable
+        {"q\u0307\u0323", "q\u0323\u0307"},             // canonical order, no precomposed form
+        {"\u212B and \uFB01", "\u00C5 and \uFB01"},      // Angstrom sign -> Å; ligature kept (NFC, not NFKC)
+        {"plain ascii", "plain ascii"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *n = clean_normalise(cases[i][0]);
+        CHECK(!strcmp(n, cases[i][1]), "NFC of case %zu: \"%s\", expected \"%s\"", i, n, cases[i][1]);
+        free(n);
+    }
+    char *a = clean_normalise("Cafe\u0301"), *b = clean_normalise("Caf\u00E9");
+    CHECK(clean_hash(a) == clean_hash(b), "both spellings have one split key");
+    free(a), free(b);
+}
+
 static void test_placeholders_and_names(void) {
     CHECK(clean_placeholders_match("%s: %d", "%d: %s"), "order does not matter");
     CHECK(!clean_placeholders_match("%s", "%s %s"), "count matters");
@@ -221,6 +242,7 @@ int main(void) {
     RUN(test_table);
     RUN(test_options_off);
     RUN(test_hash);
+    RUN(test_nfc);
     RUN(test_placeholders_and_names);
     RUN(test_stats);
     return harness_finish();
