@@ -63,8 +63,9 @@ function makeText(out, mb) {
 
 async function encode(tokPath, textPath) {
   const { Tokenizer } = require("@anush008/tokenizers");
-  const t0 = Date.now();
+  const t0 = process.hrtime.bigint();
   const tok = await Tokenizer.fromFile(tokPath);
+  const load = Number(process.hrtime.bigint() - t0) / 1e9;
   const lines = fs.readFileSync(textPath, "utf8").split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   const mb = Buffer.byteLength(lines.join("\n")) / 1e6;
@@ -77,7 +78,7 @@ async function encode(tokPath, textPath) {
     for (const e of await tok.encodeBatch(lines.slice(i, i + 1000), { addSpecialTokens: false }))
       tokens2 += e.getLength();
   const batch = Number(process.hrtime.bigint() - t) / 1e9;
-  console.log(`${path.basename(path.dirname(path.dirname(tokPath)))}: load ${(t0 && (Date.now() - t0) / 1e3 - single - batch).toFixed(2)} s | ` +
+  console.log(`${path.basename(path.dirname(tokPath))}: load ${load.toFixed(2)} s | ` +
     `encode per line: ${lines.length} lines, ${tokens} tokens, ${mb.toFixed(1)} MB in ${single.toFixed(2)} s = ${(mb / single).toFixed(2)} MB/s | ` +
     `encodeBatch(1000): ${tokens2} tokens in ${batch.toFixed(2)} s = ${(mb / batch).toFixed(2)} MB/s`);
 }
