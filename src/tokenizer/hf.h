@@ -272,8 +272,10 @@ void hf_bpe_tokenize(const HfBpe *b, HfWork *w, const char *s, size_t n);
 // before any use: hf_parse calls it).
 void hf_byte_level_init(void);
 int hf_byte_of_char(uint32_t cp);  // the byte a character stands for, or -1
-// Applies the normalizer to s alone (used for normalized added tokens).
-char *hf_normalize_string(const HfTokenizer *h, const char *s, size_t n, size_t *out_len);
+// Applies the normalizer to s alone (used for normalized added tokens); a
+// malloc'ed copy.
+char *hf_normalize_string(const HfTokenizer *h, HfWork *w, const char *s, size_t n,
+                          size_t *out_len);
 
 // ---------------------------------------------------------------- decoding
 

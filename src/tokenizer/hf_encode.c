@@ -77,7 +77,7 @@ static void swap_pieces(HfWork *w) {
 static void apply_template(const HfTemplate *t, HfWork *w, int add_special) {
     size_t n = w->n_ids;
     int32_t *seq = xmalloc((n + 1) * sizeof *seq);
-    memcpy(seq, w->ids, n * sizeof *seq);
+    if (n) memcpy(seq, w->ids, n * sizeof *seq);
     w->n_ids = 0;
     for (int i = 0; i < t->n; i++) {
         if (t->items[i] != HF_SEQ_A && !add_special) continue;
@@ -86,8 +86,8 @@ static void apply_template(const HfTemplate *t, HfWork *w, int add_special) {
             w->cap_ids = 2 * (w->n_ids + k);
             w->ids = xrealloc(w->ids, w->cap_ids * sizeof *w->ids);
         }
-        if (t->items[i] == HF_SEQ_A) memcpy(w->ids + w->n_ids, seq, n * sizeof *seq);
-        else w->ids[w->n_ids] = t->items[i];
+        if (t->items[i] != HF_SEQ_A) w->ids[w->n_ids] = t->items[i];
+        else if (n) memcpy(w->ids + w->n_ids, seq, n * sizeof *seq);
         w->n_ids += k;
     }
     free(seq);

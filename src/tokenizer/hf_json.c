@@ -171,19 +171,21 @@ static void id_tables(HfTokenizer *h) {
 // The two pattern sets: specials first, then the others, each in file
 // order (the library's order, which only matters for equal patterns).
 static LmStatus build_tries(HfTokenizer *h) {
+    HfWork *w = hf_work_new();
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < h->n_added; i++) {
             const HfAddedToken *t = &h->added[i];
             if (t->special != (pass == 0)) continue;
             size_t len = t->len;
-            char *pat = t->normalized ? hf_normalize_string(h, t->content, t->len, &len)
-                                      : xstrdup(t->content);
+            char *pat = t->normalized ? hf_normalize_string(h, w, t->content, t->len, &len)
+                                      : memcpy(xmalloc(len + 1), t->content, len + 1);
             if (!len) {
                 free(pat);
                 continue;
             }
             hf_trie_add(t->normalized ? &h->normed : &h->plain, pat, len, i);
         }
+    hf_work_free(w);
     hf_trie_finish(&h->plain), hf_trie_finish(&h->normed);
     for (int i = 0; i < h->n_added; i++)
         if (h->added[i].single_word && !h->word_re) {

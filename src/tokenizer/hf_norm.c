@@ -185,21 +185,15 @@ LmStatus hf_normalize(const HfTokenizer *h, HfWork *w, HfPieces *pieces) {
     return LM_OK;
 }
 
-char *hf_normalize_string(const HfTokenizer *h, const char *s, size_t n, size_t *out_len) {
-    HfWork *w = hf_work_new();
+char *hf_normalize_string(const HfTokenizer *h, HfWork *w, const char *s, size_t n,
+                          size_t *out_len) {
     size_t z = 0;
     HfBuf *res = NULL;
-    char *out;
-    if (run_steps(h, w, s, n, &z, &res) == LM_OK && res) {
-        out = xmalloc(res->n + 1);
-        memcpy(out, res->buf, res->n);
-        *out_len = res->n;
-    } else {
-        out = xmalloc(n + 1);
-        memcpy(out, s, n);
-        *out_len = n;
-    }
+    if (run_steps(h, w, s, n, &z, &res) != LM_OK || !res) res = NULL;
+    const char *src = res ? res->buf : s;
+    *out_len = res ? res->n : n;
+    char *out = xmalloc(*out_len + 1);
+    if (*out_len) memcpy(out, src, *out_len);
     out[*out_len] = '\0';
-    hf_work_free(w);
     return out;
 }

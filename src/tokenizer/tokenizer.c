@@ -108,7 +108,6 @@ LmStatus tokenizer_from_json(const char *json, size_t len, const char *dir, cons
     return st;
 }
 
-// Used by tokenizer_h5.c: names as stored.
 LmStatus tokenizer_from_stored(const char *json, size_t len, char *names[3], const char *what,
                                Tokenizer *t) {
     tokenizer_init(t);
@@ -257,7 +256,7 @@ int64_t tokenizer_encode(Tokenizer *t, const char *text, size_t len, int flags, 
     if (hf_encode(t->hf, t->work, text, len, flags & TOK_SPECIAL) != LM_OK) return -1;
     int64_t k = (int64_t)t->work->n_ids;
     tokids_reserve(out, k);
-    memcpy(out->v + out->n, t->work->ids, (size_t)k * sizeof *out->v);
+    if (k) memcpy(out->v + out->n, t->work->ids, (size_t)k * sizeof *out->v);
     out->n += k;
     return k;
 }

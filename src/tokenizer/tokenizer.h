@@ -69,6 +69,11 @@ LmStatus tokenizer_open(const char *path, const char *role, Tokenizer *t);
 LmStatus tokenizer_from_json(const char *json, size_t len, const char *dir, const char *source,
                              Tokenizer *t);
 
+// A tokenizer.json text with special tokens given by name (as stored in a
+// /tokenizer group: tokenizer_h5.c). Takes ownership of names[0..2].
+LmStatus tokenizer_from_stored(const char *json, size_t len, char *names[3], const char *what,
+                               Tokenizer *t);
+
 // Wraps a BPE tokenizer (ownership moves into t).
 void tokenizer_from_bpe(Tokenizer *t, BpeTokenizer *bpe, const char *source);
 

@@ -12,9 +12,6 @@
 
 #define HF_FORMAT_VERSION 1
 
-LmStatus tokenizer_from_stored(const char *json, size_t len, char *names[3], const char *what,
-                               Tokenizer *t);
-
 static LmStatus save_hf(hid_t parent, const char *name, const Tokenizer *t) {
     hid_t g;
     LM_TRY(h5_ensure_group(parent, name, &g));
