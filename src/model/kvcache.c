@@ -109,7 +109,7 @@ static void cache_append(KvCache *kc, int l, int N) {
 static void attn_step(const Model *m, KvCache *kc, int l, const int *n_new, int N) {
     const LayerWeights *w = &m->w.layers[l];
     int C = kc->C, D = kc->D, QD = kc->H * D, KD = kc->KV * D;
-    rmsnorm_forward(kc->xn, kc->rstd, kc->x, w->input_layernorm, N, C, m->cfg.rms_norm_eps);
+    rmsnorm_forward(kc->xn, kc->rstd, kc->x, w->input_layernorm, N, C, m->cfg.norm_eps);
     linear_forward(kc->q, kc->xn, w->q_proj, w->q_bias, N, C, QD);    // (N,H*D)
     linear_forward(kc->kn, kc->xn, w->k_proj, w->k_bias, N, C, KD);   // (N,KV*D)
     linear_forward(kc->vn, kc->xn, w->v_proj, w->v_bias, N, C, KD);   // (N,KV*D)
@@ -133,7 +133,7 @@ static void ffn_step(const Model *m, KvCache *kc, int l, int N) {
     const FfnRoute *rt = m->route && m->route[l].cls ? &m->route[l] : NULL;
     int C = kc->C, F = kc->F;
     rmsnorm_forward(kc->xn, kc->rstd, kc->xmid, w->post_attention_layernorm, N, C,
-                    m->cfg.rms_norm_eps);
+                    m->cfg.norm_eps);
     linear_forward(kc->gate, kc->xn, w->gate_proj, NULL, N, C, F);  // (N,F)
     linear_forward(kc->up, kc->xn, w->up_proj, NULL, N, C, F);      // (N,F)
     SwigluRoute sr = {rt ? rt->cls : NULL, kc->c, rt ? rt->scale : 0.0f};
@@ -148,7 +148,7 @@ static void ffn_step(const Model *m, KvCache *kc, int l, int N) {
 static const float *logits_step(const Model *m, KvCache *kc, const int *n_new, int N,
                                 int last_only) {
     int C = kc->C, V = kc->V, a = 0;
-    rmsnorm_forward(kc->xn, kc->rstd, kc->x, m->w.norm, N, C, m->cfg.rms_norm_eps);
+    rmsnorm_forward(kc->xn, kc->rstd, kc->x, m->w.norm, N, C, m->cfg.norm_eps);
     if (!last_only) {
         linear_forward(kc->logits, kc->xn, m->w.lm_head, NULL, N, C, V);  // (N,V)
         return kc->logits;

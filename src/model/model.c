@@ -82,7 +82,7 @@ static void add_inplace(float *y, const float *x, size_t n) {
 // x[l] -> xmid = x[l] + o_proj(attn(rmsnorm(x[l])))
 static void attn_block_forward(const ModelConfig *c, const LayerWeights *w, Acts *a, int l,
                                Dims d, int b, int t) {
-    rmsnorm_forward(a->xn1[l], a->rstd1[l], a->x[l], w->input_layernorm, d.N, d.C, c->rms_norm_eps);
+    rmsnorm_forward(a->xn1[l], a->rstd1[l], a->x[l], w->input_layernorm, d.N, d.C, c->norm_eps);
     linear_forward(a->q[l], a->xn1[l], w->q_proj, w->q_bias, d.N, d.C, d.QD);
     linear_forward(a->k[l], a->xn1[l], w->k_proj, w->k_bias, d.N, d.C, d.KD);
     linear_forward(a->v[l], a->xn1[l], w->v_proj, w->v_bias, d.N, d.C, d.KD);
@@ -100,7 +100,7 @@ static void ffn_block_forward(const Model *m, Acts *a, int l, Dims d) {
     const LayerWeights *w = &m->w.layers[l];
     const FfnRoute *rt = m->route && m->route[l].cls ? &m->route[l] : NULL;
     rmsnorm_forward(a->xn2[l], a->rstd2[l], a->xmid[l], w->post_attention_layernorm, d.N, d.C,
-                    c->rms_norm_eps);
+                    c->norm_eps);
     linear_forward(a->gate[l], a->xn2[l], w->gate_proj, NULL, d.N, d.C, d.F);
     linear_forward(a->up[l], a->xn2[l], w->up_proj, NULL, d.N, d.C, d.F);
     SwigluRoute sr = {rt ? rt->cls : NULL, a->route_c[l], rt ? rt->scale : 0.0f};
@@ -121,7 +121,7 @@ void model_forward(const Model *m, Acts *a, const int *tokens, int b, int t) {
         ffn_block_forward(m, a, l, d);
     }
     int L = c->num_hidden_layers;
-    rmsnorm_forward(a->xf, a->rstdf, a->x[L], m->w.norm, d.N, d.C, c->rms_norm_eps);
+    rmsnorm_forward(a->xf, a->rstdf, a->x[L], m->w.norm, d.N, d.C, c->norm_eps);
     linear_forward(a->logits, a->xf, m->w.lm_head, NULL, d.N, d.C, d.V);  // (N,V)
 }
 

@@ -21,7 +21,7 @@ static void fix_init(Fix *f, int bias, int tied, int kv) {
     ModelConfig c = {.architecture = ARCH_LLAMA, .vocab_size = 29, .hidden_size = 16,
                      .intermediate_size = 24, .num_hidden_layers = 2, .num_attention_heads = 4,
                      .num_key_value_heads = kv, .max_position_embeddings = 32,
-                     .rms_norm_eps = 1e-5f, .rope_theta = 50.0f, .tie_word_embeddings = tied,
+                     .norm_eps = 1e-5f, .rope_theta = 50.0f, .tie_word_embeddings = tied,
                      .attention_bias = bias};
     model_init(&f->m, &c);
     model_init_random(&f->m, 7, 0.3f);
