@@ -11,6 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// What a query may see beyond causality: ALiBi (BLOOM) adds alibi[h] * j
+// to the score of key j for head h; a sliding window (Mistral) hides keys
+// window or more positions back. Zero-initialised = plain causal.
+typedef struct {
+    const float *alibi;  // (H) slopes, or NULL
+    int window;          // 0 = unlimited
+} AttnMask;
+
 // The block structure of a family:
 //   llama  RMSNorm, rotary positions, SwiGLU FFN, separate q/k/v/o
 //          (Hugging Face model_type llama, mistral, qwen2);
@@ -140,23 +148,28 @@ typedef struct {
     int L, C;                 // layers, hidden size
     // Per layer (index l), each (B*T, ...) row-major by (b, t):
     float **x;          // [L+1] block inputs; x[L] = final hidden   (B,T,C)
-    float **xn1;        // [L] attn RMSNorm output                    (B,T,C)
-    float **rstd1;      // [L] 1/rms of x[l]                          (B,T)
+    float *emb;         // bloom: raw embeddings before their norm   (B,T,C)
+    float *mean_e, *rstd_e;  // bloom: statistics of that norm       (B,T)
+    float **xn1;        // [L] attention norm output                  (B,T,C)
+    float **mean1, **rstd1;  // [L] norm statistics of x[l] (mean: bloom) (B,T)
     float **q, **k, **v;// [L] after bias and rotary                   (B,T,H*D) / (B,T,KV*D)
     float **att;        // [L] softmax probabilities                  (B,H,T,T)
     float **ctx;        // [L] attention output before o_proj         (B,T,H*D)
     float **xmid;       // [L] residual after attention               (B,T,C)
-    float **xn2;        // [L] FFN RMSNorm output                     (B,T,C)
-    float **rstd2;      // [L]                                        (B,T)
-    float **gate, **up; // [L] pre-activations                        (B,T,F)
-    float **h;          // [L] silu(gate)*up: FFN neuron activations  (B,T,F)
+    float **xn2;        // [L] FFN norm output                        (B,T,C)
+    float **mean2, **rstd2;  // [L]                                    (B,T)
+    float **gate, **up; // [L] bias-free products (gate: llama only)  (B,T,F)
+    float **h;          // [L] FFN neuron activations                 (B,T,F)
     float **route_c;    // [L] routing gate value per token           (B,T)
-    float *xf;          // final RMSNorm output                       (B,T,C)
-    float *rstdf;       //                                            (B,T)
+    float *xf;          // final norm output                          (B,T,C)
+    float *meanf, *rstdf;  //                                         (B,T)
     float *logits;      // (B,T,V); after model_loss: dL/dlogits
-    float *rope_cos, *rope_sin;  // (T, D/2)
-    // scratch for the backward pass
+    float *rope_cos, *rope_sin;  // llama: (T, D/2)
+    AttnMask mask;      // ALiBi slopes (bloom), sliding window (mistral)
+    // scratch for the forward and backward passes
+    float *qkv;         // bloom: fused projection / its gradient     (B,T,3*H*D)
     float *dx, *dx2, *dxn, *dq, *dk, *dv, *dctx, *datt, *dgate, *dup, *dh, *dc;
+    float *dbias;       // (F) FFN bias gradient of one layer (bloom)
 } Acts;
 
 void acts_init(Acts *a, const ModelConfig *cfg, int B, int T);
@@ -179,15 +192,17 @@ void model_loss(const Model *m, Acts *a, const int *targets, const float *weight
 typedef void (*FfnGradHook)(void *ctx, int layer, const float *h, const float *dh,
                             int bt, int F);
 
-// Selective FFN gradients of one layer: only the rows of gate_proj and
-// up_proj and the columns of down_proj of some neurons, each as a row of C
-// floats, written block by block (a block = neurons whose gradient rows are
-// consecutive in the caller's buffer), plus the routing gate's gradients.
+// Selective FFN gradients of one layer: only the parameters of some
+// neurons — rows of gate_proj (llama) and up_proj, entries of the up bias
+// (bloom), columns of down_proj as rows of C floats — written block by
+// block (a block = neurons whose gradient rows are consecutive in the
+// caller's buffer), plus the routing gate's gradients.
 typedef struct {
     int n;                 // neurons in the block
-    const int *neuron;     // [n] ascending neuron indices
-    float *d_gate, *d_up;  // (n, C) accumulated
+    const int *neuron;     // [n] neuron indices
+    float *d_gate, *d_up;  // (n, C) accumulated; d_gate NULL for bloom
     float *d_down;         // (n, C): column i of down_proj as a row
+    float *d_up_bias;      // (n) bloom; NULL for llama
 } FfnBlock;
 
 typedef struct {

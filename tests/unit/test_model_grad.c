@@ -256,7 +256,8 @@ static void test_selective_rows(void) {
     enum { A = 5, C = 16, F = 24 };
     float dg[A * C] = {0}, du[A * C] = {0}, dd[A * C] = {0};
     // two blocks: neurons {0, 3} and {4, 10, 23}, rows consecutive
-    FfnBlock blocks[2] = {{2, active, dg, du, dd}, {3, active + 2, dg + 2 * C, du + 2 * C, dd + 2 * C}};
+    FfnBlock blocks[2] = {{2, active, dg, du, dd, NULL},
+                          {3, active + 2, dg + 2 * C, du + 2 * C, dd + 2 * C, NULL}};
     FfnGrad fg[2] = {{0}, {2, blocks, NULL, NULL}};
     float *sel = falloc(f.m.numel);
     ModelWeights gv;
