@@ -19,9 +19,10 @@
 
 double model_train_flops(const ModelConfig *c, int b, int t) {
     double N = (double)b * t, C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
-    double D = C / c->num_attention_heads, H = c->num_attention_heads;
+    double D = c->head_dim ? c->head_dim : C / c->num_attention_heads, H = c->num_attention_heads;
     double KD = c->num_key_value_heads * D;
-    double per_layer = C * (H * D) * 2 + C * KD * 2 + 3 * C * F;  // q,o + k,v + gate,up,down
+    double ffn_mats = c->architecture == ARCH_BLOOM ? 2 : 3;  // (gate,) up, down
+    double per_layer = C * (H * D) * 2 + C * KD * 2 + ffn_mats * C * F;  // q,o + k,v + FFN
     double fwd = 2 * N * (per_layer * c->num_hidden_layers + V * C);
     fwd += 2.0 * 2.0 * b * H * (double)t * t * D * c->num_hidden_layers;  // QK^T and PV
     return 3 * fwd;
