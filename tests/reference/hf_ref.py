@@ -286,7 +286,7 @@ def init_params(arch, seed):
 # --------------------------------------------------------------------------
 class Variant:
     def __init__(self, route=None, lora=None):
-        self.route = route    # dict(layers, classes {l: LongTensor (F,)}, scale[, scale_bias])
+        self.route = route    # dict(layers, classes {l: LongTensor (F,)}, scale[, wrong])
         self.lora = lora      # dict(modules [module path], scaling)
 
 
@@ -393,13 +393,16 @@ def ffn(P, var, arch, l, x, probe):
         c = r["scale"] * torch.sigmoid(x @ P[f"routing.{l}.w"] + P[f"routing.{l}.b"])  # (B, T)
         probe.c[l] = c
         factors = (None, c[..., None], r["scale"] - c[..., None])   # rest, general, specific
+        wrong = r.get("wrong")   # a wrong form, only to show that it differs
         h = 0
         for k, fac in enumerate(factors):
             mask = (r["classes"][l] == k).to(x.dtype)
-            xs = x if fac is None else fac * x
-            # scale_bias: the wrong (pre-activation) form, only to show it differs
-            bias_factor = fac if fac is not None and r.get("scale_bias") else 1.0
-            h = h + mask * hidden(xs, bias_factor)
+            if fac is None:
+                h = h + mask * hidden(x)
+            elif wrong == "scale_h":
+                h = h + mask * fac * hidden(x)
+            else:
+                h = h + mask * hidden(fac * x, fac if wrong == "scale_bias" else 1.0)
     if l in probe.h_add:
         h = h + probe.h_add[l]
     if probe.h is not None:
@@ -700,6 +703,7 @@ def wrong_arch(arch, **changes):
 
 
 def semantic_gaps(arch, cfg, P, tokens, ref_logits):
+    """(mistake, gap) for the plain model's plausible misreadings"""
     base, gaps = Variant(), []
 
     def gap(what, a=arch, p=P):
@@ -771,8 +775,8 @@ def build_case(name, spec, stage):
     if arch.family == "bloom":
         log(f"ALiBi slopes ({arch.H} heads): " + " ".join(f"{s:.6g}" for s in arch.slopes.tolist()))
     else:
-        log(f"rope inv_freq: " + " ".join(f"{f:.5g}({r})" for f, r in
-                                          zip(arch.inv_freq.tolist(), arch.regimes)))
+        log("rope inv_freq: " + " ".join(f"{f:.5g}({r})" for f, r in
+                                         zip(arch.inv_freq.tolist(), arch.regimes)))
     ok = True
 
     plain = Variant()
@@ -789,32 +793,16 @@ def build_case(name, spec, stage):
         rok, rgaps = build_routing(built, P32, spec, log)
         ok, gaps = ok and rok, gaps + rgaps
 
-    lora, ad32 = make_lora(arch, spec["lora"], spec["seed"])
-    lv = Variant(lora=lora)
-    lres = run_variant("lora", {**P32, **ad32}, arch, lv, inputs, list(ad32), log, 5)
-    PL = to64({**P32, **ad32})
-    with torch.no_grad():
-        b0 = {n: (t * 0 if n.endswith("lora_B.weight") else t) for n, t in PL.items()}
-        base_kept = torch.equal(forward(b0, arch, lv, tokens), res["logits"])
-        merged = dict(PL)
-        for mod in lora["modules"]:
-            merged[mod + ".weight"] = PL[mod + ".weight"] + lora["scaling"] * (
-                PL[mod + ".lora_B.weight"] @ PL[mod + ".lora_A.weight"])
-        d_merge = rel_err(forward(merged, arch, plain, tokens), lres["logits"])
-    log(f"lora: B = 0 gives the base logits bit for bit: {base_kept}; "
-        f"merged W + (alpha/r) B A vs unmerged: max rel {d_merge:.3e}")
-    gaps.append(("LoRA scaled by alpha instead of alpha/r",
-                 logits_gap(PL, arch, Variant(lora={**lora, "scaling": LORA_ALPHA}), tokens, lres["logits"])))
-    ok = ok and lres["fd_ok"] and base_kept and d_merge < 1e-12
+    lok, lgaps = build_lora(built, P32, spec, log)
+    ok, gaps = ok and lok, gaps + lgaps
 
     for what, g in gaps:
         log(f"wrong semantics moves the logits by {g:.3e} of max|logits|: {what}")
         ok = ok and g > GAP_MIN
-    for tag, r in (("plain", res), ("routing", built.get("rres")), ("lora", lres)):
-        if r is None:
-            continue
-        log(f"fp32 errors ({tag}): " + " ".join(f"{k} {v:.2e}" for k, v in r["fp32"].items()))
-    built.update(lora=lora, ad32=ad32, lres=lres, ok=ok)
+    for tag, key in (("plain", "res"), ("routing", "rres"), ("lora", "lres")):
+        if key in built:
+            log(f"fp32 errors ({tag}): " + " ".join(f"{k} {v:.2e}" for k, v in built[key]["fp32"].items()))
+    built["ok"] = ok
     return built
 
 
@@ -831,12 +819,39 @@ def build_routing(built, P32, spec, log):
         preserved = torch.equal(forward(zero, arch, rv, tokens), res["logits"])
     log(f"routing: w = 0, b = 0, scale {ROUTING_SCALE:g} gives the unrouted logits bit for bit: {preserved}")
     gaps = [("CAR routing ignored", logits_gap(to64(P32), arch, Variant(), tokens, rres["logits"]))]
+    wrongs = [("scale_h", "CAR scaling h instead of the FFN input")]
     if arch.family == "bloom":
-        wrong = Variant(route={**route, "scale_bias": True})
-        gaps.append(("CAR scaling dense_h_to_4h's bias with the input",
-                     logits_gap(to64({**P32, **gates32}), arch, wrong, tokens, rres["logits"])))
+        wrongs.append(("scale_bias", "CAR scaling dense_h_to_4h's bias with the input"))
+    for wrong, what in wrongs:
+        var = Variant(route={**route, "wrong": wrong})
+        gaps.append((what, logits_gap(to64({**P32, **gates32}), arch, var, tokens, rres["logits"])))
     built.update(route=route, gates32=gates32, rres=rres)
     return rres["fd_ok"] and preserved, gaps
+
+
+def build_lora(built, P32, spec, log):
+    """the LoRA variant of a case; adds lora, ad32, lres to built and returns
+    (checks passed, semantic gaps)."""
+    arch, res, tokens = built["arch"], built["res"], built["inputs"][0]
+    lora, ad32 = make_lora(arch, spec["lora"], spec["seed"])
+    lv = Variant(lora=lora)
+    lres = run_variant("lora", {**P32, **ad32}, arch, lv, built["inputs"], list(ad32), log, 5)
+    PL = to64({**P32, **ad32})
+    with torch.no_grad():
+        b0 = {n: (t * 0 if n.endswith("lora_B.weight") else t) for n, t in PL.items()}
+        base_kept = torch.equal(forward(b0, arch, lv, tokens), res["logits"])
+        merged = dict(PL)
+        for mod in lora["modules"]:
+            merged[mod + ".weight"] = PL[mod + ".weight"] + lora["scaling"] * (
+                PL[mod + ".lora_B.weight"] @ PL[mod + ".lora_A.weight"])
+        d_merge = rel_err(forward(merged, arch, Variant(), tokens), lres["logits"])
+    log(f"lora: B = 0 gives the base logits bit for bit: {base_kept}; "
+        f"merged W + (alpha/r) B A vs unmerged: max rel {d_merge:.3e}")
+    wrong = Variant(lora={**lora, "scaling": LORA_ALPHA})
+    gaps = [("LoRA scaled by alpha instead of alpha/r",
+             logits_gap(PL, arch, wrong, tokens, lres["logits"]))]
+    built.update(lora=lora, ad32=ad32, lres=lres)
+    return lres["fd_ok"] and base_kept and d_merge < 1e-12, gaps
 
 
 # --------------------------------------------------------------------------
@@ -859,7 +874,7 @@ def write_expected(g, r, grad_names):
 
 
 def write_case(f, name, b):
-    arch, cfg = b["arch"], b["cfg"]
+    arch = b["arch"]
     g = f.create_group(name)
     g.attrs["model_dir"] = f"hf/{name}"
     g.attrs["model_type"] = arch.model_type
@@ -985,24 +1000,25 @@ def main(argv=None):
     os.makedirs(args.fixtures, exist_ok=True)
     stage = os.path.join(args.fixtures, "hf.tmp")
     shutil.rmtree(stage, ignore_errors=True)
-    built, ok = {}, True
-    for name, spec in CASES.items():
-        built[name] = build_case(name, spec, stage)
-        if not built[name]["ok"]:
-            print(f"[{name}] SELF-CHECK FAILED", file=sys.stderr)
-            ok = False
-    d_ref = crosscheck_llama_ref()
-    print(f"forward vs llama_ref.py's model on its cases: max rel {d_ref:.3e}")
-    ok = ok and d_ref < 1e-12
-    summarize(built)
-    if not ok or args.check_only:
+    try:
+        built = {name: build_case(name, spec, stage) for name, spec in CASES.items()}
+        ok = all(b["ok"] for b in built.values())
+        for name, b in built.items():
+            if not b["ok"]:
+                print(f"[{name}] SELF-CHECK FAILED", file=sys.stderr)
+        d_ref = crosscheck_llama_ref()
+        print(f"forward vs llama_ref.py's model on its cases: max rel {d_ref:.3e}")
+        ok = ok and d_ref < 1e-12
+        summarize(built)
+        if not ok or args.check_only:
+            return 0 if ok else 1
+        out = os.path.join(args.fixtures, "hf_ref.h5")
+        write_fixture(out, built)
+        final = os.path.join(args.fixtures, "hf")
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(stage, final)
+    finally:
         shutil.rmtree(stage, ignore_errors=True)
-        return 0 if ok else 1
-    final = os.path.join(args.fixtures, "hf")
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(stage, final)
-    out = os.path.join(args.fixtures, "hf_ref.h5")
-    write_fixture(out, built)
     total = os.path.getsize(out)
     for name in built:
         for fn in ("config.json", "model.safetensors"):
