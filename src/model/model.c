@@ -1,17 +1,19 @@
-// The llama-family decoder: composes the layer kernels of layers.h into the
-// full forward pass and its backward pass.
+// The decoder forward pass: embedding, L pre-norm blocks (attention, FFN,
+// each added to the residual stream), final norm and head. The pieces that
+// differ between families come from block.c; positions are rotary (llama)
+// or ALiBi (bloom).
+#include <stdlib.h>
 #include <string.h>
 
+#include "model/block.h"
 #include "model/dims.h"
 #include "model/layers.h"
 #include "model/model.h"
-#include <stdlib.h>
-
 #include "util/alloc.h"
 
 static float **falloc_per_layer(int L, size_t n) {
     float **p = xcalloc((size_t)L, sizeof(float *));
-    for (int l = 0; l < L; l++) p[l] = falloc(n);
+    for (int l = 0; l < L && n; l++) p[l] = falloc(n);
     return p;
 }
 
@@ -21,14 +23,28 @@ static void ffree_per_layer(float **p, int L) {
     free(p);
 }
 
+static void acts_init_positions(Acts *a, const ModelConfig *cfg, Dims d) {
+    if (cfg->architecture == ARCH_BLOOM) {
+        float *slopes = falloc((size_t)d.H);
+        alibi_slopes(slopes, d.H);
+        a->mask.alibi = slopes;
+        return;
+    }
+    a->mask.window = cfg->sliding_window;
+    a->rope_cos = falloc((size_t)a->T * d.D / 2);
+    a->rope_sin = falloc((size_t)a->T * d.D / 2);
+    rope_tables(a->rope_cos, a->rope_sin, a->T, d.D, cfg);
+}
+
 void acts_init(Acts *a, const ModelConfig *cfg, int B, int T) {
     memset(a, 0, sizeof *a);
     Dims d = dims_of(cfg, B, T);
-    int L = cfg->num_hidden_layers;
+    int L = cfg->num_hidden_layers, bloom = cfg->architecture == ARCH_BLOOM;
     size_t N = (size_t)d.N;
     a->B = B, a->T = T, a->L = L, a->C = d.C;
     a->x = falloc_per_layer(L + 1, N * d.C);
     a->xn1 = falloc_per_layer(L, N * d.C);
+    a->mean1 = falloc_per_layer(L, N);
     a->rstd1 = falloc_per_layer(L, N);
     a->q = falloc_per_layer(L, N * d.QD);
     a->k = falloc_per_layer(L, N * d.KD);
@@ -37,17 +53,19 @@ void acts_init(Acts *a, const ModelConfig *cfg, int B, int T) {
     a->ctx = falloc_per_layer(L, N * d.QD);
     a->xmid = falloc_per_layer(L, N * d.C);
     a->xn2 = falloc_per_layer(L, N * d.C);
+    a->mean2 = falloc_per_layer(L, N);
     a->rstd2 = falloc_per_layer(L, N);
-    a->gate = falloc_per_layer(L, N * d.F);
+    a->gate = falloc_per_layer(L, bloom ? 0 : N * d.F);
     a->up = falloc_per_layer(L, N * d.F);
     a->h = falloc_per_layer(L, N * d.F);
     a->route_c = falloc_per_layer(L, N);
+    if (bloom) a->emb = falloc(N * d.C), a->mean_e = falloc(N), a->rstd_e = falloc(N);
+    if (bloom) a->qkv = falloc(N * 3 * d.QD), a->dbias = falloc((size_t)d.F);
     a->xf = falloc(N * d.C);
+    a->meanf = falloc(N);
     a->rstdf = falloc(N);
     a->logits = falloc(N * d.V);
-    a->rope_cos = falloc((size_t)T * d.D / 2);
-    a->rope_sin = falloc((size_t)T * d.D / 2);
-    rope_tables(a->rope_cos, a->rope_sin, T, d.D, cfg->rope_theta);
+    acts_init_positions(a, cfg, d);
     a->dx = falloc(N * d.C);
     a->dx2 = falloc(N * d.C);
     a->dxn = falloc(N * d.C);
@@ -65,11 +83,14 @@ void acts_init(Acts *a, const ModelConfig *cfg, int B, int T) {
 void acts_free(Acts *a) {
     int L = a->L;
     ffree_per_layer(a->x, L + 1);
-    float **per_layer[] = {a->xn1, a->rstd1, a->q, a->k, a->v, a->att, a->ctx,
-                           a->xmid, a->xn2, a->rstd2, a->gate, a->up, a->h, a->route_c};
+    float **per_layer[] = {a->xn1, a->mean1, a->rstd1, a->q, a->k, a->v, a->att, a->ctx,
+                           a->xmid, a->xn2, a->mean2, a->rstd2, a->gate, a->up, a->h,
+                           a->route_c};
     for (size_t i = 0; i < sizeof per_layer / sizeof *per_layer; i++) ffree_per_layer(per_layer[i], L);
-    float *flat[] = {a->xf, a->rstdf, a->logits, a->rope_cos, a->rope_sin, a->dx, a->dx2,
-                     a->dxn, a->dq, a->dk, a->dv, a->dctx, a->datt, a->dgate, a->dup, a->dh, a->dc};
+    float *flat[] = {a->emb, a->mean_e, a->rstd_e, a->xf, a->meanf, a->rstdf, a->logits,
+                     a->rope_cos, a->rope_sin, (float *)a->mask.alibi, a->qkv, a->dbias,
+                     a->dx, a->dx2, a->dxn, a->dq, a->dk, a->dv, a->dctx, a->datt, a->dgate,
+                     a->dup, a->dh, a->dc};
     for (size_t i = 0; i < sizeof flat / sizeof *flat; i++) free(flat[i]);
     memset(a, 0, sizeof *a);
 }
@@ -79,49 +100,46 @@ static void add_inplace(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
-// x[l] -> xmid = x[l] + o_proj(attn(rmsnorm(x[l])))
+// x[l] -> xmid = x[l] + o_proj(attn(norm(x[l])))
 static void attn_block_forward(const ModelConfig *c, const LayerWeights *w, Acts *a, int l,
                                Dims d, int b, int t) {
-    rmsnorm_forward(a->xn1[l], a->rstd1[l], a->x[l], w->input_layernorm, d.N, d.C, c->rms_norm_eps);
-    linear_forward(a->q[l], a->xn1[l], w->q_proj, w->q_bias, d.N, d.C, d.QD);
-    linear_forward(a->k[l], a->xn1[l], w->k_proj, w->k_bias, d.N, d.C, d.KD);
-    linear_forward(a->v[l], a->xn1[l], w->v_proj, w->v_bias, d.N, d.C, d.KD);
-    rope_forward(a->q[l], a->rope_cos, a->rope_sin, d.N, t, d.H, d.D);
-    rope_forward(a->k[l], a->rope_cos, a->rope_sin, d.N, t, d.KV, d.D);
-    attention_forward(a->ctx[l], a->att[l], a->q[l], a->k[l], a->v[l], b, t, d.H, d.KV, d.D);
-    linear_forward(a->xmid[l], a->ctx[l], w->o_proj, NULL, d.N, d.QD, d.C);
+    block_norm_forward(c, a->xn1[l], a->mean1[l], a->rstd1[l], a->x[l], w->input_layernorm,
+                       w->input_layernorm_bias, d.N);
+    block_qkv_forward(c, w, a->xn1[l], a->q[l], a->k[l], a->v[l], a->qkv, d.N);
+    if (a->rope_cos) {
+        rope_forward(a->q[l], a->rope_cos, a->rope_sin, d.N, t, d.H, d.D);
+        rope_forward(a->k[l], a->rope_cos, a->rope_sin, d.N, t, d.KV, d.D);
+    }
+    attention_forward(a->ctx[l], a->att[l], a->q[l], a->k[l], a->v[l], b, t, d.H, d.KV, d.D,
+                      &a->mask);
+    linear_forward(a->xmid[l], a->ctx[l], w->o_proj, w->o_bias, d.N, d.QD, d.C);  // (N,C)
     add_inplace(a->xmid[l], a->x[l], (size_t)d.N * d.C);
 }
 
-// xmid -> x[l+1] = xmid + down(silu(gate(n)) * up(n)), n = rmsnorm(xmid);
-// with CAR routing the neuron pre-activations are scaled by the gate.
+// xmid -> x[l+1] = xmid + ffn(norm(xmid)); with CAR routing the neurons'
+// inputs are scaled by the gate.
 static void ffn_block_forward(const Model *m, Acts *a, int l, Dims d) {
     const ModelConfig *c = &m->cfg;
     const LayerWeights *w = &m->w.layers[l];
-    const FfnRoute *rt = m->route && m->route[l].cls ? &m->route[l] : NULL;
-    rmsnorm_forward(a->xn2[l], a->rstd2[l], a->xmid[l], w->post_attention_layernorm, d.N, d.C,
-                    c->rms_norm_eps);
-    linear_forward(a->gate[l], a->xn2[l], w->gate_proj, NULL, d.N, d.C, d.F);
-    linear_forward(a->up[l], a->xn2[l], w->up_proj, NULL, d.N, d.C, d.F);
-    SwigluRoute sr = {rt ? rt->cls : NULL, a->route_c[l], rt ? rt->scale : 0.0f};
-    if (rt) route_forward(a->route_c[l], a->xn2[l], rt->w, *rt->b, rt->scale, d.N, d.C);
-    swiglu_forward(a->h[l], a->gate[l], a->up[l], d.N, d.F, rt ? &sr : NULL);
-    linear_forward(a->x[l + 1], a->h[l], w->down_proj, NULL, d.N, d.F, d.C);
+    block_norm_forward(c, a->xn2[l], a->mean2[l], a->rstd2[l], a->xmid[l],
+                       w->post_attention_layernorm, w->post_attention_layernorm_bias, d.N);
+    block_ffn_forward(c, w, block_route(m, l), a->xn2[l], a->gate[l], a->up[l], a->h[l],
+                      a->route_c[l], a->x[l + 1], d.N);
     add_inplace(a->x[l + 1], a->xmid[l], (size_t)d.N * d.C);
 }
 
 void model_forward(const Model *m, Acts *a, const int *tokens, int b, int t) {
     const ModelConfig *c = &m->cfg;
     Dims d = dims_of(c, b, t);
-    if (t != a->t) rope_tables(a->rope_cos, a->rope_sin, t, d.D, c->rope_theta);
+    if (t != a->t && a->rope_cos) rope_tables(a->rope_cos, a->rope_sin, t, d.D, c);
     a->b = b, a->t = t;
-    embedding_forward(a->x[0], m->w.embed_tokens, tokens, d.N, d.C);  // (N,C)
+    block_embed_forward(m, a->x[0], a->emb, a->mean_e, a->rstd_e, tokens, d.N);  // (N,C)
     for (int l = 0; l < c->num_hidden_layers; l++) {
         attn_block_forward(c, &m->w.layers[l], a, l, d, b, t);
         ffn_block_forward(m, a, l, d);
     }
     int L = c->num_hidden_layers;
-    rmsnorm_forward(a->xf, a->rstdf, a->x[L], m->w.norm, d.N, d.C, c->rms_norm_eps);
+    block_norm_forward(c, a->xf, a->meanf, a->rstdf, a->x[L], m->w.norm, m->w.norm_bias, d.N);
     linear_forward(a->logits, a->xf, m->w.lm_head, NULL, d.N, d.C, d.V);  // (N,V)
 }
 

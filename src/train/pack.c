@@ -79,14 +79,32 @@ static void awareness_factors(PackFfn *f, const Neurons *nr) {
     for (int r = 0; r < f->n; r++) f->grad_scale[r] = total > 0 ? (float)(f->grad_scale[r] * f->n / total) : 1.0f;
 }
 
+PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, int C) {
+    size_t rows = (size_t)f->n * C;
+    float *at = buf + f->off;
+    PackFfnView v = {NULL, NULL, NULL, NULL};
+    if (p->ffn_gated) v.gate = at, at += rows;
+    v.up = at, at += rows;
+    v.down = at, at += rows;
+    if (p->ffn_biased) v.bias = at;
+    return v;
+}
+
+size_t pack_ffn_per_neuron(const ParamPack *p, int C) {
+    return (size_t)(p->ffn_gated ? 3 : 2) * C + (p->ffn_biased ? 1 : 0);
+}
+
 void pack_scale_grads(ParamPack *p, int C) {
     for (int j = 0; j < p->n_ffn; j++) {
         const PackFfn *f = &p->ffn[j];
-        for (int r = 0; f->grad_scale && r < f->n; r++)
-            for (int m = 0; m < 3; m++) {  // gate row, up row, down column
-                float *g = p->grad + f->off + ((size_t)m * f->n + r) * C;
-                for (int c = 0; c < C; c++) g[c] *= f->grad_scale[r];
-            }
+        if (!f->grad_scale) continue;
+        PackFfnView v = pack_ffn_view(p, f, p->grad, C);
+        float *rows[3] = {v.gate, v.up, v.down};
+        for (int r = 0; r < f->n; r++) {
+            for (int k = 0; k < 3; k++)
+                for (int c = 0; rows[k] && c < C; c++) rows[k][(size_t)r * C + c] *= f->grad_scale[r];
+            if (v.bias) v.bias[r] *= f->grad_scale[r];
+        }
     }
 }
 
@@ -107,7 +125,7 @@ static void layout_ffn_layer(ParamPack *p, PackFfn *f, const Neurons *nr, int j,
     }
     f->group_start[f->n_group] = f->n;
     f->off = p->n;
-    p->n += (size_t)3 * f->n * C;
+    p->n += (size_t)f->n * pack_ffn_per_neuron(p, C);
     if (s->awareness_scaled) awareness_factors(f, nr);
 }
 
@@ -148,8 +166,9 @@ static void layout_decay(ParamPack *p, const Model *m) {
         const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
         memset(p->decay + p->tensor[k].off, t->ndim == 2, t->numel);
     }
-    for (int j = 0; j < p->n_ffn; j++)  // rows and columns of 2-D weights
-        memset(p->decay + p->ffn[j].off, 1, (size_t)3 * p->ffn[j].n * m->cfg.hidden_size);
+    int C = m->cfg.hidden_size;
+    for (int j = 0; j < p->n_ffn; j++)  // rows and columns of 2-D weights; not the biases
+        memset(p->decay + p->ffn[j].off, 1, (size_t)(p->ffn_gated ? 3 : 2) * p->ffn[j].n * C);
 }
 
 static int lowest_layer(const ParamPack *p, const Model *m) {
@@ -168,6 +187,8 @@ LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *s) {
     snprintf(p->mode, sizeof p->mode, "%s", s->mode);
     if (!mode_is(s, "full")) LM_TRY(check_neurons(m, s));
     int C = m->cfg.hidden_size, L = m->cfg.num_hidden_layers;
+    p->ffn_gated = m->cfg.architecture != ARCH_BLOOM;
+    p->ffn_biased = m->cfg.architecture == ARCH_BLOOM;
     layout_tensors(p, m, s);
     int neuron_mode = !mode_is(s, "full") && !mode_is(s, "layers");
     if (neuron_mode) {
@@ -208,12 +229,13 @@ static void copy_rows(float *pack, float *model, size_t n, int to_pack) {
 static void copy_ffn(const ParamPack *p, const PackFfn *f, Model *m, int to_pack) {
     const LayerWeights *w = &m->w.layers[f->layer];
     int C = m->cfg.hidden_size, F = m->cfg.intermediate_size;
-    float *gate = p->param + f->off, *up = gate + (size_t)f->n * C, *down = up + (size_t)f->n * C;
+    PackFfnView v = pack_ffn_view(p, f, p->param, C);
     for (int r = 0; r < f->n; r++) {
         int i = f->neuron[r];
-        copy_rows(gate + (size_t)r * C, w->gate_proj + (size_t)i * C, (size_t)C, to_pack);
-        copy_rows(up + (size_t)r * C, w->up_proj + (size_t)i * C, (size_t)C, to_pack);
-        float *col = down + (size_t)r * C;  // column i of down_proj (C,F)
+        if (v.gate) copy_rows(v.gate + (size_t)r * C, w->gate_proj + (size_t)i * C, (size_t)C, to_pack);
+        copy_rows(v.up + (size_t)r * C, w->up_proj + (size_t)i * C, (size_t)C, to_pack);
+        if (v.bias) copy_rows(v.bias + r, w->up_bias + i, 1, to_pack);
+        float *col = v.down + (size_t)r * C;  // column i of down_proj (C,F)
         for (int c = 0; c < C; c++) {
             if (to_pack) col[c] = w->down_proj[(size_t)c * F + i];
             else w->down_proj[(size_t)c * F + i] = col[c];
@@ -237,11 +259,13 @@ void pack_scatter(const ParamPack *p, Model *m) { copy_all(p, m, 0); }
 static void ffn_blocks(ParamPack *p, int d, int j, int C) {
     const PackFfn *f = &p->ffn[j];
     FfnBlock *b = p->blocks + (size_t)f->layer * 3;
-    float *g = p->grad + f->off;
+    PackFfnView v = pack_ffn_view(p, f, p->grad, C);
     for (int k = 0; k < p->n_groups[d]; k++) {
         int grp = p->groups[d][k], r0 = f->group_start[grp];
-        b[k] = (FfnBlock){f->group_start[grp + 1] - r0, f->neuron + r0, g + (size_t)r0 * C,
-                          g + (size_t)(f->n + r0) * C, g + (size_t)(2 * f->n + r0) * C};
+        size_t at = (size_t)r0 * C;
+        b[k] = (FfnBlock){f->group_start[grp + 1] - r0, f->neuron + r0,
+                          v.gate ? v.gate + at : NULL, v.up + at, v.down + at,
+                          v.bias ? v.bias + r0 : NULL};
     }
     p->fgrad[f->layer] = (FfnGrad){p->n_groups[d], b, NULL, NULL};
 }

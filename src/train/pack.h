@@ -6,8 +6,9 @@
 //   whole tensors     train.mode full (every tensor), layers (every tensor
 //                     of the selected layers);
 //   FFN neuron sets   landermt, general, specific: for each selected layer
-//                     the trainable neurons' rows of gate_proj and up_proj
-//                     and columns of down_proj, each as a row of C floats;
+//                     the trainable neurons' rows of gate_proj (llama) and
+//                     up_proj and columns of down_proj, each as a row of C
+//                     floats, then their up-bias entries (bloom);
 //   routing gates     landermt with routing: w (C) and b per selected
 //                     layer (and direction with routing.per_direction).
 // A micro-batch of direction p only ever writes the gradients of the
@@ -34,8 +35,16 @@ typedef struct {
     float *grad_scale;  // [n] awareness factors (train.awareness_scaled_grads), or NULL
     int n_group;      // 1 + units
     int *group_start; // [n_group + 1] first row of each group (general, unit 0, ...)
-    size_t off;       // packed offset: gate rows (n,C), up rows (n,C), down columns (n,C)
+    size_t off;       // packed offset: [gate rows (n,C)] up rows (n,C), down columns (n,C)
+                      // [up-bias entries (n)] (PackFfnView)
 } PackFfn;
+
+// Where a neuron segment's parts sit in a packed buffer (values,
+// gradients or moments): row r of each part belongs to neuron[r].
+typedef struct {
+    float *gate, *up, *down;  // (n,C) each; gate NULL for bloom
+    float *bias;              // (n) up-bias entries; NULL for llama
+} PackFfnView;
 
 typedef struct {
     int tensor;       // whole-tensor segment: index in the tensor table
@@ -51,6 +60,7 @@ typedef struct {
     PackTensor *tensor;
     int n_ffn;
     PackFfn *ffn;                // selected layers with neuron segments
+    int ffn_gated, ffn_biased;   // llama: gate rows; bloom: up-bias entries
     int stop_layer;              // lowest layer with a trainable entry
     // Per direction d: the groups its micro-batches update (index 0 =
     // general) and, with routing, the CAR class of every neuron per FFN
@@ -97,6 +107,11 @@ void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOp
 // gradient rows by its factor (its awareness averaged over units, divided by
 // the mean over the layer's trainable neurons). A no-op otherwise.
 void pack_scale_grads(ParamPack *p, int C);
+
+// The parts of neuron segment f inside buf (p->param, p->grad, ...).
+PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, int C);
+// Floats per trainable neuron: 3 C (llama), 2 C + 1 (bloom).
+size_t pack_ffn_per_neuron(const ParamPack *p, int C);
 
 // Writes the packed values back into the model's tensors.
 void pack_scatter(const ParamPack *p, Model *m);

@@ -21,7 +21,7 @@ static void tiny_model(Model *m) {
     ModelConfig c = {.architecture = ARCH_LLAMA, .vocab_size = 29, .hidden_size = C_,
                      .intermediate_size = F_, .num_hidden_layers = L_, .num_attention_heads = 4,
                      .num_key_value_heads = 2, .max_position_embeddings = 64,
-                     .rms_norm_eps = 1e-5f, .rope_theta = 100.0f, .attention_bias = 1};
+                     .norm_eps = 1e-5f, .rope_theta = 100.0f, .attention_bias = 1};
     model_init(m, &c);
     model_init_random(m, 11, 0.5f);  // peaked: greedy choices far from ties
 }

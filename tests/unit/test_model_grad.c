@@ -21,7 +21,7 @@ static void fix_init(Fix *f, int bias, int tied, int kv) {
     ModelConfig c = {.architecture = ARCH_LLAMA, .vocab_size = 29, .hidden_size = 16,
                      .intermediate_size = 24, .num_hidden_layers = 2, .num_attention_heads = 4,
                      .num_key_value_heads = kv, .max_position_embeddings = 32,
-                     .rms_norm_eps = 1e-5f, .rope_theta = 50.0f, .tie_word_embeddings = tied,
+                     .norm_eps = 1e-5f, .rope_theta = 50.0f, .tie_word_embeddings = tied,
                      .attention_bias = bias};
     model_init(&f->m, &c);
     model_init_random(&f->m, 7, 0.3f);
@@ -256,7 +256,8 @@ static void test_selective_rows(void) {
     enum { A = 5, C = 16, F = 24 };
     float dg[A * C] = {0}, du[A * C] = {0}, dd[A * C] = {0};
     // two blocks: neurons {0, 3} and {4, 10, 23}, rows consecutive
-    FfnBlock blocks[2] = {{2, active, dg, du, dd}, {3, active + 2, dg + 2 * C, du + 2 * C, dd + 2 * C}};
+    FfnBlock blocks[2] = {{2, active, dg, du, dd, NULL},
+                          {3, active + 2, dg + 2 * C, du + 2 * C, dd + 2 * C, NULL}};
     FfnGrad fg[2] = {{0}, {2, blocks, NULL, NULL}};
     float *sel = falloc(f.m.numel);
     ModelWeights gv;

@@ -28,7 +28,7 @@ typedef struct {
 static void fix_init(Fix *f, uint64_t data_seed) {
     ModelConfig c = {.architecture = ARCH_LLAMA, .vocab_size = V, .hidden_size = C,
                      .intermediate_size = F, .num_hidden_layers = L, .num_attention_heads = 4,
-                     .num_key_value_heads = 2, .max_position_embeddings = 32, .rms_norm_eps = 1e-5f,
+                     .num_key_value_heads = 2, .max_position_embeddings = 32, .norm_eps = 1e-5f,
                      .rope_theta = 100.0f};
     model_init(&f->m, &c);
     model_init_random(&f->m, 3, 0.3f);
