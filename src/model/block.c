@@ -51,51 +51,91 @@ static void qkv_shuffle(float *qkv, float *q, float *k, float *v, int N, int H, 
     }
 }
 
-void block_qkv_forward(const ModelConfig *c, const LayerWeights *w, const float *xn, float *q,
-                       float *k, float *v, float *qkv, int N) {
-    int C = c->hidden_size, H = c->num_attention_heads, D = c->head_dim;
-    int QD = H * D, KD = c->num_key_value_heads * D;
-    if (c->architecture == ARCH_BLOOM) {
-        linear_forward(qkv, xn, w->qkv, w->qkv_bias, N, C, 3 * QD);  // (N,3*H*D)
-        qkv_shuffle(qkv, q, k, v, N, H, D, 1);
-        return;
-    }
-    linear_forward(q, xn, w->q_proj, w->q_bias, N, C, QD);  // (N,H*D)
-    linear_forward(k, xn, w->k_proj, w->k_bias, N, C, KD);  // (N,KV*D)
-    linear_forward(v, xn, w->v_proj, w->v_bias, N, C, KD);  // (N,KV*D)
+float *const *block_lora_bufs(const Model *m, const Acts *a, int l) {
+    return m->lora ? a->lora_u + (size_t)l * LORA_N : NULL;
 }
 
-void block_qkv_backward(const ModelConfig *c, const LayerWeights *w, LayerWeights *gw, float *dxn,
-                        const float *dq, const float *dk, const float *dv, const float *xn,
-                        float *dqkv, int N) {
+const LoraPair *block_lora(const Model *m, int l, LoraTarget t) {
+    if (!m->lora) return NULL;
+    const LoraPair *p = &m->lora->at[(size_t)l * LORA_N + t];
+    return p->A ? p : NULL;
+}
+
+void block_linear_forward(const Model *m, int l, LoraTarget t, float *y, float *const *u,
+                          const float *x, const float *W, const float *b, int N, int in, int out) {
+    linear_forward(y, x, W, b, N, in, out);
+    const LoraPair *p = block_lora(m, l, t);
+    if (p) lora_forward(y, u[t], x, p->A, p->B, m->lora->scale, N, in, out, m->lora->rank);
+}
+
+void block_linear_backward(const Model *m, int l, LoraTarget t, float *dx, float *dW, float *db,
+                           const float *dy, const float *x, const float *W, int N, int in,
+                           int out, const LoraGrad *lg, float *const *u, float *scratch) {
+    linear_backward(dx, dW, db, dy, x, W, N, in, out);
+    const LoraPair *p = block_lora(m, l, t);
+    if (!p) return;
+    const LoraGrad *g = lg ? &lg[(size_t)l * LORA_N + t] : NULL;
+    lora_backward(dx, g ? g->dA : NULL, g ? g->dB : NULL, scratch, dy, x, u[t], p->A, p->B,
+                  m->lora->scale, N, in, out, m->lora->rank);
+}
+
+void block_qkv_forward(const Model *m, int l, const float *xn, float *q, float *k, float *v,
+                       float *qkv, float *const *u, int N) {
+    const ModelConfig *c = &m->cfg;
+    const LayerWeights *w = &m->w.layers[l];
     int C = c->hidden_size, H = c->num_attention_heads, D = c->head_dim;
     int QD = H * D, KD = c->num_key_value_heads * D;
     if (c->architecture == ARCH_BLOOM) {
-        qkv_shuffle(dqkv, (float *)dq, (float *)dk, (float *)dv, N, H, D, 0);
-        linear_backward(dxn, gw->qkv, gw->qkv_bias, dqkv, xn, w->qkv, N, C, 3 * QD);
+        block_linear_forward(m, l, LORA_QKV, qkv, u, xn, w->qkv, w->qkv_bias, N, C, 3 * QD);
+        qkv_shuffle(qkv, q, k, v, N, H, D, 1);  // (N,3*H*D) -> (N,H*D) x 3
         return;
     }
-    linear_backward(dxn, gw->q_proj, gw->q_bias, dq, xn, w->q_proj, N, C, QD);
-    linear_backward(dxn, gw->k_proj, gw->k_bias, dk, xn, w->k_proj, N, C, KD);
-    linear_backward(dxn, gw->v_proj, gw->v_bias, dv, xn, w->v_proj, N, C, KD);
+    block_linear_forward(m, l, LORA_Q, q, u, xn, w->q_proj, w->q_bias, N, C, QD);  // (N,H*D)
+    block_linear_forward(m, l, LORA_K, k, u, xn, w->k_proj, w->k_bias, N, C, KD);  // (N,KV*D)
+    block_linear_forward(m, l, LORA_V, v, u, xn, w->v_proj, w->v_bias, N, C, KD);  // (N,KV*D)
+}
+
+void block_qkv_backward(const Model *m, int l, LayerWeights *gw, const LoraGrad *lg, float *dxn,
+                        const float *dq, const float *dk, const float *dv, const float *xn,
+                        float *dqkv, float *const *u, float *scratch, int N) {
+    const ModelConfig *c = &m->cfg;
+    const LayerWeights *w = &m->w.layers[l];
+    int C = c->hidden_size, H = c->num_attention_heads, D = c->head_dim;
+    int QD = H * D, KD = c->num_key_value_heads * D;
+    if (c->architecture == ARCH_BLOOM) {
+        // joining only reads q, k, v
+        qkv_shuffle(dqkv, (float *)dq, (float *)dk, (float *)dv, N, H, D, 0);
+        block_linear_backward(m, l, LORA_QKV, dxn, gw->qkv, gw->qkv_bias, dqkv, xn, w->qkv, N, C,
+                              3 * QD, lg, u, scratch);
+        return;
+    }
+    block_linear_backward(m, l, LORA_Q, dxn, gw->q_proj, gw->q_bias, dq, xn, w->q_proj, N, C, QD,
+                          lg, u, scratch);
+    block_linear_backward(m, l, LORA_K, dxn, gw->k_proj, gw->k_bias, dk, xn, w->k_proj, N, C, KD,
+                          lg, u, scratch);
+    block_linear_backward(m, l, LORA_V, dxn, gw->v_proj, gw->v_bias, dv, xn, w->v_proj, N, C, KD,
+                          lg, u, scratch);
 }
 
 const FfnRoute *block_route(const Model *m, int l) {
     return m->route && m->route[l].cls ? &m->route[l] : NULL;
 }
 
-void block_ffn_forward(const ModelConfig *c, const LayerWeights *w, const FfnRoute *rt,
-                       const float *xn, float *gate, float *up, float *h, float *route_c,
-                       float *out, int N) {
+void block_ffn_forward(const Model *m, int l, const float *xn, float *gate, float *up, float *h,
+                       float *route_c, float *const *u, float *out, int N) {
+    const ModelConfig *c = &m->cfg;
+    const LayerWeights *w = &m->w.layers[l];
+    const FfnRoute *rt = block_route(m, l);
     int C = c->hidden_size, F = c->intermediate_size;
     ActRoute ar = {rt ? rt->cls : NULL, route_c, rt ? rt->scale : 0.0f};
     if (rt) route_forward(route_c, xn, rt->w, *rt->b, rt->scale, N, C);
-    linear_forward(up, xn, w->up_proj, NULL, N, C, F);  // (N,F), bias added by the activation
+    // (N,F) bias-free: the activation adds the bias after routing's scale
+    block_linear_forward(m, l, LORA_UP, up, u, xn, w->up_proj, NULL, N, C, F);
     if (c->architecture == ARCH_BLOOM) {
         gelu_forward(h, up, w->up_bias, N, F, rt ? &ar : NULL);
     } else {
-        linear_forward(gate, xn, w->gate_proj, NULL, N, C, F);  // (N,F)
+        block_linear_forward(m, l, LORA_GATE, gate, u, xn, w->gate_proj, NULL, N, C, F);  // (N,F)
         swiglu_forward(h, gate, up, N, F, rt ? &ar : NULL);
     }
-    linear_forward(out, h, w->down_proj, w->down_bias, N, F, C);  // (N,C)
+    block_linear_forward(m, l, LORA_DOWN, out, u, h, w->down_proj, w->down_bias, N, F, C);  // (N,C)
 }

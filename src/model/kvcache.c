@@ -46,7 +46,7 @@ static void workspace_free(KvCache *kc) {
 
 void kvcache_free(KvCache *kc) {
     workspace_free(kc);
-    free(kc->att);
+    free(kc->att), free(kc->lora_u[0]);
     free(kc->len), free(kc->k), free(kc->v), free(kc->k_store), free(kc->v_store);
     free(kc->rope_cos), free(kc->rope_sin), free((float *)kc->mask.alibi), free(kc->spare);
     memset(kc, 0, sizeof *kc);
@@ -80,7 +80,7 @@ static void workspace_reserve(KvCache *kc, int N, size_t att) {
 
 // Sizes the workspace and fills the position and row of every new token.
 // Returns N. Overflowing a row would corrupt memory: a caller bug, fatal.
-static int plan(KvCache *kc, const int *n_new) {
+static int plan(const Model *m, KvCache *kc, const int *n_new) {
     int N = 0;
     size_t att = 1;
     for (int r = 0; r < kc->B; r++) {
@@ -94,6 +94,13 @@ static int plan(KvCache *kc, const int *n_new) {
         N += n_new[r];
     }
     workspace_reserve(kc, N, att);
+    size_t lora = m->lora ? (size_t)N * m->lora->rank : 0;
+    if (lora > kc->lora_cap) {
+        free(kc->lora_u[0]);
+        float *buf = falloc(lora);
+        for (int t = 0; t < LORA_N; t++) kc->lora_u[t] = buf;
+        kc->lora_cap = lora;
+    }
     for (int r = 0, n = 0; r < kc->B; r++)
         for (int i = 0; i < n_new[r]; i++, n++) kc->pos[n] = kc->len[r] + i, kc->row[n] = r;
     return N;
@@ -120,7 +127,8 @@ static void attn_step(const Model *m, KvCache *kc, int l, const int *n_new, int 
     int C = kc->C, D = kc->D, QD = kc->H * D;
     block_norm_forward(&m->cfg, kc->xn, kc->mean, kc->rstd, kc->x, w->input_layernorm,
                        w->input_layernorm_bias, N);
-    block_qkv_forward(&m->cfg, w, kc->xn, kc->q, kc->kn, kc->vn, kc->qkv, N);
+    float *const *u = m->lora ? kc->lora_u : NULL;
+    block_qkv_forward(m, l, kc->xn, kc->q, kc->kn, kc->vn, kc->qkv, u, N);
     if (kc->rope_cos) {
         rope_forward_at(kc->q, kc->rope_cos, kc->rope_sin, kc->pos, N, kc->H, D);
         rope_forward_at(kc->kn, kc->rope_cos, kc->rope_sin, kc->pos, N, kc->KV, D);
@@ -132,7 +140,7 @@ static void attn_step(const Model *m, KvCache *kc, int l, const int *n_new, int 
         attention_forward_cached(kc->ctx + o, kc->att, kc->q + o, kc->k[b], kc->v[b], n_new[r],
                                  kc->len[r], kc->H, kc->KV, D, &kc->mask);
     }
-    linear_forward(kc->xmid, kc->ctx, w->o_proj, w->o_bias, N, QD, C);  // (N,C)
+    block_linear_forward(m, l, LORA_O, kc->xmid, u, kc->ctx, w->o_proj, w->o_bias, N, QD, C);
     add_inplace(kc->xmid, kc->x, (size_t)N * C);
 }
 
@@ -142,8 +150,8 @@ static void ffn_step(const Model *m, KvCache *kc, int l, int N) {
     const LayerWeights *w = &m->w.layers[l];
     block_norm_forward(&m->cfg, kc->xn, kc->mean, kc->rstd, kc->xmid, w->post_attention_layernorm,
                        w->post_attention_layernorm_bias, N);
-    block_ffn_forward(&m->cfg, w, block_route(m, l), kc->xn, kc->gate, kc->up, kc->h, kc->c,
-                      kc->x, N);
+    float *const *u = m->lora ? kc->lora_u : NULL;
+    block_ffn_forward(m, l, kc->xn, kc->gate, kc->up, kc->h, kc->c, u, kc->x, N);
     add_inplace(kc->x, kc->xmid, (size_t)N * kc->C);
 }
 
@@ -172,7 +180,7 @@ static const float *logits_step(const Model *m, KvCache *kc, const int *n_new, i
 
 const float *kvcache_forward(const Model *m, KvCache *kc, const int *tokens, const int *n_new,
                              int last_only) {
-    int N = plan(kc, n_new);
+    int N = plan(m, kc, n_new);
     if (N == 0) return kc->logits;  // nothing to run (sgemm wants M >= 1)
     block_embed_forward(m, kc->x, kc->emb, kc->mean, kc->rstd, tokens, N);  // (N,C)
     for (int l = 0; l < kc->L; l++) {

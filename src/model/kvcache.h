@@ -35,6 +35,8 @@ typedef struct {
     float *qkv;                      // bloom: (N,3*H*D) fused projection
     float *gate, *up, *h, *c;        // (N,F) x3, (N)
     float *att;        // (cap_att): (n_r, len_r + n_r) scores of one row and head
+    float *lora_u[LORA_N];  // every target's A x (N,r): one buffer, used in turn
+    size_t lora_cap;
     float *logits;     // (max(N,B), V)
     float **spare;     // (2*B) scratch for kvcache_reorder
 } KvCache;

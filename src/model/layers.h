@@ -14,6 +14,16 @@ void linear_forward(float *y, const float *x, const float *W, const float *b,
 void linear_backward(float *dx, float *dW, float *db, const float *dy,
                      const float *x, const float *W, int N, int in, int out);
 
+// LoRA branch of a linear (model.h): u (N,r) = x (N,in) @ A^T,
+// y (N,out) += scale * u @ B^T.
+void lora_forward(float *y, float *u, const float *x, const float *A, const float *B,
+                  float scale, int N, int in, int out, int r);
+// With t = dy @ B (N,r): dB (out,r) += scale dy^T u, dA (r,in) += scale
+// t^T x, dx (N,in) += scale t A. Any output may be NULL. t (N,r) scratch.
+void lora_backward(float *dx, float *dA, float *dB, float *t, const float *dy, const float *x,
+                   const float *u, const float *A, const float *B, float scale, int N, int in,
+                   int out, int r);
+
 // y = w * x / rms(x); rstd (N) saved for backward.
 void rmsnorm_forward(float *y, float *rstd, const float *x, const float *w,
                      int N, int C, float eps);

@@ -87,12 +87,25 @@ void acts_free(Acts *a) {
                            a->xmid, a->xn2, a->mean2, a->rstd2, a->gate, a->up, a->h,
                            a->route_c};
     for (size_t i = 0; i < sizeof per_layer / sizeof *per_layer; i++) ffree_per_layer(per_layer[i], L);
-    float *flat[] = {a->emb, a->mean_e, a->rstd_e, a->xf, a->meanf, a->rstdf, a->logits,
+    ffree_per_layer(a->lora_u, a->lora_rank ? L * LORA_N : 0);
+    float *flat[] = {a->lora_t, a->emb, a->mean_e, a->rstd_e, a->xf, a->meanf, a->rstdf, a->logits,
                      a->rope_cos, a->rope_sin, (float *)a->mask.alibi, a->qkv, a->dbias,
                      a->dx, a->dx2, a->dxn, a->dq, a->dk, a->dv, a->dctx, a->datt, a->dgate,
                      a->dup, a->dh, a->dc};
     for (size_t i = 0; i < sizeof flat / sizeof *flat; i++) free(flat[i]);
     memset(a, 0, sizeof *a);
+}
+
+// Adapter buffers for the model's LoRA rank, on the first forward that
+// needs them (acts_init does not know about adapters).
+static void acts_lora_reserve(Acts *a, const Model *m) {
+    if (!m->lora || a->lora_rank == m->lora->rank) return;
+    size_t n = (size_t)a->B * a->T * m->lora->rank;
+    ffree_per_layer(a->lora_u, a->lora_rank ? a->L * LORA_N : 0);
+    free(a->lora_t);
+    a->lora_u = falloc_per_layer(a->L * LORA_N, n);
+    a->lora_t = falloc(n);
+    a->lora_rank = m->lora->rank;
 }
 
 static void add_inplace(float *y, const float *x, size_t n) {
@@ -101,18 +114,21 @@ static void add_inplace(float *y, const float *x, size_t n) {
 }
 
 // x[l] -> xmid = x[l] + o_proj(attn(norm(x[l])))
-static void attn_block_forward(const ModelConfig *c, const LayerWeights *w, Acts *a, int l,
-                               Dims d, int b, int t) {
+static void attn_block_forward(const Model *m, Acts *a, int l, Dims d, int b, int t) {
+    const ModelConfig *c = &m->cfg;
+    const LayerWeights *w = &m->w.layers[l];
+    float *const *u = block_lora_bufs(m, a, l);
     block_norm_forward(c, a->xn1[l], a->mean1[l], a->rstd1[l], a->x[l], w->input_layernorm,
                        w->input_layernorm_bias, d.N);
-    block_qkv_forward(c, w, a->xn1[l], a->q[l], a->k[l], a->v[l], a->qkv, d.N);
+    block_qkv_forward(m, l, a->xn1[l], a->q[l], a->k[l], a->v[l], a->qkv, u, d.N);
     if (a->rope_cos) {
         rope_forward(a->q[l], a->rope_cos, a->rope_sin, d.N, t, d.H, d.D);
         rope_forward(a->k[l], a->rope_cos, a->rope_sin, d.N, t, d.KV, d.D);
     }
     attention_forward(a->ctx[l], a->att[l], a->q[l], a->k[l], a->v[l], b, t, d.H, d.KV, d.D,
                       &a->mask);
-    linear_forward(a->xmid[l], a->ctx[l], w->o_proj, w->o_bias, d.N, d.QD, d.C);  // (N,C)
+    block_linear_forward(m, l, LORA_O, a->xmid[l], u, a->ctx[l], w->o_proj, w->o_bias, d.N, d.QD,
+                         d.C);  // (N,C)
     add_inplace(a->xmid[l], a->x[l], (size_t)d.N * d.C);
 }
 
@@ -123,8 +139,8 @@ static void ffn_block_forward(const Model *m, Acts *a, int l, Dims d) {
     const LayerWeights *w = &m->w.layers[l];
     block_norm_forward(c, a->xn2[l], a->mean2[l], a->rstd2[l], a->xmid[l],
                        w->post_attention_layernorm, w->post_attention_layernorm_bias, d.N);
-    block_ffn_forward(c, w, block_route(m, l), a->xn2[l], a->gate[l], a->up[l], a->h[l],
-                      a->route_c[l], a->x[l + 1], d.N);
+    block_ffn_forward(m, l, a->xn2[l], a->gate[l], a->up[l], a->h[l], a->route_c[l],
+                      block_lora_bufs(m, a, l), a->x[l + 1], d.N);
     add_inplace(a->x[l + 1], a->xmid[l], (size_t)d.N * d.C);
 }
 
@@ -133,9 +149,10 @@ void model_forward(const Model *m, Acts *a, const int *tokens, int b, int t) {
     Dims d = dims_of(c, b, t);
     if (t != a->t && a->rope_cos) rope_tables(a->rope_cos, a->rope_sin, t, d.D, c);
     a->b = b, a->t = t;
+    acts_lora_reserve(a, m);
     block_embed_forward(m, a->x[0], a->emb, a->mean_e, a->rstd_e, tokens, d.N);  // (N,C)
     for (int l = 0; l < c->num_hidden_layers; l++) {
-        attn_block_forward(c, &m->w.layers[l], a, l, d, b, t);
+        attn_block_forward(m, a, l, d, b, t);
         ffn_block_forward(m, a, l, d);
     }
     int L = c->num_hidden_layers;

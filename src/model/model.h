@@ -103,9 +103,33 @@ typedef struct {
     float scale;
 } FfnRoute;
 
+// LoRA adapters (train.mode lora): a targeted linear y = W x + b becomes
+// y = W x + b + scale * B (A x), scale = alpha / rank, with A (r, in) and
+// B (out, r). Targets are the linears of a block; bloom's fused
+// query_key_value is one target (LORA_QKV) and its dense, dense_h_to_4h,
+// dense_4h_to_h are LORA_O, LORA_UP, LORA_DOWN.
+typedef enum {
+    LORA_Q, LORA_K, LORA_V, LORA_QKV, LORA_O, LORA_GATE, LORA_UP, LORA_DOWN, LORA_N
+} LoraTarget;
+
+typedef struct {
+    const float *A, *B;   // (r, in), (out, r); NULL: no adapter here
+} LoraPair;
+
+typedef struct {
+    int rank;
+    float scale;          // alpha / rank
+    const LoraPair *at;   // [L * LORA_N]: adapter of layer l, target t at l * LORA_N + t
+} LoraSet;
+
+typedef struct {
+    float *dA, *dB;       // accumulated gradients of one adapter, or NULL
+} LoraGrad;
+
 typedef struct {
     ModelConfig cfg;
     FfnRoute *route;      // [L] or NULL; set per micro-batch by the trainer
+    const LoraSet *lora;  // or NULL
     int n_tensors;
     TensorInfo *tensors;  // HF order: embed, per layer ..., norm, lm_head
     float *data;          // all parameters, contiguous
@@ -161,6 +185,10 @@ typedef struct {
     float **gate, **up; // [L] bias-free products (gate: llama only)  (B,T,F)
     float **h;          // [L] FFN neuron activations                 (B,T,F)
     float **route_c;    // [L] routing gate value per token           (B,T)
+    float **lora_u;     // [L*LORA_N] A x of each adapter, allocated on
+                        // the first forward with adapters           (B,T,r)
+    float *lora_t;      // backward scratch                          (B,T,r)
+    int lora_rank;      // rank lora_u was allocated for
     float *xf;          // final norm output                          (B,T,C)
     float *meanf, *rstdf;  //                                         (B,T)
     float *logits;      // (B,T,V); after model_loss: dL/dlogits
@@ -219,6 +247,7 @@ typedef struct {
     void *hook_ctx;
     FfnGrad *ffn;        // [L] or NULL: FFN weight gradients come from here
                          // (the gate/up/down pointers of g must be NULL)
+    const LoraGrad *lora;  // [L*LORA_N] or NULL: gradients of the adapters
 } BackwardOpts;
 
 // Accumulates (+=) gradients into the non-NULL pointers of g.

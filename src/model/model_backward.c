@@ -81,8 +81,10 @@ static void ffn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWeig
     const LayerWeights *w = &m->w.layers[l];
     const FfnRoute *rt = block_route(m, l);
     const FfnGrad *fg = o->ffn ? &o->ffn[l] : NULL;
+    float *const *u = block_lora_bufs(m, a, l);
     zero(a->dh, (size_t)d.N * d.F);
-    linear_backward(a->dh, gw->down_proj, gw->down_bias, a->dx, a->h[l], w->down_proj, d.N, d.F, d.C);
+    block_linear_backward(m, l, LORA_DOWN, a->dh, gw->down_proj, gw->down_bias, a->dx, a->h[l],
+                          w->down_proj, d.N, d.F, d.C, o->lora, u, a->lora_t);
     if (o->ffn_hook) o->ffn_hook(o->hook_ctx, l, a->h[l], a->dh, d.N, d.F);
     ffn_act_backward(m, a, l, d, gw);
     if (fg && fg->n_block) ffn_select_grads(a, l, d, fg);
@@ -90,8 +92,10 @@ static void ffn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWeig
     float *dxn = need_dxn ? a->dxn : NULL;  // (N,C)
     if (dxn) zero(dxn, (size_t)d.N * d.C);
     if (c->architecture != ARCH_BLOOM)
-        linear_backward(dxn, gw->gate_proj, NULL, a->dgate, a->xn2[l], w->gate_proj, d.N, d.C, d.F);
-    linear_backward(dxn, gw->up_proj, NULL, a->dup, a->xn2[l], w->up_proj, d.N, d.C, d.F);
+        block_linear_backward(m, l, LORA_GATE, dxn, gw->gate_proj, NULL, a->dgate, a->xn2[l],
+                              w->gate_proj, d.N, d.C, d.F, o->lora, u, a->lora_t);
+    block_linear_backward(m, l, LORA_UP, dxn, gw->up_proj, NULL, a->dup, a->xn2[l], w->up_proj,
+                          d.N, d.C, d.F, o->lora, u, a->lora_t);
     if (rt)
         route_backward(dxn, fg ? fg->d_route_w : NULL, fg ? fg->d_route_b : NULL, a->dc,
                        a->route_c[l], a->xn2[l], rt->w, rt->scale, d.N, d.C);
@@ -101,7 +105,9 @@ static void ffn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWeig
                             a->rstd2[l], w->post_attention_layernorm, d.N);
 }
 
-static int attn_has_grads(const LayerWeights *g) {
+static int attn_has_grads(const LayerWeights *g, const LoraGrad *lg, int l) {
+    for (int t = LORA_Q; lg && t <= LORA_O; t++)
+        if (lg[(size_t)l * LORA_N + t].dA) return 1;
     return g->input_layernorm || g->input_layernorm_bias || g->q_proj || g->q_bias ||
            g->k_proj || g->k_bias || g->v_proj || g->v_bias || g->qkv || g->qkv_bias ||
            g->o_proj || g->o_bias;
@@ -109,12 +115,14 @@ static int attn_has_grads(const LayerWeights *g) {
 
 // In: a->dx = dL/dxmid[l]. Out: a->dx = dL/dx[l] (if need_dx).
 static void attn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWeights *gw,
-                                int need_dx) {
+                                const LoraGrad *lg, int need_dx) {
     const ModelConfig *c = &m->cfg;
     const LayerWeights *w = &m->w.layers[l];
+    float *const *u = block_lora_bufs(m, a, l);
     int b = a->b, t = a->t;
     zero(a->dctx, (size_t)d.N * d.QD);
-    linear_backward(a->dctx, gw->o_proj, gw->o_bias, a->dx, a->ctx[l], w->o_proj, d.N, d.QD, d.C);
+    block_linear_backward(m, l, LORA_O, a->dctx, gw->o_proj, gw->o_bias, a->dx, a->ctx[l],
+                          w->o_proj, d.N, d.QD, d.C, lg, u, a->lora_t);
     zero(a->dq, (size_t)d.N * d.QD);
     zero(a->dk, (size_t)d.N * d.KD);
     zero(a->dv, (size_t)d.N * d.KD);
@@ -127,7 +135,8 @@ static void attn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWei
     int need_dxn = need_dx || gw->input_layernorm || gw->input_layernorm_bias;
     float *dxn = need_dxn ? a->dxn : NULL;  // (N,C)
     if (dxn) zero(dxn, (size_t)d.N * d.C);
-    block_qkv_backward(c, w, gw, dxn, a->dq, a->dk, a->dv, a->xn1[l], a->qkv, d.N);
+    block_qkv_backward(m, l, gw, lg, dxn, a->dq, a->dk, a->dv, a->xn1[l], a->qkv, u, a->lora_t,
+                       d.N);
     if (dxn)
         block_norm_backward(c, need_dx ? a->dx : NULL, gw->input_layernorm,
                             gw->input_layernorm_bias, dxn, a->x[l], a->mean1[l], a->rstd1[l],
@@ -172,9 +181,9 @@ void model_backward(const Model *m, Acts *a, const int *tokens, ModelWeights *g,
         // Below the stop layer nothing needs gradients, so the stop layer
         // itself only propagates as far as its own trainable tensors need.
         int below = l > o->stop_layer || (l == 0 && embed);
-        int attn = below || attn_has_grads(gw);
+        int attn = below || attn_has_grads(gw, o->lora, l);
         ffn_block_backward(m, a, l, d, gw, o, attn);
-        if (attn) attn_block_backward(m, a, l, d, gw, below);
+        if (attn) attn_block_backward(m, a, l, d, gw, o->lora, below);
     }
     if (embed) embed_backward(m, a, d, g, tokens);
 }

@@ -389,6 +389,100 @@ static void test_selective_rows_bloom(void) {
                          "dense_4h_to_h.weight", "dense_h_to_4h.bias");
 }
 
+// LoRA on every linear of both layers (llama: q, k, v, o, gate, up, down;
+// bloom: the fused query_key_value, dense, dense_h_to_4h, dense_4h_to_h),
+// rank 2, A and B random: their gradients against finite differences, and
+// with B = 0 the model is the base model bit for bit.
+typedef struct {
+    LoraPair at[2 * LORA_N];
+    LoraGrad grad[2 * LORA_N];
+    LoraSet set;
+    float *store;
+} LoraFix;
+
+static void lora_dims(const ModelConfig *c, int t, int *in, int *out) {
+    int C = c->hidden_size, F = c->intermediate_size, QD = c->num_attention_heads * c->head_dim;
+    int KD = c->num_key_value_heads * c->head_dim;
+    const int io[LORA_N][2] = {{C, QD}, {C, KD}, {C, KD}, {C, 3 * QD}, {QD, C}, {C, F}, {C, F}, {F, C}};
+    *in = io[t][0], *out = io[t][1];
+}
+
+static void lora_init(LoraFix *lf, Fix *f, float b_std) {
+    const ModelConfig *c = &f->m.cfg;
+    int bloom = c->architecture == ARCH_BLOOM, r = 2;
+    memset(lf, 0, sizeof *lf);
+    lf->store = falloc(4 * 2 * LORA_N * 64 * 64);
+    float *at = lf->store;
+    Rng g;
+    rng_seed(&g, 17);
+    for (int l = 0; l < 2; l++)
+        for (int t = 0; t < LORA_N; t++) {
+            int fused = t == LORA_QKV, gate = t == LORA_GATE;
+            if (bloom ? (t <= LORA_V || gate) : fused) continue;
+            int in, out;
+            lora_dims(c, t, &in, &out);
+            LoraPair *p = &lf->at[l * LORA_N + t];
+            float *A = at, *B = at + (size_t)r * in;
+            at = B + (size_t)out * r;
+            for (int i = 0; i < r * in; i++) A[i] = 0.3f * rng_normal(&g);
+            for (int i = 0; i < out * r; i++) B[i] = b_std * rng_normal(&g);
+            *p = (LoraPair){A, B};
+            lf->grad[l * LORA_N + t] = (LoraGrad){at, at + (size_t)r * in};
+            at += (size_t)r * in + (size_t)out * r;
+        }
+    lf->set = (LoraSet){r, 2.0f, lf->at};
+    f->m.lora = &lf->set;
+}
+
+static void check_lora_fd(ModelConfig c) {
+    Fix f;
+    fix_init_cfg(&f, c);
+    LoraFix lf;
+    lora_init(&lf, &f, 0.3f);
+    BackwardOpts o = {.lora = lf.grad};
+    float *g = grad_full(&f, &o, NULL);
+    int checked = 0;
+    for (int k = 0; k < 2 * LORA_N; k++) {
+        if (!lf.at[k].A) continue;
+        int in, out;
+        lora_dims(&f.m.cfg, k % LORA_N, &in, &out);
+        float *P[2] = {(float *)lf.at[k].A, (float *)lf.at[k].B}, *G[2] = {lf.grad[k].dA, lf.grad[k].dB};
+        int n[2] = {2 * in, out * 2};
+        for (int m = 0; m < 2; m++)
+            for (int i = 0; i < n[m]; i += n[m] / 3 + 1) {
+                double fd = fd_of(&f, &P[m][i], 1.0f);
+                CHECK(fabs(fd - G[m][i]) <= 2e-3 + 2e-2 * fabs(fd), "lora layer %d target %d %s[%d]: fd %g analytic %g",
+                      k / LORA_N, k % LORA_N, m ? "B" : "A", i, fd, G[m][i]);
+                checked++;
+            }
+    }
+    CHECK(checked >= 24, "only %d LoRA entries checked", checked);
+    for (int i = 0; i < f.m.n_tensors; i++) check_tensor_fd(&f, &f.m.tensors[i], g);  // base too
+    free(g), free(lf.store);
+    fix_free(&f);
+}
+
+static void test_lora_fd(void) { check_lora_fd(cfg_llama3()); }
+static void test_lora_fd_bloom(void) { check_lora_fd(cfg_bloom()); }
+
+static void test_lora_zero_b_is_base(void) {
+    ModelConfig cs[2] = {cfg_llama3(), cfg_bloom()};
+    for (int k = 0; k < 2; k++) {
+        Fix f;
+        fix_init_cfg(&f, cs[k]);
+        model_forward(&f.m, &f.a, f.tokens, B, T);
+        size_t n = (size_t)B * T * 29;
+        float *base = xmalloc(n * sizeof(float));
+        memcpy(base, f.a.logits, n * sizeof(float));
+        LoraFix lf;
+        lora_init(&lf, &f, 0.0f);
+        model_forward(&f.m, &f.a, f.tokens, B, T);
+        CHECK(!memcmp(base, f.a.logits, n * sizeof(float)), "config %d: B = 0 changed the logits", k);
+        free(base), free(lf.store);
+        fix_free(&f);
+    }
+}
+
 int main(void) {
     RUN(test_fd_gqa_bias_untied);
     RUN(test_fd_mha_tied);
@@ -406,5 +500,8 @@ int main(void) {
     RUN(test_routing_identity_bloom);
     RUN(test_selective_rows);
     RUN(test_selective_rows_bloom);
+    RUN(test_lora_fd);
+    RUN(test_lora_fd_bloom);
+    RUN(test_lora_zero_b_is_base);
     return harness_finish();
 }
