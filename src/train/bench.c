@@ -191,7 +191,8 @@ LmStatus bench_run(const Config *cfg) {
     Neurons nr;
     memset(&nr, 0, sizeof nr);
     const char *dirs[] = {"de-en"};
-    PackSpec spec = {cfg->train.mode, &nr, dirs, 1, cfg->routing.enabled, 0, (float)cfg->routing.scale, 0};
+    PackSpec spec = {.mode = cfg->train.mode, .neurons = &nr, .dirs = dirs, .n_dir = 1,
+                     .routing = cfg->routing.enabled, .scale = (float)cfg->routing.scale};
     BenchResult sel, full;
     LmStatus st = LM_OK;
     if (strcmp(cfg->train.mode, "full")) {  // the selective mode first: its peak RSS is its own

@@ -10,7 +10,9 @@
 //                     up_proj and columns of down_proj, each as a row of C
 //                     floats, then their up-bias entries (bloom);
 //   routing gates     landermt with routing: w (C) and b per selected
-//                     layer (and direction with routing.per_direction).
+//                     layer (and direction with routing.per_direction);
+//   LoRA adapters     lora: A (r, in) then B (out, r) per layer and target;
+//                     the model reads them from the pack directly.
 // A micro-batch of direction p only ever writes the gradients of the
 // general neurons and those specific to p; all others stay exactly zero.
 #ifndef LM_PACK_H
@@ -52,6 +54,13 @@ typedef struct {
 } PackTensor;
 
 typedef struct {
+    int layer;
+    LoraTarget target;
+    int in, out;      // the targeted linear's sizes
+    size_t off;       // A (r, in) at off, B (out, r) after it
+} PackLora;
+
+typedef struct {
     char mode[16];
     size_t n;                    // packed floats = floats allreduced per step
     float *param, *grad, *m, *v; // (n) values, gradient, AdamW moments
@@ -76,32 +85,52 @@ typedef struct {
     FfnRoute *route;             // [L] handed to the model, per micro-batch
     FfnGrad *fgrad;              // [L]
     FfnBlock *blocks;            // [L][3]
+    // LoRA: adapters in layer then target order; the model's LoraSet and
+    // the backward's gradient views point into param and grad.
+    int n_lora;
+    PackLora *lora;
+    LoraPair *lora_at;           // [L * LORA_N]
+    LoraGrad *lora_grad;         // [L * LORA_N]
+    LoraSet lora_set;
 } ParamPack;
 
 typedef struct {
-    const char *mode;            // full | layers | landermt | general | specific
-    const Neurons *neurons;      // required unless mode is full
+    int rank;
+    float alpha;
+    const char *const *target;   // lora.target names; n_target = 0: the family default
+    int n_target;
+    int selected;                // 1: only the neurons file's selected layers
+    uint64_t seed;               // A's initialisation
+} LoraSpec;
+
+typedef struct {
+    const char *mode;            // full | layers | landermt | general | specific | lora
+    const Neurons *neurons;      // required unless mode is full (or lora on all layers)
     const char *const *dirs;     // training directions, in stream order
     int n_dir;
     int routing, per_direction;  // landermt only
     float scale;
     int awareness_scaled;        // scale neuron gradients by their awareness
+    LoraSpec lora;               // mode lora
 } PackSpec;
 
 // The spec a run's config asks for: train.mode, the neurons file (read
-// into nr for the selective modes), data.directions, routing.*.
+// into nr for the selective modes), data.directions, routing.*, lora.*.
 LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec);
 
-// Builds the layout and gathers the initial values from the model. Errors
-// (LM_EUSAGE) name what does not fit: a neurons file of another model, a
-// direction without neurons, a mode without a neurons file.
+// Builds the layout and gathers the initial values from the model (LoRA:
+// A uniform in +-1/sqrt(in) as PEFT does, B = 0, so the adapted model
+// starts as the base). Errors (LM_EUSAGE) name what does not fit: a neurons
+// file of another model, a direction without neurons, a mode without a
+// neurons file, a LoRA target the family lacks or a rank above a matrix.
 LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *spec);
 void pack_free(ParamPack *p);
 
 // Prepares the model and the gradient views for a micro-batch of direction
 // d: CAR routes with d's classes, dense gradient views into p->grad for
 // whole-tensor segments, selective FFN gradient blocks straight into the
-// packed rows of d's groups. g must come from model_weights_none.
+// packed rows of d's groups, LoRA adapters and their gradient views. g
+// must come from model_weights_none.
 void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOpts *o);
 // With awareness-scaled gradients: multiplies each trainable neuron's
 // gradient rows by its factor (its awareness averaged over units, divided by

@@ -26,6 +26,7 @@ void trainer_free(Trainer *tr) {
     model_weights_free(&tr->gview);
     pack_free(&tr->pack);
     tr->model->route = NULL;
+    tr->model->lora = NULL;
     memset(tr, 0, sizeof *tr);
 }
 
