@@ -126,6 +126,9 @@ typedef struct {
     float *dA, *dB;       // accumulated gradients of one adapter, or NULL
 } LoraGrad;
 
+// (in, out) of the linear that target t adapts in a model of config c.
+void model_lora_dims(const ModelConfig *c, LoraTarget t, int *in, int *out);
+
 typedef struct {
     ModelConfig cfg;
     FfnRoute *route;      // [L] or NULL; set per micro-batch by the trainer
@@ -155,6 +158,10 @@ const TensorInfo *model_find_tensor(const Model *m, const char *name);
 // 64-bit checksum of every parameter's bits: identifies a base model in
 // the checkpoints of selective finetuning.
 uint64_t model_checksum(const Model *m);
+
+// Folds m->lora into the weights (W += scale B A, as a merged export
+// holds them) and detaches the adapters.
+void model_lora_merge(Model *m);
 
 // Views of an arbitrary flat buffer laid out like m->data (used for dense
 // gradient and optimizer buffers).

@@ -46,16 +46,6 @@ static LmStatus targets_mask(const LoraSpec *s, int bloom, unsigned *mask) {
     return LM_OK;
 }
 
-// (in, out) of target t's linear.
-static void target_dims(const ModelConfig *c, LoraTarget t, int *in, int *out) {
-    int C = c->hidden_size, F = c->intermediate_size, QD = c->num_attention_heads * c->head_dim;
-    int KD = c->num_key_value_heads * c->head_dim;
-    const int io[LORA_N][2] = {[LORA_Q] = {C, QD},  [LORA_K] = {C, KD},   [LORA_V] = {C, KD},
-                               [LORA_QKV] = {C, 3 * QD}, [LORA_O] = {QD, C}, [LORA_GATE] = {C, F},
-                               [LORA_UP] = {C, F},  [LORA_DOWN] = {F, C}};
-    *in = io[t][0], *out = io[t][1];
-}
-
 static int layer_wanted(const PackSpec *s, int l) {
     if (!s->lora.selected) return 1;
     for (int j = 0; j < s->neurons->k; j++)
@@ -74,7 +64,7 @@ LmStatus pack_lora_layout(ParamPack *p, const Model *m, const PackSpec *s) {
             if (!(mask >> t & 1) || !layer_wanted(s, l)) continue;
             PackLora *a = &p->lora[p->n_lora++];
             *a = (PackLora){l, (LoraTarget)t, 0, 0, p->n};
-            target_dims(c, a->target, &a->in, &a->out);
+            model_lora_dims(c, a->target, &a->in, &a->out);
             if (r > a->in || r > a->out) {
                 lm_error("lora.rank %d is larger than the %d x %d matrix of target %d in layer %d",
                          r, a->out, a->in, t, l);

@@ -400,13 +400,6 @@ typedef struct {
     float *store;
 } LoraFix;
 
-static void lora_dims(const ModelConfig *c, int t, int *in, int *out) {
-    int C = c->hidden_size, F = c->intermediate_size, QD = c->num_attention_heads * c->head_dim;
-    int KD = c->num_key_value_heads * c->head_dim;
-    const int io[LORA_N][2] = {{C, QD}, {C, KD}, {C, KD}, {C, 3 * QD}, {QD, C}, {C, F}, {C, F}, {F, C}};
-    *in = io[t][0], *out = io[t][1];
-}
-
 static void lora_init(LoraFix *lf, Fix *f, float b_std) {
     const ModelConfig *c = &f->m.cfg;
     int bloom = c->architecture == ARCH_BLOOM, r = 2;
@@ -420,7 +413,7 @@ static void lora_init(LoraFix *lf, Fix *f, float b_std) {
             int fused = t == LORA_QKV, gate = t == LORA_GATE;
             if (bloom ? (t <= LORA_V || gate) : fused) continue;
             int in, out;
-            lora_dims(c, t, &in, &out);
+            model_lora_dims(c, (LoraTarget)t, &in, &out);
             LoraPair *p = &lf->at[l * LORA_N + t];
             float *A = at, *B = at + (size_t)r * in;
             at = B + (size_t)out * r;
@@ -445,7 +438,7 @@ static void check_lora_fd(ModelConfig c) {
     for (int k = 0; k < 2 * LORA_N; k++) {
         if (!lf.at[k].A) continue;
         int in, out;
-        lora_dims(&f.m.cfg, k % LORA_N, &in, &out);
+        model_lora_dims(&f.m.cfg, (LoraTarget)(k % LORA_N), &in, &out);
         float *P[2] = {(float *)lf.at[k].A, (float *)lf.at[k].B}, *G[2] = {lf.grad[k].dA, lf.grad[k].dB};
         int n[2] = {2 * in, out * 2};
         for (int m = 0; m < 2; m++)
@@ -464,6 +457,32 @@ static void check_lora_fd(ModelConfig c) {
 
 static void test_lora_fd(void) { check_lora_fd(cfg_llama3()); }
 static void test_lora_fd_bloom(void) { check_lora_fd(cfg_bloom()); }
+
+// Merging W += scale B A gives the unmerged model's logits (to float
+// rounding of the two orders of summation).
+static void test_lora_merge(void) {
+    ModelConfig cs[2] = {cfg_llama3(), cfg_bloom()};
+    for (int k = 0; k < 2; k++) {
+        Fix f;
+        fix_init_cfg(&f, cs[k]);
+        LoraFix lf;
+        lora_init(&lf, &f, 0.3f);
+        model_forward(&f.m, &f.a, f.tokens, B, T);
+        size_t n = (size_t)B * T * 29;
+        float *unmerged = xmalloc(n * sizeof(float));
+        memcpy(unmerged, f.a.logits, n * sizeof(float));
+        model_lora_merge(&f.m);
+        CHECK(f.m.lora == NULL, "merge left the adapters attached");
+        model_forward(&f.m, &f.a, f.tokens, B, T);
+        double worst = 0, scale = 0;
+        for (size_t i = 0; i < n; i++)
+            worst = fmax(worst, fabs(unmerged[i] - f.a.logits[i])), scale = fmax(scale, fabs(unmerged[i]));
+        CHECK(worst <= 1e-5 * scale && worst > 0, "config %d: merged vs unmerged logits differ by %g (max %g)",
+              k, worst, scale);
+        free(unmerged), free(lf.store);
+        fix_free(&f);
+    }
+}
 
 static void test_lora_zero_b_is_base(void) {
     ModelConfig cs[2] = {cfg_llama3(), cfg_bloom()};
@@ -503,5 +522,6 @@ int main(void) {
     RUN(test_lora_fd);
     RUN(test_lora_fd_bloom);
     RUN(test_lora_zero_b_is_base);
+    RUN(test_lora_merge);
     return harness_finish();
 }
