@@ -136,6 +136,14 @@ static const Key KEYS[] = {
     K_INT(train, batch_size, "8", "[1, 1048576]",
           "Sequences per optimizer step, summed over all ranks."),
     K_INT(train, seq_len, "128", "[1, 1048576]", "Tokens per training sequence."),
+    K_BOOL(train, recompute, "false",
+           "Activation checkpointing: keep only each block's input and re-run the block's "
+           "forward during backward (one block's activations in memory instead of all; "
+           "results are bit-identical). Also used by detect and evaluate."),
+    K_INT(train, ce_chunk, "0", "[0, 1048576]",
+          "Compute the logits of at most this many loss positions at a time (0 = all "
+          "positions at once): a large vocabulary then never needs batch x seq_len x "
+          "vocab floats. Equal to the plain path up to float32 rounding."),
     K_INT(train, steps, "100", "[1, inf)", "Optimizer steps."),
     K_FLT(train, lr, "3e-4", "(0, 10]", "Peak learning rate (reached after warm-up)."),
     K_FLT(train, min_lr, "3e-5", "[0, 10]",

@@ -61,6 +61,8 @@ typedef struct {
         int awareness_scaled_grads;  // scale neuron gradients by normalised awareness
         int batch_size;              // sequences per optimizer step (global)
         int seq_len;
+        int recompute;               // activation checkpointing per block
+        int ce_chunk;                // cross-entropy over chunks of this many rows; 0 = whole
         int steps;
         double lr, min_lr;
         int warmup_steps;

@@ -58,6 +58,14 @@ float *const *block_lora_bufs(const Model *m, const Acts *a, int l);
 // The adapter of layer l, target t, or NULL.
 const LoraPair *block_lora(const Model *m, int l, LoraTarget t);
 
+// Chunked cross-entropy (head.c, Acts.ce_chunk): the logits of the loss
+// rows only, ce_chunk rows at a time. head_loss_chunked fills a->dxf with
+// dL/d(final norm output); head_backward_chunked adds the head weight's
+// gradient (lm_head (V,C) += dlogits^T xf), recomputing each chunk.
+void head_loss_chunked(const Model *m, Acts *a, const int *targets, const float *weight,
+                       float dloss, double *loss_sum, double *n_tokens);
+void head_backward_chunked(const Model *m, Acts *a, float *d_lm_head);
+
 // The CAR route of layer l for the kernels, or NULL when the layer is plain.
 const FfnRoute *block_route(const Model *m, int l);
 

@@ -11,15 +11,16 @@
 #include "model/model.h"
 #include "util/alloc.h"
 
-static float **falloc_per_layer(int L, size_t n) {
+// L buffers of n floats, or (shared) one buffer that every layer uses.
+static float **falloc_layers(int L, size_t n, int shared) {
     float **p = xcalloc((size_t)L, sizeof(float *));
-    for (int l = 0; l < L && n; l++) p[l] = falloc(n);
+    for (int l = 0; l < L && n; l++) p[l] = shared && l ? p[0] : falloc(n);
     return p;
 }
 
-static void ffree_per_layer(float **p, int L) {
+static void ffree_layers(float **p, int L, int shared) {
     if (!p) return;
-    for (int l = 0; l < L; l++) free(p[l]);
+    for (int l = 0; l < (shared ? 1 : L); l++) free(p[l]);
     free(p);
 }
 
@@ -36,35 +37,53 @@ static void acts_init_positions(Acts *a, const ModelConfig *cfg, Dims d) {
     rope_tables(a->rope_cos, a->rope_sin, a->T, d.D, cfg);
 }
 
-void acts_init(Acts *a, const ModelConfig *cfg, int B, int T) {
+void acts_init(Acts *a, const ModelConfig *cfg, int B, int T) { acts_init_opts(a, cfg, B, T, NULL); }
+
+// Per-layer activations; with recompute one set serves every layer.
+static void acts_init_layers(Acts *a, Dims d, int bloom) {
+    int L = a->L, sh = a->recompute;
+    size_t N = (size_t)d.N;
+    a->x = falloc_layers(L + 1, N * d.C, 0);
+    a->xn1 = falloc_layers(L, N * d.C, sh);
+    a->mean1 = falloc_layers(L, N, sh);
+    a->rstd1 = falloc_layers(L, N, sh);
+    a->q = falloc_layers(L, N * d.QD, sh);
+    a->k = falloc_layers(L, N * d.KD, sh);
+    a->v = falloc_layers(L, N * d.KD, sh);
+    a->att = falloc_layers(L, (size_t)a->B * d.H * a->T * a->T, sh);
+    a->ctx = falloc_layers(L, N * d.QD, sh);
+    a->xmid = falloc_layers(L, N * d.C, sh);
+    a->xn2 = falloc_layers(L, N * d.C, sh);
+    a->mean2 = falloc_layers(L, N, sh);
+    a->rstd2 = falloc_layers(L, N, sh);
+    a->gate = falloc_layers(L, bloom ? 0 : N * d.F, sh);
+    a->up = falloc_layers(L, N * d.F, sh);
+    a->h = falloc_layers(L, N * d.F, sh);
+    a->route_c = falloc_layers(L, N, sh);
+}
+
+void acts_init_opts(Acts *a, const ModelConfig *cfg, int B, int T, const ActsOpts *o) {
     memset(a, 0, sizeof *a);
     Dims d = dims_of(cfg, B, T);
-    int L = cfg->num_hidden_layers, bloom = cfg->architecture == ARCH_BLOOM;
+    int bloom = cfg->architecture == ARCH_BLOOM;
     size_t N = (size_t)d.N;
-    a->B = B, a->T = T, a->L = L, a->C = d.C;
-    a->x = falloc_per_layer(L + 1, N * d.C);
-    a->xn1 = falloc_per_layer(L, N * d.C);
-    a->mean1 = falloc_per_layer(L, N);
-    a->rstd1 = falloc_per_layer(L, N);
-    a->q = falloc_per_layer(L, N * d.QD);
-    a->k = falloc_per_layer(L, N * d.KD);
-    a->v = falloc_per_layer(L, N * d.KD);
-    a->att = falloc_per_layer(L, (size_t)B * d.H * T * T);
-    a->ctx = falloc_per_layer(L, N * d.QD);
-    a->xmid = falloc_per_layer(L, N * d.C);
-    a->xn2 = falloc_per_layer(L, N * d.C);
-    a->mean2 = falloc_per_layer(L, N);
-    a->rstd2 = falloc_per_layer(L, N);
-    a->gate = falloc_per_layer(L, bloom ? 0 : N * d.F);
-    a->up = falloc_per_layer(L, N * d.F);
-    a->h = falloc_per_layer(L, N * d.F);
-    a->route_c = falloc_per_layer(L, N);
+    a->B = B, a->T = T, a->L = cfg->num_hidden_layers, a->C = d.C;
+    a->recompute = o && o->recompute;
+    a->ce_chunk = o && o->ce_chunk > 0 ? (o->ce_chunk < d.N ? o->ce_chunk : d.N) : 0;
+    acts_init_layers(a, d, bloom);
     if (bloom) a->emb = falloc(N * d.C), a->mean_e = falloc(N), a->rstd_e = falloc(N);
     if (bloom) a->qkv = falloc(N * 3 * d.QD), a->dbias = falloc((size_t)d.F);
     a->xf = falloc(N * d.C);
     a->meanf = falloc(N);
     a->rstdf = falloc(N);
-    a->logits = falloc(N * d.V);
+    a->logits = falloc((a->ce_chunk ? (size_t)a->ce_chunk : N) * d.V);
+    if (a->ce_chunk) {
+        a->ce_rows = xmalloc(sizeof(int) * N);
+        a->ce_tg = xmalloc(sizeof(int) * (size_t)a->ce_chunk);
+        a->ce_w = falloc((size_t)a->ce_chunk);
+        a->ce_x = falloc((size_t)a->ce_chunk * d.C);
+        a->dxf = falloc(N * d.C);
+    }
     acts_init_positions(a, cfg, d);
     a->dx = falloc(N * d.C);
     a->dx2 = falloc(N * d.C);
@@ -81,18 +100,19 @@ void acts_init(Acts *a, const ModelConfig *cfg, int B, int T) {
 }
 
 void acts_free(Acts *a) {
-    int L = a->L;
-    ffree_per_layer(a->x, L + 1);
+    int L = a->L, sh = a->recompute;
+    ffree_layers(a->x, L + 1, 0);
     float **per_layer[] = {a->xn1, a->mean1, a->rstd1, a->q, a->k, a->v, a->att, a->ctx,
                            a->xmid, a->xn2, a->mean2, a->rstd2, a->gate, a->up, a->h,
                            a->route_c};
-    for (size_t i = 0; i < sizeof per_layer / sizeof *per_layer; i++) ffree_per_layer(per_layer[i], L);
-    ffree_per_layer(a->lora_u, a->lora_rank ? L * LORA_N : 0);
-    float *flat[] = {a->lora_t, a->emb, a->mean_e, a->rstd_e, a->xf, a->meanf, a->rstdf, a->logits,
-                     a->rope_cos, a->rope_sin, (float *)a->mask.alibi, a->qkv, a->dbias,
-                     a->dx, a->dx2, a->dxn, a->dq, a->dk, a->dv, a->dctx, a->datt, a->dgate,
-                     a->dup, a->dh, a->dc};
+    for (size_t i = 0; i < sizeof per_layer / sizeof *per_layer; i++) ffree_layers(per_layer[i], L, sh);
+    ffree_layers(a->lora_u, a->lora_rank ? L * LORA_N : 0, sh);
+    float *flat[] = {a->lora_t, a->emb, a->mean_e, a->rstd_e, a->xf, a->meanf, a->rstdf,
+                     a->logits, a->rope_cos, a->rope_sin, (float *)a->mask.alibi, a->qkv,
+                     a->dbias, a->ce_x, a->ce_w, a->dxf, a->dx, a->dx2, a->dxn, a->dq, a->dk, a->dv,
+                     a->dctx, a->datt, a->dgate, a->dup, a->dh, a->dc};
     for (size_t i = 0; i < sizeof flat / sizeof *flat; i++) free(flat[i]);
+    free(a->ce_rows), free(a->ce_tg);
     memset(a, 0, sizeof *a);
 }
 
@@ -101,9 +121,9 @@ void acts_free(Acts *a) {
 static void acts_lora_reserve(Acts *a, const Model *m) {
     if (!m->lora || a->lora_rank == m->lora->rank) return;
     size_t n = (size_t)a->B * a->T * m->lora->rank;
-    ffree_per_layer(a->lora_u, a->lora_rank ? a->L * LORA_N : 0);
+    ffree_layers(a->lora_u, a->lora_rank ? a->L * LORA_N : 0, a->recompute);
     free(a->lora_t);
-    a->lora_u = falloc_per_layer(a->L * LORA_N, n);
+    a->lora_u = falloc_layers(a->L * LORA_N, n, a->recompute);
     a->lora_t = falloc(n);
     a->lora_rank = m->lora->rank;
 }
@@ -144,6 +164,12 @@ static void ffn_block_forward(const Model *m, Acts *a, int l, Dims d) {
     add_inplace(a->x[l + 1], a->xmid[l], (size_t)d.N * d.C);
 }
 
+void model_layer_forward(const Model *m, Acts *a, int l) {
+    Dims d = dims_of(&m->cfg, a->b, a->t);
+    attn_block_forward(m, a, l, d, a->b, a->t);
+    ffn_block_forward(m, a, l, d);
+}
+
 void model_forward(const Model *m, Acts *a, const int *tokens, int b, int t) {
     const ModelConfig *c = &m->cfg;
     Dims d = dims_of(c, b, t);
@@ -151,17 +177,18 @@ void model_forward(const Model *m, Acts *a, const int *tokens, int b, int t) {
     a->b = b, a->t = t;
     acts_lora_reserve(a, m);
     block_embed_forward(m, a->x[0], a->emb, a->mean_e, a->rstd_e, tokens, d.N);  // (N,C)
-    for (int l = 0; l < c->num_hidden_layers; l++) {
-        attn_block_forward(m, a, l, d, b, t);
-        ffn_block_forward(m, a, l, d);
-    }
+    for (int l = 0; l < c->num_hidden_layers; l++) model_layer_forward(m, a, l);
     int L = c->num_hidden_layers;
     block_norm_forward(c, a->xf, a->meanf, a->rstdf, a->x[L], m->w.norm, m->w.norm_bias, d.N);
-    linear_forward(a->logits, a->xf, m->w.lm_head, NULL, d.N, d.C, d.V);  // (N,V)
+    if (!a->ce_chunk) linear_forward(a->logits, a->xf, m->w.lm_head, NULL, d.N, d.C, d.V);  // (N,V)
 }
 
 void model_loss(const Model *m, Acts *a, const int *targets, const float *weight, float dloss,
                 double *loss_sum, double *n_tokens) {
+    if (a->ce_chunk) {
+        head_loss_chunked(m, a, targets, weight, dloss, loss_sum, n_tokens);
+        return;
+    }
     crossentropy_forward_backward(a->logits, targets, weight, dloss, a->b * a->t,
                                   m->cfg.vocab_size, loss_sum, n_tokens);
 }

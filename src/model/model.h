@@ -205,20 +205,47 @@ typedef struct {
     float *qkv;         // bloom: fused projection / its gradient     (B,T,3*H*D)
     float *dx, *dx2, *dxn, *dq, *dk, *dv, *dctx, *datt, *dgate, *dup, *dh, *dc;
     float *dbias;       // (F) FFN bias gradient of one layer (bloom)
+    // Memory options (ActsOpts): with recompute every per-layer buffer
+    // except x is one buffer shared by all layers, refilled by re-running
+    // the layer's forward during backward; with ce_chunk the logits are
+    // never held for all rows.
+    int recompute;
+    int ce_chunk;       // loss rows per chunk; 0 = plain (B,T,V) logits
+    int n_ce_rows, *ce_rows;  // (B*T) rows with a non-zero loss weight
+    float *ce_x;        // (ce_chunk, C) a chunk of their final hidden states
+    float *ce_w;        // (ce_chunk) their weights
+    int *ce_tg;         // (ce_chunk) their targets
+    float *dxf;         // (B,T,C) dL/d(final norm output) from model_loss
+    const int *ce_targets;    // model_loss's arguments, for the head's weight
+    const float *ce_weight;   // gradient in model_backward
+    float ce_dloss;
 } Acts;
 
+typedef struct {
+    int recompute;      // activation checkpointing: keep only block inputs
+    int ce_chunk;       // cross-entropy over chunks of this many loss rows
+} ActsOpts;
+
 void acts_init(Acts *a, const ModelConfig *cfg, int B, int T);
+// acts_init with memory options (NULL = none).
+void acts_init_opts(Acts *a, const ModelConfig *cfg, int B, int T, const ActsOpts *o);
 void acts_free(Acts *a);
 
-// tokens (b,t) -> logits (b,t,V) in a->logits. b <= a->B, t <= a->T.
+// tokens (b,t) -> logits (b,t,V) in a->logits. b <= a->B, t <= a->T. With
+// ce_chunk the pass stops at the final norm: model_loss makes the logits.
 void model_forward(const Model *m, Acts *a, const int *tokens, int b, int t);
+// Re-runs the forward of layer l from a->x[l] (activation checkpointing).
+void model_layer_forward(const Model *m, Acts *a, int l);
 
 // Cross-entropy of the logits against targets (b,t), each position weighted
 // by weight[b*t] (0 = not a loss position; 1 = ordinary; other values let a
 // caller give each sentence its own mean). Returns the weighted loss sum in
 // *loss_sum and the number of positions with non-zero weight in *n_tokens.
 // Overwrites a->logits with dL/dlogits scaled by dloss (e.g. 1 / global
-// token count), ready for model_backward.
+// token count), ready for model_backward. With ce_chunk it computes the
+// logits of the loss rows chunk by chunk and keeps only dL/dxf; targets
+// and weight must then stay valid until model_backward (which recomputes
+// the chunks when the head's weight gets a gradient).
 void model_loss(const Model *m, Acts *a, const int *targets, const float *weight,
                 float dloss, double *loss_sum, double *n_tokens);
 

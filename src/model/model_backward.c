@@ -143,11 +143,16 @@ static void attn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWei
                             w->input_layernorm, d.N);
 }
 
-// dL/dlogits (in a->logits) -> a->dx = dL/dx[L].
+// dL/dlogits (in a->logits; chunked: dL/dxf in a->dxf) -> a->dx = dL/dx[L].
 static void head_backward(const Model *m, Acts *a, Dims d, ModelWeights *g) {
     int L = m->cfg.num_hidden_layers;
-    zero(a->dxn, (size_t)d.N * d.C);
-    linear_backward(a->dxn, g->lm_head, NULL, a->logits, a->xf, m->w.lm_head, d.N, d.C, d.V);
+    if (a->ce_chunk) {
+        memcpy(a->dxn, a->dxf, sizeof(float) * (size_t)d.N * d.C);
+        if (g->lm_head) head_backward_chunked(m, a, g->lm_head);
+    } else {
+        zero(a->dxn, (size_t)d.N * d.C);
+        linear_backward(a->dxn, g->lm_head, NULL, a->logits, a->xf, m->w.lm_head, d.N, d.C, d.V);
+    }
     zero(a->dx, (size_t)d.N * d.C);
     block_norm_backward(&m->cfg, a->dx, g->norm, g->norm_bias, a->dxn, a->x[L], a->meanf,
                         a->rstdf, m->w.norm, d.N);
@@ -182,6 +187,8 @@ void model_backward(const Model *m, Acts *a, const int *tokens, ModelWeights *g,
         // itself only propagates as far as its own trainable tensors need.
         int below = l > o->stop_layer || (l == 0 && embed);
         int attn = below || attn_has_grads(gw, o->lora, l);
+        // the shared buffers still hold the top layer from the forward pass
+        if (a->recompute && l < m->cfg.num_hidden_layers - 1) model_layer_forward(m, a, l);
         ffn_block_backward(m, a, l, d, gw, o, attn);
         if (attn) attn_block_backward(m, a, l, d, gw, o->lora, below);
     }

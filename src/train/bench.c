@@ -108,7 +108,8 @@ static LmStatus time_mode(const Config *c, Model *m, const PackSpec *spec, const
     AdamWHyper h = {0.9, 0.95, 1e-8, 0.1};
     Schedule s = {SCHED_CONSTANT, 3e-4, 3e-4, 0, 1};
     Trainer tr;
-    LM_TRY(trainer_init(&tr, m, b->b, b->t, &h, &s, 1.0, spec));
+    ActsOpts ao = {c->train.recompute, c->train.ce_chunk};
+    LM_TRY(trainer_init(&tr, m, b->b, b->t, &h, &s, 1.0, spec, &ao));
     StepStats st;
     for (int i = 0; i < c->bench.warmup; i++) trainer_step(&tr, b, NULL, 1, &st);
     tr.times = (StepTimes){0};

@@ -502,6 +502,50 @@ static void test_lora_zero_b_is_base(void) {
     }
 }
 
+// Activation recomputation and chunked cross-entropy against the plain
+// path on the same model and batch (and with CAR routing and LoRA attached
+// too). Recomputation re-runs the same kernels on the same inputs: loss and
+// gradients are bit-identical. The chunks' logits come from sgemms of
+// fewer rows, which OpenBLAS may round differently: equal to fp32 rounding.
+static void check_memory_options(ModelConfig c, ActsOpts opt, int route, int lora) {
+    Fix f;
+    fix_init_cfg(&f, c);
+    RouteFix r;
+    LoraFix lf;
+    if (route) route_init(&r, &f, 0.5f);
+    if (lora) lora_init(&lf, &f, 0.3f);
+    float *plain = grad_full(&f, NULL, NULL);
+    double l0 = loss_of(&f);
+    acts_free(&f.a);
+    acts_init_opts(&f.a, &f.m.cfg, B, T, &opt);
+    float *opts = grad_full(&f, NULL, NULL);
+    double l1 = loss_of(&f);
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < f.m.numel; i++)
+        worst = fmax(worst, fabs(plain[i] - opts[i])), scale = fmax(scale, fabs(plain[i]));
+    double tol_loss = opt.ce_chunk ? 1e-7 : 0, tol_grad = opt.ce_chunk ? 1e-5 : 0;
+    CHECK(fabs(l0 - l1) <= tol_loss * fabs(l0), "recompute %d, ce_chunk %d: loss %.15g vs %.15g",
+          opt.recompute, opt.ce_chunk, l0, l1);
+    CHECK(worst <= tol_grad * scale, "recompute %d, ce_chunk %d: gradients differ by %g (max %g)",
+          opt.recompute, opt.ce_chunk, worst, scale);
+    printf("     recompute %d ce_chunk %d route %d lora %d: max |grad diff| %.3g of %.3g\n",
+           opt.recompute, opt.ce_chunk, route, lora, worst, scale);
+    if (lora) free(lf.store);
+    free(plain), free(opts);
+    fix_free(&f);
+}
+
+static void test_recompute_and_chunked_ce(void) {
+    ActsOpts both = {1, 3}, rec = {1, 0}, ce = {0, 4};
+    check_memory_options(cfg_llama(1, 0, 2), rec, 0, 0);
+    check_memory_options(cfg_llama3(), rec, 1, 1);
+    check_memory_options(cfg_bloom(), rec, 1, 1);
+    check_memory_options(cfg_llama(1, 0, 2), ce, 0, 0);
+    check_memory_options(cfg_llama(0, 1, 4), both, 1, 0);  // tied head
+    check_memory_options(cfg_llama3(), both, 1, 1);
+    check_memory_options(cfg_bloom(), both, 1, 1);
+}
+
 int main(void) {
     RUN(test_fd_gqa_bias_untied);
     RUN(test_fd_mha_tied);
@@ -523,5 +567,6 @@ int main(void) {
     RUN(test_lora_fd_bloom);
     RUN(test_lora_zero_b_is_base);
     RUN(test_lora_merge);
+    RUN(test_recompute_and_chunked_ce);
     return harness_finish();
 }
