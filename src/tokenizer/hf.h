@@ -268,8 +268,8 @@ void hf_added_split(const HfTokenizer *h, HfWork *w, const HfTrie *t, HfPieces *
 LmStatus hf_normalize(const HfTokenizer *h, HfWork *w, HfPieces *pieces);
 LmStatus hf_pre_tokenize(const HfTokenizer *h, HfWork *w);  // w->a in, w->a out
 void hf_bpe_tokenize(const HfBpe *b, HfWork *w, const char *s, size_t n);
-// GPT-2's byte <-> character map of ByteLevel (hf_byte_level_init once,
-// before any use: hf_parse calls it).
+// GPT-2's byte <-> character map of ByteLevel (hf_byte_level_init before
+// any use: hf_parse calls it).
 void hf_byte_level_init(void);
 int hf_byte_of_char(uint32_t cp);  // the byte a character stands for, or -1
 // Applies the normalizer to s alone (used for normalized added tokens); a

@@ -1,6 +1,7 @@
 // Pre-tokenizers of tokenizer.json: each cuts every text piece into
 // smaller ones (and ByteLevel / Metaspace also rewrite them), exactly as
 // the library's NormalizedString::split with its five delimiter behaviours.
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -110,7 +111,7 @@ typedef struct {
 static ByteChar BYTE_CHARS[256];
 static int16_t CHAR_BYTES[0x144];  // code point -> byte, -1: not a byte-level character
 
-void hf_byte_level_init(void) {
+static void tables_init(void) {
     unsigned k = 0;
     for (unsigned cp = 0; cp < 0x144; cp++) CHAR_BYTES[cp] = -1;
     for (unsigned b = 0; b < 256; b++) {
@@ -120,6 +121,12 @@ void hf_byte_level_init(void) {
         memcpy(BYTE_CHARS[b].s, e, BYTE_CHARS[b].n);
         CHAR_BYTES[cp] = (int16_t)b;
     }
+}
+
+// Once per process, before any thread encodes.
+void hf_byte_level_init(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, tables_init);
 }
 
 int hf_byte_of_char(uint32_t cp) { return cp < 0x144 ? CHAR_BYTES[cp] : -1; }
