@@ -85,11 +85,11 @@ static size_t initial_symbols(const HfBpe *b, HfWork *w, const char *s, size_t n
         const char *str;
         size_t str_len;
         int32_t id = char_token(b, w, s + i, cl, i == 0, i + cl == n, &str, &str_len);
+        int bytes = id < 0 && b->byte_fallback && byte_fallback(b, w, &k, str, str_len);
         if (id >= 0) {
             if (unk_len) sym_add(w, &k, b->unk_id, (uint32_t)unk_len), unk_len = 0;
             sym_add(w, &k, id, (uint32_t)cl);
-        } else if (b->byte_fallback && byte_fallback(b, w, &k, str, str_len)) {
-        } else if (b->unk_id >= 0) {
+        } else if (!bytes && b->unk_id >= 0) {
             if (unk_len && !b->fuse_unk) sym_add(w, &k, b->unk_id, (uint32_t)unk_len), unk_len = 0;
             unk_len += (int32_t)cl;
         }
