@@ -74,6 +74,7 @@ static int reduce_int(int v, MPI_Op op) {
 
 int comm_any(int flag) { return reduce_int(flag != 0, MPI_LOR); }
 int comm_all(int flag) { return reduce_int(flag != 0, MPI_LAND); }
+int comm_or(int bits) { return reduce_int(bits, MPI_BOR); }
 int comm_agree_status(int status) { return reduce_int(status, MPI_MAX); }
 
 void comm_bcast(void *buf, size_t bytes, int root) {

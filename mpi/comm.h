@@ -25,6 +25,8 @@ void comm_allreduce_i64(int64_t *buf, size_t n);
 // Collective decisions: true on every rank if any / all ranks pass true.
 int comm_any(int flag);
 int comm_all(int flag);
+// Bitwise OR of `bits` over all ranks: several agreed flags in one call.
+int comm_or(int bits);
 // Agreed exit status: the maximum over ranks, so one failing rank makes
 // every rank report failure.
 int comm_agree_status(int status);
