@@ -38,4 +38,16 @@ void comm_host_map(char *out, size_t cap);
 // Seconds spent inside collectives so far (communication timing).
 double comm_seconds(void);
 
+// Hang detection (docs/cluster.md). With a deadline set, every collective
+// above first waits for all ranks to arrive (a non-blocking barrier polled
+// with naps of at most 1 ms, so a waiting rank uses almost no CPU), then runs
+// in its non-blocking form. A rank that has waited `seconds` in one of them
+// asks all others, on a private communicator, whether they are waiting too;
+// any rank inside a collective answers. Those that do not answer within
+// COMM_PROBE_GRACE seconds are named with their hosts and the job is ended
+// with MPI_Abort (exit 1). 0 (the default) = plain blocking collectives.
+#define COMM_PROBE_GRACE 3.0
+void comm_set_deadline(double seconds);
+double comm_deadline(void);
+
 #endif

@@ -201,6 +201,14 @@ static void cursors_set(Run *r, const int64_t *pos) {
     for (int i = 0; i < r->ss.n; i++) r->ss.train[i].epoch = pos[2 * i], r->ss.train[i].cursor = pos[2 * i + 1];
 }
 
+// Hang detection in the loop's collectives (mpi/comm.h): a rank waits at
+// most train.hang_timeout beyond 3x the slowest step so far - the longest a
+// healthy rank can lag behind - before the silent ranks are named.
+static void deadline_update(const Run *r) {
+    double h = r->cfg->train.hang_timeout;
+    comm_set_deadline(h > 0 ? h + 3.0 * r->slowest_step : 0);
+}
+
 // One iteration: a step, its log line, validation and checkpoints. A step
 // that a stop signal cut short is not applied and its data is taken back.
 static LmStatus run_iteration(Run *r, int64_t it, int last) {
@@ -212,6 +220,7 @@ static LmStatus run_iteration(Run *r, int64_t it, int last) {
     StepStats s;
     r->tr.inject_nan = c->debug.nan_at_step == it;
     trainer_step(&r->tr, r->ss.micro, r->ss.weight, r->ss.n, &s);
+    if (timer_now() - t0 > r->slowest_step) r->slowest_step = timer_now() - t0, deadline_update(r);
     if (s.skipped == STEP_STOPPED) {
         cursors_set(r, pos);
         if (comm_rank() == 0)
@@ -239,6 +248,7 @@ static LmStatus run_loop(Run *r) {
                (long long)r->ss.train[i].rd.n, (long long)r->ss.valid[i].rd.n, r->ss.weight[i]);
     r->t_start = timer_now();
     r->it_start = r->tr.step + r->tr.skipped;
+    deadline_update(r);
     while (r->tr.step + r->tr.skipped < c->train.steps) {
         int64_t it = r->tr.step + r->tr.skipped + 1;  // 1-based iteration
         LM_TRY(run_iteration(r, it, it >= c->train.steps));
@@ -263,6 +273,7 @@ LmStatus train_run(const Config *cfg, const char *config_text) {
     if (st == LM_OK && comm_rank() == 0)
         r.metrics = metrics_file_open(cfg->train.out_dir, r.tr.step, r.tr.step + r.tr.skipped);
     if (st == LM_OK) st = run_loop(&r);
+    comm_set_deadline(0);
     run_free(&r);
     return st;
 }

@@ -64,7 +64,13 @@ LmStatus run_save(Run *r, const char *name) {
         snprintf(path, sizeof path, "%s/%s", r->cfg->train.out_dir, name);
         st = write_rank0(r, path);
     }
-    return (LmStatus)comm_agree_status(st);
+    // The other ranks wait for the write: up to train.save_timeout when
+    // hang detection is on (a stuck file system is a hang too).
+    double d = comm_deadline(), save = r->cfg->train.save_timeout;
+    if (d > 0) comm_set_deadline(save > 0 ? fmax(save, d) : 0);
+    st = (LmStatus)comm_agree_status(st);
+    comm_set_deadline(d);
+    return st;
 }
 
 // Steps of the step_<N>.h5 files in dir, ascending; returns the count.
