@@ -18,30 +18,56 @@
 #define LANDERMT_VERSION "unknown"
 #endif
 
-// ModelConfig fields stored as /config attributes, named as in HF config.json.
+// ModelConfig fields stored as /config attributes, named as in HF
+// config.json (the llama3 rope_scaling dictionary flattened to
+// "rope_scaling.<key>"). Fields added in format_version 2 are optional on
+// read (version 1 files predate them); llama-only fields are absent from
+// bloom checkpoints. The epsilon's name depends on the family.
 typedef enum { F_INT, F_BOOL, F_FLOAT } FieldKind;
+enum { F_OPTIONAL = 1, F_LLAMA = 2 };
 typedef struct {
     const char *name;
     size_t offset;
     FieldKind kind;
+    int flags;
 } ConfigField;
 
-#define FIELD(f, k) {#f, offsetof(ModelConfig, f), k}
+#define FIELD(f, k, fl) {#f, offsetof(ModelConfig, f), k, fl}
 static const ConfigField CONFIG_FIELDS[] = {
-    FIELD(vocab_size, F_INT),
-    FIELD(hidden_size, F_INT),
-    FIELD(intermediate_size, F_INT),
-    FIELD(num_hidden_layers, F_INT),
-    FIELD(num_attention_heads, F_INT),
-    FIELD(num_key_value_heads, F_INT),
-    FIELD(max_position_embeddings, F_INT),
-    FIELD(rms_norm_eps, F_FLOAT),
-    FIELD(rope_theta, F_FLOAT),
-    FIELD(tie_word_embeddings, F_BOOL),
-    FIELD(attention_bias, F_BOOL),
+    FIELD(vocab_size, F_INT, 0),
+    FIELD(hidden_size, F_INT, 0),
+    FIELD(intermediate_size, F_INT, 0),
+    FIELD(num_hidden_layers, F_INT, 0),
+    FIELD(num_attention_heads, F_INT, 0),
+    FIELD(num_key_value_heads, F_INT, 0),
+    FIELD(head_dim, F_INT, F_OPTIONAL),
+    FIELD(max_position_embeddings, F_INT, 0),
+    {"rms_norm_eps", offsetof(ModelConfig, norm_eps), F_FLOAT, F_LLAMA},
+    {"layer_norm_epsilon", offsetof(ModelConfig, norm_eps), F_FLOAT, 0},
+    FIELD(rope_theta, F_FLOAT, F_LLAMA),
+    {"rope_scaling.factor", offsetof(ModelConfig, rope_factor), F_FLOAT, F_OPTIONAL | F_LLAMA},
+    {"rope_scaling.low_freq_factor", offsetof(ModelConfig, rope_low_freq_factor), F_FLOAT,
+     F_OPTIONAL | F_LLAMA},
+    {"rope_scaling.high_freq_factor", offsetof(ModelConfig, rope_high_freq_factor), F_FLOAT,
+     F_OPTIONAL | F_LLAMA},
+    {"rope_scaling.original_max_position_embeddings",
+     offsetof(ModelConfig, rope_original_max_position_embeddings), F_INT, F_OPTIONAL | F_LLAMA},
+    FIELD(sliding_window, F_INT, F_OPTIONAL | F_LLAMA),
+    FIELD(tie_word_embeddings, F_BOOL, 0),
+    FIELD(attention_bias, F_BOOL, 0),
+    FIELD(attention_out_bias, F_BOOL, F_OPTIONAL),
 };
 #undef FIELD
 #define N_CONFIG_FIELDS (sizeof CONFIG_FIELDS / sizeof CONFIG_FIELDS[0])
+
+// Whether field fd is stored for a model of this architecture.
+static int field_applies(const ConfigField *fd, Architecture arch) {
+    int eps_bloom = !strcmp(fd->name, "layer_norm_epsilon");
+    if (arch == ARCH_BLOOM) return !(fd->flags & F_LLAMA);
+    return !eps_bloom;
+}
+
+static const char *const ROPE_NAMES[] = {[ROPE_PLAIN] = "default", [ROPE_LLAMA3] = "llama3"};
 
 static const char *const ARCH_NAMES[] = {[ARCH_LLAMA] = "llama", [ARCH_BLOOM] = "bloom"};
 
@@ -94,11 +120,13 @@ static double float_as_decimal(float f) {
 static LmStatus config_write(hid_t f, const ModelConfig *c) {
     hid_t g;
     LM_TRY(h5_ensure_group(f, "config", &g));
-    const char *arch = ARCH_NAMES[c->architecture];
-    LmStatus st = h5_attr_write_str(g, "architecture", arch);
-    if (st == LM_OK) st = h5_attr_write_str(g, "model_type", arch);
+    LmStatus st = h5_attr_write_str(g, "architecture", ARCH_NAMES[c->architecture]);
+    if (st == LM_OK) st = h5_attr_write_str(g, "model_type", c->model_type);
+    if (st == LM_OK && c->architecture == ARCH_LLAMA)
+        st = h5_attr_write_str(g, "rope_scaling.rope_type", ROPE_NAMES[c->rope_scaling]);
     for (size_t i = 0; st == LM_OK && i < N_CONFIG_FIELDS; i++) {
         const ConfigField *fd = &CONFIG_FIELDS[i];
+        if (!field_applies(fd, c->architecture)) continue;
         const char *p = (const char *)c + fd->offset;
         if (fd->kind == F_FLOAT) st = h5_attr_write_f64(g, fd->name, float_as_decimal(*(const float *)p));
         else st = h5_attr_write_i64(g, fd->name, *(const int *)p);
@@ -287,6 +315,7 @@ LmStatus ckpt_write(const char *path, const Model *m, const char *config_text,
 // ----------------------------------------------------------------- read
 
 static LmStatus config_field_read(hid_t g, const ConfigField *fd, ModelConfig *c, const char *what) {
+    if ((fd->flags & F_OPTIONAL) && !H5Aexists(g, fd->name)) return LM_OK;
     char *p = (char *)c + fd->offset;
     if (fd->kind == F_FLOAT) {
         double v;
@@ -308,30 +337,55 @@ static LmStatus config_field_read(hid_t g, const ConfigField *fd, ModelConfig *c
     return LM_OK;
 }
 
-static LmStatus arch_read(hid_t g, Architecture *arch, const char *what) {
-    char *name;
-    LM_TRY(h5_attr_read_str(g, "architecture", &name, what));
-    for (size_t i = 0; i < sizeof ARCH_NAMES / sizeof ARCH_NAMES[0]; i++) {
-        if (!strcmp(name, ARCH_NAMES[i])) {
-            *arch = (Architecture)i;
-            free(name);
-            return LM_OK;
-        }
+// Reads string attribute `name` of g and finds it in names[n]; *found = -1
+// when the attribute is absent and optional.
+static LmStatus enum_read(hid_t g, const char *name, const char *const *names, int n,
+                          int optional, int *found, const char *what) {
+    *found = -1;
+    if (optional && !H5Aexists(g, name)) return LM_OK;
+    char *v;
+    LM_TRY(h5_attr_read_str(g, name, &v, what));
+    for (int i = 0; i < n && *found < 0; i++)
+        if (names[i] && !strcmp(v, names[i])) *found = i;
+    if (*found < 0) {
+        lm_error("%s: /config attribute %s = \"%s\" is not supported (known: %s%s%s)", what, name,
+                 v, names[0], n > 1 ? ", " : "", n > 1 ? names[1] : "");
+        lm_hint("the file was written by a newer landermt, or edited by hand");
     }
-    lm_error("%s: /config attribute architecture = \"%s\" is not supported (known: llama, bloom)",
-             what, name);
-    free(name);
-    return LM_ERUNTIME;
+    free(v);
+    return *found < 0 ? LM_ERUNTIME : LM_OK;
+}
+
+static LmStatus model_type_read(hid_t g, ModelConfig *cfg, const char *what) {
+    if (!H5Aexists(g, "model_type")) return LM_OK;  // version 1: derived from the architecture
+    char *v;
+    LM_TRY(h5_attr_read_str(g, "model_type", &v, what));
+    LmStatus st = LM_OK;
+    if (strlen(v) >= sizeof cfg->model_type) {
+        lm_error("%s: /config attribute model_type = \"%s\" is too long", what, v);
+        st = LM_ERUNTIME;
+    } else {
+        snprintf(cfg->model_type, sizeof cfg->model_type, "%s", v);
+    }
+    free(v);
+    return st;
 }
 
 static LmStatus config_read(hid_t f, ModelConfig *cfg, const char *what) {
     hid_t g;
     LM_TRY(h5_open_group(f, "config", &g, what));
     memset(cfg, 0, sizeof *cfg);
-    LmStatus st = arch_read(g, &cfg->architecture, what);
+    int arch, rope = ROPE_PLAIN;
+    LmStatus st = enum_read(g, "architecture", ARCH_NAMES, 2, 0, &arch, what);
+    if (st == LM_OK) cfg->architecture = (Architecture)arch;
+    if (st == LM_OK) st = model_type_read(g, cfg, what);
+    if (st == LM_OK && arch == ARCH_LLAMA) st = enum_read(g, "rope_scaling.rope_type", ROPE_NAMES, 2, 1, &rope, what);
+    if (st == LM_OK) cfg->rope_scaling = rope < 0 ? ROPE_PLAIN : (RopeScaling)rope;
     for (size_t i = 0; st == LM_OK && i < N_CONFIG_FIELDS; i++)
-        st = config_field_read(g, &CONFIG_FIELDS[i], cfg, what);
+        if (field_applies(&CONFIG_FIELDS[i], cfg->architecture))
+            st = config_field_read(g, &CONFIG_FIELDS[i], cfg, what);
     H5Gclose(g);
+    if (st == LM_OK) model_config_finish(cfg);
     if (st == LM_OK && model_config_check(cfg) != LM_OK) {
         lm_hint("the invalid value comes from /config of %s", what);
         st = LM_ERUNTIME;

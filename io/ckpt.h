@@ -14,7 +14,7 @@
 #include "util/err.h"
 
 #define CKPT_FORMAT "landermt.checkpoint"
-#define CKPT_VERSION 1
+#define CKPT_VERSION 2  // 2: /config model_type, head_dim, rope_scaling.*, sliding_window, biases
 
 typedef struct {
     int64_t step;         // optimizer steps completed

@@ -9,7 +9,7 @@ typedef struct { int N, C, F, V, H, KV, D, QD, KD; } Dims;
 static inline Dims dims_of(const ModelConfig *c, int b, int t) {
     Dims d = {.N = b * t, .C = c->hidden_size, .F = c->intermediate_size, .V = c->vocab_size,
               .H = c->num_attention_heads, .KV = c->num_key_value_heads};
-    d.D = d.C / d.H;
+    d.D = c->head_dim ? c->head_dim : d.C / d.H;  // unfinished configs (tests) leave it 0
     d.QD = d.H * d.D;
     d.KD = d.KV * d.D;
     return d;

@@ -12,22 +12,65 @@
 #include "util/err.h"
 #include "util/rng.h"
 
-int model_config_check(const ModelConfig *c) {
-    const char *bad = NULL;
-    if (c->architecture != ARCH_LLAMA) bad = "architecture (only llama is implemented)";
-    else if (c->vocab_size <= 0) bad = "vocab_size";
-    else if (c->hidden_size <= 0) bad = "hidden_size";
-    else if (c->intermediate_size <= 0) bad = "intermediate_size";
-    else if (c->num_hidden_layers <= 0) bad = "num_hidden_layers";
-    else if (c->num_attention_heads <= 0 || c->hidden_size % c->num_attention_heads)
-        bad = "num_attention_heads (must divide hidden_size)";
-    else if (c->num_key_value_heads <= 0 || c->num_attention_heads % c->num_key_value_heads)
-        bad = "num_key_value_heads (must divide num_attention_heads)";
-    else if ((c->hidden_size / c->num_attention_heads) % 2)
-        bad = "num_attention_heads (head dim hidden_size/heads must be even for rotary)";
-    else if (c->max_position_embeddings <= 0) bad = "max_position_embeddings";
-    else if (!(c->rms_norm_eps > 0)) bad = "rms_norm_eps";
-    else if (!(c->rope_theta > 0)) bad = "rope_theta";
+static const char *const MODEL_TYPES[] = {"llama", "mistral", "qwen2", "bloom"};
+
+static int model_type_known(const char *t) {
+    for (size_t i = 0; i < sizeof MODEL_TYPES / sizeof *MODEL_TYPES; i++)
+        if (!strcmp(t, MODEL_TYPES[i])) return 1;
+    return 0;
+}
+
+void model_config_finish(ModelConfig *c) {
+    if (c->architecture == ARCH_BLOOM) {
+        c->num_key_value_heads = c->num_attention_heads;
+        c->attention_bias = c->attention_out_bias = 1;
+        c->tie_word_embeddings = 1;
+        c->rope_scaling = ROPE_PLAIN;
+        c->sliding_window = 0;
+    }
+    if (!c->head_dim && c->num_attention_heads > 0) c->head_dim = c->hidden_size / c->num_attention_heads;
+    if (!c->model_type[0]) {
+        const char *t = c->architecture == ARCH_BLOOM ? "bloom"
+                        : c->attention_bias && !c->attention_out_bias ? "qwen2" : "llama";
+        snprintf(c->model_type, sizeof c->model_type, "%s", t);
+    }
+}
+
+// The first field that makes c unusable, or NULL.
+static const char *config_problem(const ModelConfig *c) {
+    int bloom = c->architecture == ARCH_BLOOM;
+    if (c->architecture != ARCH_LLAMA && !bloom) return "architecture (llama or bloom)";
+    if (!model_type_known(c->model_type)) return "model_type (llama, mistral, qwen2 or bloom)";
+    if (bloom != !strcmp(c->model_type, "bloom")) return "model_type (does not match the architecture)";
+    if (c->vocab_size <= 0) return "vocab_size";
+    if (c->hidden_size <= 0) return "hidden_size";
+    if (c->intermediate_size <= 0) return "intermediate_size";
+    if (c->num_hidden_layers <= 0) return "num_hidden_layers";
+    if (c->num_attention_heads <= 0) return "num_attention_heads";
+    if (c->num_key_value_heads <= 0 || c->num_attention_heads % c->num_key_value_heads)
+        return "num_key_value_heads (must divide num_attention_heads)";
+    if (c->head_dim <= 0) return "head_dim";
+    if ((bloom || c->head_dim * c->num_attention_heads != c->hidden_size) &&
+        c->hidden_size % c->num_attention_heads)
+        return "num_attention_heads (must divide hidden_size)";
+    if (!bloom && c->head_dim % 2) return "head_dim (must be even for rotary embeddings)";
+    if (c->max_position_embeddings <= 0) return "max_position_embeddings";
+    if (!(c->norm_eps > 0)) return bloom ? "layer_norm_epsilon" : "rms_norm_eps";
+    if (!bloom && !(c->rope_theta > 0)) return "rope_theta";
+    if (c->sliding_window < 0) return "sliding_window";
+    if (c->rope_scaling == ROPE_LLAMA3 &&
+        !(c->rope_factor > 0 && c->rope_low_freq_factor > 0 &&
+          c->rope_high_freq_factor > c->rope_low_freq_factor &&
+          c->rope_original_max_position_embeddings > 0))
+        return "rope_scaling (llama3 needs factor > 0, 0 < low_freq_factor < high_freq_factor, "
+               "original_max_position_embeddings > 0)";
+    return NULL;
+}
+
+int model_config_check(const ModelConfig *cfg) {
+    ModelConfig c = *cfg;
+    model_config_finish(&c);
+    const char *bad = config_problem(&c);
     if (!bad) return LM_OK;
     lm_error("invalid model configuration: %s", bad);
     return LM_EUSAGE;
@@ -48,36 +91,91 @@ static void add_tensor(Model *m, const char *name, int64_t d0, int64_t d1, int l
     m->numel += t->numel;
 }
 
+#define LW(field) offsetof(LayerWeights, field)
+#define MW(field) offsetof(ModelWeights, field)
+
+// One block's tensors: HF name suffix, shape, where its pointer goes.
+typedef struct {
+    const char *suffix;
+    int64_t d0, d1;
+    size_t slot;
+} BlockTensor;
+
+static void add_block(Model *m, const char *prefix, int l, const BlockTensor *bt, int n) {
+    char name[96];
+    for (int i = 0; i < n; i++) {
+        if (!bt[i].d0) continue;  // absent in this configuration
+        snprintf(name, sizeof name, "%s%d.%s", prefix, l, bt[i].suffix);
+        add_tensor(m, name, bt[i].d0, bt[i].d1, l, bt[i].slot);
+    }
+}
+
+// Hugging Face LlamaForCausalLM names (also Mistral and Qwen2).
+static void build_llama_table(Model *m) {
+    const ModelConfig *c = &m->cfg;
+    int64_t C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+    int64_t QD = (int64_t)c->num_attention_heads * c->head_dim;
+    int64_t KD = (int64_t)c->num_key_value_heads * c->head_dim;
+    int qb = c->attention_bias, ob = c->attention_out_bias;
+    const BlockTensor bt[] = {
+        {"input_layernorm.weight", C, 0, LW(input_layernorm)},
+        {"self_attn.q_proj.weight", QD, C, LW(q_proj)},
+        {"self_attn.q_proj.bias", qb ? QD : 0, 0, LW(q_bias)},
+        {"self_attn.k_proj.weight", KD, C, LW(k_proj)},
+        {"self_attn.k_proj.bias", qb ? KD : 0, 0, LW(k_bias)},
+        {"self_attn.v_proj.weight", KD, C, LW(v_proj)},
+        {"self_attn.v_proj.bias", qb ? KD : 0, 0, LW(v_bias)},
+        {"self_attn.o_proj.weight", C, QD, LW(o_proj)},
+        {"self_attn.o_proj.bias", ob ? C : 0, 0, LW(o_bias)},
+        {"post_attention_layernorm.weight", C, 0, LW(post_attention_layernorm)},
+        {"mlp.gate_proj.weight", F, C, LW(gate_proj)},
+        {"mlp.up_proj.weight", F, C, LW(up_proj)},
+        {"mlp.down_proj.weight", C, F, LW(down_proj)},
+    };
+    add_tensor(m, "model.embed_tokens.weight", V, C, -1, MW(embed_tokens));
+    for (int l = 0; l < c->num_hidden_layers; l++)
+        add_block(m, "model.layers.", l, bt, (int)(sizeof bt / sizeof *bt));
+    add_tensor(m, "model.norm.weight", C, 0, -1, MW(norm));
+    if (!c->tie_word_embeddings) add_tensor(m, "lm_head.weight", V, C, -1, MW(lm_head));
+}
+
+// Hugging Face BloomForCausalLM names ("transformer." as in its state
+// dict; loaders also accept files without the prefix). The head is tied.
+static void build_bloom_table(Model *m) {
+    const ModelConfig *c = &m->cfg;
+    int64_t C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+    int64_t QKV = 3 * (int64_t)c->num_attention_heads * c->head_dim;
+    const BlockTensor bt[] = {
+        {"input_layernorm.weight", C, 0, LW(input_layernorm)},
+        {"input_layernorm.bias", C, 0, LW(input_layernorm_bias)},
+        {"self_attention.query_key_value.weight", QKV, C, LW(qkv)},
+        {"self_attention.query_key_value.bias", QKV, 0, LW(qkv_bias)},
+        {"self_attention.dense.weight", C, C, LW(o_proj)},
+        {"self_attention.dense.bias", C, 0, LW(o_bias)},
+        {"post_attention_layernorm.weight", C, 0, LW(post_attention_layernorm)},
+        {"post_attention_layernorm.bias", C, 0, LW(post_attention_layernorm_bias)},
+        {"mlp.dense_h_to_4h.weight", F, C, LW(up_proj)},
+        {"mlp.dense_h_to_4h.bias", F, 0, LW(up_bias)},
+        {"mlp.dense_4h_to_h.weight", C, F, LW(down_proj)},
+        {"mlp.dense_4h_to_h.bias", C, 0, LW(down_bias)},
+    };
+    add_tensor(m, "transformer.word_embeddings.weight", V, C, -1, MW(embed_tokens));
+    add_tensor(m, "transformer.word_embeddings_layernorm.weight", C, 0, -1, MW(embed_norm));
+    add_tensor(m, "transformer.word_embeddings_layernorm.bias", C, 0, -1, MW(embed_norm_bias));
+    for (int l = 0; l < c->num_hidden_layers; l++)
+        add_block(m, "transformer.h.", l, bt, (int)(sizeof bt / sizeof *bt));
+    add_tensor(m, "transformer.ln_f.weight", C, 0, -1, MW(norm));
+    add_tensor(m, "transformer.ln_f.bias", C, 0, -1, MW(norm_bias));
+}
+
+#undef LW
+#undef MW
+
 // Builds the tensor table in HF order; offsets define the flat layout.
 static void build_table(Model *m) {
-    const ModelConfig *c = &m->cfg;
-    int C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
-    int D = C / c->num_attention_heads, QD = c->num_attention_heads * D;
-    int KD = c->num_key_value_heads * D;
-    char n[96];
-    m->tensors = xcalloc((size_t)14 * c->num_hidden_layers + 3, sizeof(TensorInfo));
-    add_tensor(m, "model.embed_tokens.weight", V, C, -1, offsetof(ModelWeights, embed_tokens));
-    for (int l = 0; l < c->num_hidden_layers; l++) {
-#define T(suffix, d0, d1, field)                                    \
-    (snprintf(n, sizeof n, "model.layers.%d.%s", l, suffix),        \
-     add_tensor(m, n, d0, d1, l, offsetof(LayerWeights, field)))
-        T("input_layernorm.weight", C, 0, input_layernorm);
-        T("self_attn.q_proj.weight", QD, C, q_proj);
-        if (c->attention_bias) T("self_attn.q_proj.bias", QD, 0, q_bias);
-        T("self_attn.k_proj.weight", KD, C, k_proj);
-        if (c->attention_bias) T("self_attn.k_proj.bias", KD, 0, k_bias);
-        T("self_attn.v_proj.weight", KD, C, v_proj);
-        if (c->attention_bias) T("self_attn.v_proj.bias", KD, 0, v_bias);
-        T("self_attn.o_proj.weight", C, QD, o_proj);
-        T("post_attention_layernorm.weight", C, 0, post_attention_layernorm);
-        T("mlp.gate_proj.weight", F, C, gate_proj);
-        T("mlp.up_proj.weight", F, C, up_proj);
-        T("mlp.down_proj.weight", C, F, down_proj);
-#undef T
-    }
-    add_tensor(m, "model.norm.weight", C, 0, -1, offsetof(ModelWeights, norm));
-    if (!c->tie_word_embeddings)
-        add_tensor(m, "lm_head.weight", V, C, -1, offsetof(ModelWeights, lm_head));
+    m->tensors = xcalloc((size_t)16 * m->cfg.num_hidden_layers + 8, sizeof(TensorInfo));
+    if (m->cfg.architecture == ARCH_BLOOM) build_bloom_table(m);
+    else build_llama_table(m);
 }
 
 const TensorInfo *model_find_tensor(const Model *m, const char *name) {
@@ -111,6 +209,7 @@ void model_weights_free(ModelWeights *w) {
 void model_init(Model *m, const ModelConfig *cfg) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
+    model_config_finish(&m->cfg);
     build_table(m);
     m->data = falloc(m->numel);
     model_weights_view(m, m->data, &m->w);
@@ -130,9 +229,9 @@ void model_init_random(Model *m, uint64_t seed, float std) {
     for (int i = 0; i < m->n_tensors; i++) {
         const TensorInfo *t = &m->tensors[i];
         float *p = m->data + t->offset;
-        int is_norm = strstr(t->name, "norm") != NULL;
+        int norm_weight = strstr(t->name, "norm") && !strstr(t->name, "bias");
         for (size_t j = 0; j < t->numel; j++)
-            p[j] = t->ndim == 2 ? std * rng_normal(&r) : (is_norm ? 1.0f : 0.0f);
+            p[j] = t->ndim == 2 ? std * rng_normal(&r) : (norm_weight ? 1.0f : 0.0f);
     }
 }
 

@@ -14,7 +14,8 @@ static LmStatus export_write(const Config *c, const char *in, const char *out,
     for (int i = 0; i < c->data.directions.n; i++) dirs[i] = c->data.directions.item[i];
     LandermtState lm;
     pack_landermt_state(p, nr, dirs, &lm);
-    LM_TRY(ckpt_write(out, m, config_text, NULL, in, nr->k ? &lm : NULL));
+    // LoRA exports hold merged weights: a plain model, no /landermt
+    LM_TRY(ckpt_write(out, m, config_text, NULL, in, nr->k && !p->n_lora ? &lm : NULL));
     printf("exported %s (%s, train.mode %s) -> %s\n", in,
            ckpt_is_trainable_only(in) ? "trainable entries + base" : "full", c->train.mode, out);
     return LM_OK;
@@ -36,6 +37,7 @@ LmStatus export_run(const Config *c, const char *in, const char *out, const char
     if (st == LM_OK) st = pack_build(&p, &m, &spec);
     if (st == LM_OK) st = ckpt_read(in, &m, &ts);
     if (st == LM_OK) st = pack_restore(&p, &m, &ts, base, c->model.checkpoint, in);
+    if (st == LM_OK && p.n_lora) m.lora = &p.lora_set, model_lora_merge(&m);
     if (st == LM_OK) st = export_write(c, in, out, config_text, &m, &p, &nr);
     train_state_free(&ts);
     pack_free(&p);

@@ -7,17 +7,20 @@
 #include "io/ckpt.h"
 
 LmStatus model_config_from(const Config *cfg, ModelConfig *mc) {
-    if (strcmp(cfg->model.architecture, "llama")) {
-        lm_error("model.architecture '%s' is not implemented yet", cfg->model.architecture);
-        lm_hint("use model.architecture: llama");
-        return LM_EUSAGE;
-    }
-    *mc = (ModelConfig){ARCH_LLAMA, cfg->model.vocab_size, cfg->model.hidden_size,
-                        cfg->model.intermediate_size, cfg->model.num_hidden_layers,
-                        cfg->model.num_attention_heads, cfg->model.num_key_value_heads,
-                        cfg->model.max_position_embeddings, (float)cfg->model.rms_norm_eps,
-                        (float)cfg->model.rope_theta, cfg->model.tie_word_embeddings,
-                        cfg->model.attention_bias};
+    *mc = (ModelConfig){.architecture =
+                            strcmp(cfg->model.architecture, "bloom") ? ARCH_LLAMA : ARCH_BLOOM,
+                        .vocab_size = cfg->model.vocab_size,
+                        .hidden_size = cfg->model.hidden_size,
+                        .intermediate_size = cfg->model.intermediate_size,
+                        .num_hidden_layers = cfg->model.num_hidden_layers,
+                        .num_attention_heads = cfg->model.num_attention_heads,
+                        .num_key_value_heads = cfg->model.num_key_value_heads,
+                        .max_position_embeddings = cfg->model.max_position_embeddings,
+                        .norm_eps = (float)cfg->model.rms_norm_eps,
+                        .rope_theta = (float)cfg->model.rope_theta,
+                        .tie_word_embeddings = cfg->model.tie_word_embeddings,
+                        .attention_bias = cfg->model.attention_bias};
+    model_config_finish(mc);
     return model_config_check(mc);
 }
 

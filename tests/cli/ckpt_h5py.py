@@ -86,10 +86,12 @@ def check_train(path, t):
 def check_checkpoint(path, tied, tokenizer_type):
     with h5py.File(path, "r") as f:
         check_value(f"{path}: format", f.attrs.get("format"), "landermt.checkpoint")
-        check_value(f"{path}: format_version", f.attrs.get("format_version"), 1)
+        check_value(f"{path}: format_version", f.attrs.get("format_version"), 2)
         check(isinstance(f.attrs.get("config_yaml"), str), f"{path}: no config_yaml string")
         cfg = dict(f["config"].attrs)
-        want = dict(BASE_CONFIG, tie_word_embeddings=int(tied), attention_bias=int(not tied))
+        # q/k/v biases without an o_proj bias is Hugging Face's qwen2
+        want = dict(BASE_CONFIG, tie_word_embeddings=int(tied), attention_bias=int(not tied),
+                    attention_out_bias=0, head_dim=8, model_type="llama" if tied else "qwen2")
         for k, v in want.items():
             check_value(f"{path}: /config attr {k}", cfg.get(k), v)
         tensors = hf_tensors(want)

@@ -41,7 +41,7 @@ void case_open(Case *c, hid_t file, const char *name) {
     cfg.max_position_embeddings = (int)fixture_attr_i(c->g, "max_position_embeddings");
     cfg.tie_word_embeddings = (int)fixture_attr_i(c->g, "tie_word_embeddings");
     cfg.attention_bias = (int)fixture_attr_i(c->g, "attention_bias");
-    cfg.rms_norm_eps = (float)fixture_attr_f(c->g, "rms_norm_eps");
+    cfg.norm_eps = (float)fixture_attr_f(c->g, "rms_norm_eps");
     cfg.rope_theta = (float)fixture_attr_f(c->g, "rope_theta");
     model_init(&c->m, &cfg);
     char path[160];

@@ -22,12 +22,14 @@
 // ------------------------------------------------------------ helpers
 
 static ModelConfig tiny_config(int tied, int bias) {
-    return (ModelConfig){.architecture = ARCH_LLAMA, .vocab_size = 37, .hidden_size = 16,
-                         .intermediate_size = 24, .num_hidden_layers = 2,
-                         .num_attention_heads = 4, .num_key_value_heads = 2,
-                         .max_position_embeddings = 64, .rms_norm_eps = 1e-5f,
-                         .rope_theta = 10000.0f, .tie_word_embeddings = tied,
-                         .attention_bias = bias};
+    ModelConfig c = {.architecture = ARCH_LLAMA, .vocab_size = 37, .hidden_size = 16,
+                     .intermediate_size = 24, .num_hidden_layers = 2,
+                     .num_attention_heads = 4, .num_key_value_heads = 2,
+                     .max_position_embeddings = 64, .norm_eps = 1e-5f,
+                     .rope_theta = 10000.0f, .tie_word_embeddings = tied,
+                     .attention_bias = bias};
+    model_config_finish(&c);
+    return c;
 }
 
 static void random_model(Model *m, const ModelConfig *cfg, uint64_t seed) {
@@ -314,9 +316,9 @@ static void test_wrong_format(void) {
     H5Fclose(f);
     expect_config_error(path, "\"landermt.corpus\"");
     f = damaged_copy("newer.h5", &path);
-    h5_attr_write_i64(f, "format_version", 2);
+    h5_attr_write_i64(f, "format_version", CKPT_VERSION + 1);
     H5Fclose(f);
-    expect_config_error(path, "format_version 2");
+    expect_config_error(path, "format_version 3");
     f = damaged_copy("strversion.h5", &path);
     h5_attr_write_str(f, "format_version", "1");
     H5Fclose(f);
@@ -432,7 +434,7 @@ static int write_only(int argc, char **argv) {
     ModelConfig cfg = {.architecture = ARCH_LLAMA, .vocab_size = 259, .hidden_size = 32,
                        .intermediate_size = 48, .num_hidden_layers = 2,
                        .num_attention_heads = 4, .num_key_value_heads = 2,
-                       .max_position_embeddings = 128, .rms_norm_eps = 1e-5f,
+                       .max_position_embeddings = 128, .norm_eps = 1e-5f,
                        .rope_theta = 10000.0f, .tie_word_embeddings = tied,
                        .attention_bias = !tied};
     Model m;
