@@ -10,6 +10,7 @@
 static int g_rank, g_size = 1, g_local = 1;
 static double g_comm_seconds;
 static double g_deadline;              // s; 0 = no hang detection
+static const char *g_deadline_setting = "the deadline";
 static MPI_Comm g_probe = MPI_COMM_NULL;  // hang probes and their answers
 static char *g_hosts;                  // (size, MPI_MAX_PROCESSOR_NAME) host of every rank
 static int64_t g_seq;                  // collectives entered so far
@@ -51,7 +52,10 @@ void comm_init(int *argc, char ***argv) {
                         MPI_CHAR, MPI_COMM_WORLD), "MPI_Allgather(host names)");
 }
 
-void comm_set_deadline(double seconds) { g_deadline = seconds > 0 ? seconds : 0; }
+void comm_set_deadline(double seconds, const char *setting) {
+    g_deadline = seconds > 0 ? seconds : 0;
+    if (setting) g_deadline_setting = setting;
+}
 double comm_deadline(void) { return g_deadline; }
 
 static const char *host_of(int r) { return g_hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME; }
@@ -96,7 +100,7 @@ static void hang_abort(const char *what, double waited) {
     else
         fprintf(stderr, "every rank answers, but some wait in another collective (%s): ending the job\n",
                 ko ? other : "the same one");
-    fprintf(stderr, "HINT: if the ranks are only slow, raise train.hang_timeout (0 = never give up)\n");
+    fprintf(stderr, "HINT: if the ranks are only slow, raise %s (0 = never give up)\n", g_deadline_setting);
     fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, 1);
 }

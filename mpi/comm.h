@@ -46,8 +46,10 @@ double comm_seconds(void);
 // any rank inside a collective answers. Those that do not answer within
 // COMM_PROBE_GRACE seconds are named with their hosts and the job is ended
 // with MPI_Abort (exit 1). 0 (the default) = plain blocking collectives.
+// `setting` names what the user changes to allow longer waits (for the
+// message); NULL keeps the previous one.
 #define COMM_PROBE_GRACE 3.0
-void comm_set_deadline(double seconds);
+void comm_set_deadline(double seconds, const char *setting);
 double comm_deadline(void);
 
 #endif

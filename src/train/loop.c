@@ -207,7 +207,7 @@ static void cursors_set(Run *r, const int64_t *pos) {
 // healthy rank can lag behind - before the silent ranks are named.
 static void deadline_update(const Run *r) {
     double h = r->cfg->train.hang_timeout;
-    comm_set_deadline(h > 0 ? h + 3.0 * r->slowest_step : 0);
+    comm_set_deadline(h > 0 ? h + 3.0 * r->slowest_step : 0, "train.hang_timeout");
 }
 
 // One iteration: a step, its log line, validation and checkpoints. A step
@@ -274,7 +274,7 @@ LmStatus train_run(const Config *cfg, const char *config_text) {
     if (st == LM_OK && comm_rank() == 0)
         r.metrics = metrics_file_open(cfg->train.out_dir, r.tr.step, r.tr.step + r.tr.skipped);
     if (st == LM_OK) st = run_loop(&r);
-    comm_set_deadline(0);
+    comm_set_deadline(0, NULL);
     run_free(&r);
     return st;
 }

@@ -67,9 +67,9 @@ LmStatus run_save(Run *r, const char *name) {
     // The other ranks wait for the write: up to train.save_timeout when
     // hang detection is on (a stuck file system is a hang too).
     double d = comm_deadline(), save = r->cfg->train.save_timeout;
-    if (d > 0) comm_set_deadline(save > 0 ? fmax(save, d) : 0);
+    if (d > 0) comm_set_deadline(save > 0 ? fmax(save, d) : 0, "train.save_timeout");
     st = (LmStatus)comm_agree_status(st);
-    comm_set_deadline(d);
+    comm_set_deadline(d, "train.hang_timeout");
     return st;
 }
 

@@ -17,7 +17,7 @@ void lm_capture_end(void) { g_cap = NULL; }
 static void vreport(const char *tag, const char *fmt, va_list ap) {
     if (g_cap) {
         size_t k = strlen(g_cap);
-        if (tag[0] != 'e' || k + 3 >= g_cap_size) return;  // errors only, while room is left
+        if (strcmp(tag, "error") || k + 3 >= g_cap_size) return;  // errors only, while room is left
         if (k) k += (size_t)snprintf(g_cap + k, g_cap_size - k, "; ");
         vsnprintf(g_cap + k, g_cap_size - k, fmt, ap);
         return;
