@@ -92,10 +92,11 @@ opt() {
   local name=$1 short=$2 v="" a; shift 2
   while (($#)); do
     a=$1; shift
-    case $a in
-      --$name=*) v=${a#*=} ;;
-      --$name|-$short) [[ -n $short || $a == --$name ]] && (($#)) && { v=$1; shift; } ;;
-    esac
+    if [[ $a == "--$name="* ]]; then
+      v=${a#*=}
+    elif [[ ($a == "--$name" || (-n $short && $a == "-$short")) && $# -gt 0 ]]; then
+      v=$1; shift
+    fi
   done
   echo "$v"
 }
@@ -107,7 +108,9 @@ stage_args() {
   TPL=$LANDERMT_HOME/jobs/slurm/$stage.sbatch
   # shellcheck disable=SC2206
   ARGS=(${LANDERMT_SBATCH_ARGS:-} ${!var:-})
-  local all=($(sed -n 's/^#SBATCH //p' "$TPL") "${ARGS[@]}")
+  local all
+  mapfile -t all < <(sed -n 's/^#SBATCH //p' "$TPL")
+  all+=("${ARGS[@]}")
   if [[ -z $(opt output o "${ARGS[@]}") ]]; then  # the template's own --output is replaced
     dir=$(run_dir "$stage")
     [[ $DRY == 1 ]] || mkdir -p "$dir" ||
@@ -128,21 +131,30 @@ stage_args() {
   return 0
 }
 
-# fits STAGE: sbatch --test-only accepts the stage; else explain and exit 1.
+# fits STAGE: sbatch --test-only accepts the stage; else explain and exit 1 (a dry run
+# only warns).
 fits() {
-  local out part facts
+  local out part facts all tag=error
   command -v sbatch >/dev/null || return 0
   out=$(sbatch --test-only "${ARGS[@]}" "$TPL" "$CONFIG" "$@" 2>&1) && return 0
-  local all=($(sed -n 's/^#SBATCH //p' "$TPL") "${ARGS[@]}")
+  [[ $DRY == 1 ]] && tag=warning
+  if ! grep -qiE "node configuration|allocation failure" <<<"$out"; then
+    echo "$tag: stage $STAGE is refused by sbatch --test-only: $(tail -1 <<<"$out")" >&2
+    echo "HINT: check that Slurm answers (sinfo) and the stage's sbatch options" >&2
+    [[ $DRY == 1 ]] || exit 1
+    return 0
+  fi
+  mapfile -t all < <(sed -n 's/^#SBATCH //p' "$TPL")
+  all+=("${ARGS[@]}")
   part=$(opt partition p "${all[@]}")
   [[ -n $part ]] || part=$(sinfo -h -o %P 2>/dev/null | sed -n 's/\*$//p' | head -1 || true)
   facts=$(sinfo -h -p "$part" -o '%D node(s) with %c CPUs and %m MB each' 2>/dev/null | paste -sd';' || true)
-  echo "error: stage $STAGE does not fit partition ${part:-?}: ${out##*error: }" >&2
+  echo "$tag: stage $STAGE does not fit partition ${part:-?}: $(tail -1 <<<"${out##*error: }")" >&2
   echo "  partition ${part:-?}: ${facts:-unknown (sinfo)}" >&2
   echo "  $STAGE asks:$(printf ' %s' "${all[@]}" | grep -oE -- ' --?(nodes|N|ntasks-per-node|ntasks|n|cpus-per-task|c|mem|mem-per-cpu|partition|p)[= ][^ ]*' | tr -d '\n')" >&2
   echo "HINT: ask for fewer tasks or CPUs per node, e.g. LANDERMT_SBATCH_${STAGE^^}=\"--ntasks-per-node=1\"" \
     "or --cpus-per-task=1, or another partition (LANDERMT_SBATCH_ARGS=\"--partition=NAME\")" >&2
-  exit 1
+  [[ $DRY == 1 ]] || exit 1
 }
 
 declare -A STAGE_ARGS

@@ -9,7 +9,7 @@
 source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 make_mt_corpus
-MPIRUN=("$LM_SOURCE_DIR/jobs/mpirun.sh" --oversubscribe --mca pml ob1 --mca btl self,vader -np 2)
+MPIRUN=("$LM_SOURCE_DIR/jobs/mpirun.sh" --oversubscribe --mca pml ob1 --mca btl "self,vader" -np 2)
 T=(train -c "$WORK/tiny_mt.yaml" --set train.steps=5 --set train.eval_every=0 --set train.save_every=1)
 SLOW=(--set debug.micro_batch_delay=1.5)
 "${MPIRUN[@]}" "$LANDERMT" "${T[@]}" --set train.out_dir="$WORK/ref" >"$WORK/ref.log" 2>&1 ||

@@ -408,7 +408,7 @@ has "$(out slow1)" "stopped by Slurm .* not failed; its checkpoint is saved" "S1
 for pair in "F:$F:$FOUT:ft:srun" "M:$M:$(out ftm):ftm:mpirun" "Q:$Q:$(out ftq):ftq:srun"; do
   IFS=: read -r tag id log dir launcher <<<"$pair"
   expect_job "$id" "preempted finetune ($launcher)" COMPLETED 1
-  has "$log" "run: .*$launcher[ .]" "$tag log"
+  has "$log" "run: .*${launcher}[ .]" "$tag log"
   if [[ $tag == F ]]; then
     has "$log" 'batch shell got SIGUSR1' "$tag: signal reached the batch shell"
     has "$log" '^preemption signal at step [0-9]+: saving' "$tag: ranks saved"
