@@ -14,20 +14,21 @@ typedef struct {
     const char *name;
     LmStatus (*run)(CliArgs *);
     const char *help;
-    int n_files;  // positional FILE arguments it takes (inspect: 1); -1: it checks its own
-                  // arguments, options included (tokenize)
+    int n_files;  // positional FILE arguments it takes (inspect: 1); -N: N or more
+    int options;  // 1: it reads its own --options (tokenize); others refuse them
 } Command;
 
 static const Command COMMANDS[] = {
-    {"prep", cmd_prep, "build a corpus file (tokenizer, bitext, mono) from TSV, Moses, text, .mo", 0},
-    {"train", cmd_train, "train (train.mode full | layers | landermt | general | specific)", 0},
-    {"detect", cmd_detect, "score FFN neurons per direction, select layers, classify -> neurons file", 0},
-    {"bench", cmd_bench, "time train steps of a configured model: tokens/s, phases, MFU", 0},
-    {"translate", cmd_translate, "decode translate.direction from a corpus split, file:PATH or stdin", 0},
-    {"evaluate", cmd_evaluate, "BLEU/chrF per direction and perplexity per language for checkpoints", 0},
-    {"export", cmd_export, "training checkpoint (+ its base) -> standalone: export -c CFG IN OUT", 2},
-    {"inspect", cmd_inspect, "summarise a landermt HDF5 file: inspect FILE", 1},
-    {"tokenize", cmd_tokenize, "text <-> token ids: tokenize [--special] [--decode] [--json] TOKENIZER [FILE]", -1},
+    {"prep", cmd_prep, "build a corpus file (tokenizer, bitext, mono) from TSV, Moses, text, .mo", 0, 0},
+    {"train", cmd_train, "train (train.mode full | layers | landermt | general | specific)", 0, 0},
+    {"detect", cmd_detect, "score FFN neurons per direction, select layers, classify -> neurons file", 0, 0},
+    {"bench", cmd_bench, "time train steps of a configured model: tokens/s, phases, MFU", 0, 0},
+    {"translate", cmd_translate, "decode translate.direction from a corpus split, file:PATH or stdin", 0, 0},
+    {"evaluate", cmd_evaluate, "BLEU/chrF per direction and perplexity per language for checkpoints", 0, 0},
+    {"export", cmd_export, "training checkpoint (+ its base) -> standalone: export -c CFG IN OUT", 2, 0},
+    {"score", cmd_score, "BLEU and chrF2 of a hypothesis file: score HYP REF [REF...]", -2, 0},
+    {"inspect", cmd_inspect, "summarise a landermt HDF5 file: inspect FILE", 1, 0},
+    {"tokenize", cmd_tokenize, "text <-> token ids: tokenize [--special] [--decode] [--json] TOKENIZER [FILE]", -1, 1},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
 
@@ -58,7 +59,7 @@ static LmStatus parse_args(int argc, char **argv, CliArgs *a) {
         else if (!strcmp(s, "--set") && has_value) a->overrides[a->n_overrides++] = argv[++i];
         else if (!strncmp(s, "--set=", 6)) a->overrides[a->n_overrides++] = s + 6;
         else if (s[0] != '-' && !a->sub) a->sub = s;
-        else if ((s[0] != '-' || !s[1]) && a->n_pos < CLI_MAX_POS) a->pos[a->n_pos++] = s;
+        else if ((s[0] != '-' || !strcmp(s, "-")) && a->n_pos < CLI_MAX_POS) a->pos[a->n_pos++] = s;
         else if (!strncmp(s, "--", 2) && a->n_opts < CLI_MAX_POS) a->opts[a->n_opts++] = s;
         else {
             lm_error("unexpected argument '%s'%s", s,
@@ -76,6 +77,10 @@ static const Command *find_command(const char *name) {
     return NULL;
 }
 
+static int files_ok(const Command *cmd, int n) {
+    return cmd->n_files >= 0 ? n == cmd->n_files : n >= -cmd->n_files;
+}
+
 static LmStatus run(int argc, char **argv) {
     CliArgs a;
     LmStatus st = parse_args(argc, argv, &a);
@@ -87,12 +92,13 @@ static LmStatus run(int argc, char **argv) {
         lm_error("unknown command '%s'", a.sub);
         lm_hint("run 'landermt --help' for the list of commands");
         st = LM_EUSAGE;
-    } else if (st == LM_OK && cmd->n_files >= 0 && a.n_opts) {
+    } else if (st == LM_OK && !cmd->options && a.n_opts) {
         lm_error("unexpected argument '%s'", a.opts[0]);
         lm_hint("run 'landermt --help'");
         st = LM_EUSAGE;
-    } else if (st == LM_OK && cmd->n_files >= 0 && a.n_pos != cmd->n_files && !a.dump_config) {
-        lm_error("'landermt %s' takes %d file argument(s), got %d", cmd->name, cmd->n_files, a.n_pos);
+    } else if (st == LM_OK && !files_ok(cmd, a.n_pos) && !a.dump_config) {
+        lm_error("'landermt %s' takes %s%d file argument(s), got %d", cmd->name,
+                 cmd->n_files < 0 ? "at least " : "", abs(cmd->n_files), a.n_pos);
         lm_hint("run 'landermt --help'");
         st = LM_EUSAGE;
     } else if (st == LM_OK) {

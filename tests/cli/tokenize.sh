@@ -64,7 +64,7 @@ echo '"a\nb"' | "$LANDERMT" tokenize --json "$M" | "$LANDERMT" tokenize --decode
   && pass || fail "--stats"
 
 # ---- bad arguments and files
-expect_exit 2 "tokenize takes a tokenizer" "$LANDERMT" tokenize
+expect_exit 2 "'landermt tokenize' takes at least 1 file argument" "$LANDERMT" tokenize
 expect_exit 2 "unknown option '--frobnicate'" "$LANDERMT" tokenize --frobnicate "$M"
 expect_exit 2 "unexpected argument '--special'" "$LANDERMT" inspect --special "$M"
 expect_exit 1 "tokenizer $WORK/none: No such file" "$LANDERMT" tokenize "$WORK/none"
