@@ -8,6 +8,7 @@
 #include "io/corpus.h"
 #include "io/ckpt.h"
 #include "io/h5.h"
+#include "io/model_source.h"
 
 LmStatus corpus_tokenizer(const char *corpus, BpeTokenizer *tok) {
     hid_t f;
@@ -57,6 +58,8 @@ LmStatus stream_open_config(Stream *s, const Config *c, BpeTokenizer *tok, const
 }
 
 LmStatus ckpt_tokenizer(const char *path, BpeTokenizer *tok, int *found) {
+    *found = 0;
+    if (model_source_is_hf(path)) return LM_OK;  // tokenizer.json is not a BPE group
     char what[CFG_STR + 16], *type = NULL;
     snprintf(what, sizeof what, "checkpoint %s", path);
     hid_t f, g;
