@@ -396,3 +396,11 @@ void hf_config_torch_dtype(const char *text, char *out, size_t n) {
     snprintf(out, n, "%s", d ? d : "");
     json_decref(o);
 }
+
+int hf_config_token_id(const char *text, const char *key) {
+    json_t *o = json_loads(text, 0, NULL), *v = json_object_get(o, key);
+    if (json_is_array(v)) v = json_array_get(v, 0);
+    long long id = json_is_integer(v) ? json_integer_value(v) : -1;
+    json_decref(o);
+    return id >= 0 && id <= INT_MAX ? (int)id : -1;
+}

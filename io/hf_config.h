@@ -37,6 +37,9 @@ typedef struct {
 LmStatus hf_config_text(const ModelConfig *cfg, const char *source, const char *torch_dtype,
                         const HfTokenIds *ids, char **out);
 
+// An integer field of config.json text (the first element of a list, as
+// Llama 3's eos_token_id), or -1 when absent.
+int hf_config_token_id(const char *text, const char *key);
 // The torch_dtype field of config.json text, or "" (into out, n bytes).
 void hf_config_torch_dtype(const char *text, char *out, size_t n);
 

@@ -137,17 +137,17 @@ LmStatus model_source_open(ModelSource *s, const char *path) {
 }
 
 // A tied model may store its head too, but only as a copy of the embedding.
-static LmStatus lm_head_check(const ModelSource *s, const Model *m) {
-    float *buf = falloc(COMPARE_CHUNK);
-    const float *emb = m->w.embed_tokens;
+static LmStatus lm_head_check(const ModelSource *s) {
+    float *x = falloc(COMPARE_CHUNK), *y = falloc(COMPARE_CHUNK);
     size_t n = s->lm_head->numel, at = n;
     for (size_t i = 0; i < n && at == n; i += COMPARE_CHUNK) {
         size_t k = n - i < COMPARE_CHUNK ? n - i : COMPARE_CHUNK;
-        st_widen(s->lm_head, i, k, buf);
+        st_widen(s->lm_head, i, k, x);
+        st_widen(s->src[0], i, k, y);
         for (size_t j = 0; j < k && at == n; j++)
-            if (memcmp(&buf[j], &emb[i + j], sizeof(float))) at = i + j;
+            if (memcmp(&x[j], &y[j], sizeof(float))) at = i + j;
     }
-    free(buf);
+    free(x), free(y);
     if (at == n) return LM_OK;
     lm_error("model directory %s: config.json ties the embeddings, but the stored %s differs from "
              "the embedding matrix (first at element %zu)", s->path, LM_HEAD, at);
@@ -171,7 +171,38 @@ static LmStatus hf_load(const ModelSource *s, Model *m) {
         LM_TRY(st_read_f32(f, t, m->data + m->tensors[i].offset));
         st_release(f, t);
     }
-    return s->lm_head ? lm_head_check(s, m) : LM_OK;
+    return s->lm_head ? lm_head_check(s) : LM_OK;
+}
+
+// Non-finite values of one stored tensor, scanned piece by piece.
+static LmStatus values_check(const ModelSource *s, const StTensor *t, float *buf) {
+    for (size_t i = 0; i < t->numel; i += COMPARE_CHUNK) {
+        size_t k = t->numel - i < COMPARE_CHUNK ? t->numel - i : COMPARE_CHUNK;
+        st_widen(t, i, k, buf);
+        for (size_t j = 0; j < k; j++) {
+            if (isfinite(buf[j])) continue;
+            lm_error("%s: tensor %s[%zu] is %g; refusing to load non-finite weights",
+                     owner(s, t)->path, t->name, i + j, (double)buf[j]);
+            return LM_ERUNTIME;
+        }
+    }
+    return LM_OK;
+}
+
+LmStatus model_source_verify(const ModelSource *s) {
+    if (!s->hf) {
+        Model m;
+        ModelSource copy = *s;
+        return model_source_load(&copy, &m) == LM_OK ? (model_free(&m), LM_OK) : LM_ERUNTIME;
+    }
+    float *buf = falloc(COMPARE_CHUNK);
+    LmStatus st = LM_OK;
+    for (int i = 0; st == LM_OK && i < s->table.n_tensors; i++) {
+        st = values_check(s, s->src[i], buf);
+        st_release(owner(s, s->src[i]), s->src[i]);
+    }
+    free(buf);
+    return st == LM_OK && s->lm_head ? lm_head_check(s) : st;
 }
 
 LmStatus model_source_load(ModelSource *s, Model *m) {

@@ -44,6 +44,9 @@ LmStatus model_source_load(ModelSource *s, Model *m);
 // sidecar (LANDERMT_SIDECAR); present = 0 when there is none.
 LmStatus model_source_landermt(const ModelSource *s, CkptLandermt *lm);
 void model_source_close(ModelSource *s);
+// Every check of model_source_load without building the model: values
+// scanned piece by piece (inspect).
+LmStatus model_source_verify(const ModelSource *s);
 
 // Open, load and close in one call.
 LmStatus model_source_read(const char *path, Model *m);

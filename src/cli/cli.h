@@ -34,5 +34,10 @@ LmStatus cmd_inspect(CliArgs *a);
 LmStatus cmd_export(CliArgs *a);
 LmStatus cmd_translate(CliArgs *a);
 LmStatus cmd_evaluate(CliArgs *a);
+LmStatus cmd_convert(CliArgs *a);
+LmStatus cmd_init(CliArgs *a);
+LmStatus cmd_logprob(CliArgs *a);
+// `inspect DIR`: a Hugging Face model directory (src/cli/inspect_hf.c).
+LmStatus inspect_hf_dir(const char *path);
 
 #endif

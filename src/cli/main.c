@@ -24,8 +24,11 @@ static const Command COMMANDS[] = {
     {"bench", cmd_bench, "time train steps of a configured model: tokens/s, phases, MFU", 0},
     {"translate", cmd_translate, "decode translate.direction from a corpus split, file:PATH or stdin", 0},
     {"evaluate", cmd_evaluate, "BLEU/chrF per direction and perplexity per language for checkpoints", 0},
-    {"export", cmd_export, "training checkpoint (+ its base) -> standalone: export -c CFG IN OUT", 2},
-    {"inspect", cmd_inspect, "summarise a landermt HDF5 file: inspect FILE", 1},
+    {"export", cmd_export, "model -> standalone checkpoint or HF directory (export.format): export -c CFG IN OUT", 2},
+    {"convert", cmd_convert, "Hugging Face model directory -> landermt checkpoint: convert DIR OUT.h5", 2},
+    {"init", cmd_init, "random Hugging Face model directory from a config.json: init CONFIG.json OUT_DIR", 2},
+    {"logprob", cmd_logprob, "log-probability of given lines (token ids or text) under model.checkpoint", 0},
+    {"inspect", cmd_inspect, "summarise a landermt HDF5 file or a Hugging Face model directory: inspect PATH", 1},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
 
