@@ -278,6 +278,9 @@ static const Key KEYS[] = {
            "Prepend the bos token, so every token of the line is scored; false = the first "
            "token is context only (not scored)."),
     K_BOOL(logprob, add_eos, "false", "Append the eos token (scored) to every line."),
+    K_STR(logprob, direction, "", NULL,
+          "Direction s-t whose CAR routes a LANDeRMT model applies (required when the model has "
+          "routing gates; ignored otherwise)."),
 
     K_INT(debug, nan_at_step, "0", "[0, inf)",
           "Make the loss NaN at this optimizer step (1-based) to exercise the skip path; "

@@ -150,6 +150,7 @@ typedef struct {
         char output[CFG_STR];        // path | -
         int per_token;               // also print each token's log-probability
         int add_bos, add_eos;        // prepend bos (scores the first token) / append eos
+        char direction[CFG_STR];     // CAR routes of this direction (LANDeRMT models)
     } logprob;
     // debug: fault injection for tests (1-based optimizer steps; 0 = off).
     struct {

@@ -5,7 +5,8 @@
 // array of token ids or text (tokenized with the model's BPE). Scored
 // tokens: with logprob.add_bos, [bos] is prepended and every token of the
 // line is scored (log p(x_1 | bos) + ...); without, the first token is
-// context only. logprob.add_eos appends eos, which is then scored too.
+// context only. logprob.add_eos appends eos, which is then scored too. A
+// LANDeRMT model with CAR gates applies the routes of logprob.direction.
 //
 // Rank 0 reads and tokenizes, every rank scores lines i = rank (mod ranks),
 // one forward pass per line; the sums come back by allreduce.
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "data/open.h"
+#include "decode/decode.h"
 #include "io/hf_config.h"
 #include "io/model_source.h"
 #include "mpi/comm.h"
@@ -70,6 +72,8 @@ static LmStatus ids_parse(const char *line, int64_t k, int V, int32_t **ids, int
 typedef struct {
     const Config *cfg;
     Model m;
+    CkptLandermt lm;
+    DecodeRouting rt;
     BpeTokenizer tok;
     int has_tok;
     int bos, eos;        // -1 = unknown
@@ -235,11 +239,29 @@ static LmStatus output_write(const Logprob *p) {
     return LM_ERUNTIME;
 }
 
+// A LANDeRMT model with routing gates scores with the routes of
+// logprob.direction, as translate decodes with them.
+static LmStatus routes_setup(Logprob *p) {
+    const Config *c = p->cfg;
+    LM_TRY(model_source_read_landermt(c->model.checkpoint, &p->m.cfg, &p->lm));
+    if (!p->lm.n_gates) return LM_OK;
+    if (!c->logprob.direction[0]) {
+        lm_error("model %s routes its FFN neurons by direction (CAR gates); logprob.direction is "
+                 "not set", c->model.checkpoint);
+        lm_hint("set logprob.direction to the translation direction of the lines, e.g. de-en");
+        return LM_EUSAGE;
+    }
+    LM_TRY(decode_routing_init(&p->rt, &p->lm, &p->m.cfg, c->logprob.direction, c->model.checkpoint));
+    p->m.route = p->rt.route;
+    return LM_OK;
+}
+
 // Every rank takes part in each agreement whatever failed where.
 static LmStatus run(Logprob *p) {
     p->seqs.off = xcalloc(1, sizeof(int64_t));
     LmStatus st = config_require(p->cfg, (const char *const[]){"model.checkpoint"}, 1);
     if (st == LM_OK) st = model_from_config(p->cfg, &p->m);
+    if (st == LM_OK) st = routes_setup(p);
     if (st == LM_OK && comm_rank() == 0) st = setup(p);
     if (st == LM_OK && comm_rank() == 0) st = input_read(p);
     st = (LmStatus)comm_agree_status(st);
@@ -255,6 +277,8 @@ LmStatus logprob_run(const Config *c) {
     p.cfg = c;
     bpe_init(&p.tok);
     LmStatus st = run(&p);
+    decode_routing_free(&p.rt);
+    ckpt_landermt_free(&p.lm);
     if (p.m.data) model_free(&p.m);
     bpe_free(&p.tok);
     free(p.seqs.off), free(p.seqs.ids), free(p.tok_off), free(p.lp), free(p.sum);
