@@ -25,6 +25,9 @@ typedef struct {
 // Per-rank thread budget (OpenBLAS + OpenMP) and the start-up banner on
 // rank 0; every compute command calls it first.
 void startup(const CliArgs *a);
+// startup() for commands whose results go to `output`: when that is "-"
+// (stdout), the banner goes to stderr so stdout holds results only.
+void startup_stdout_free(const CliArgs *a, const char *output);
 
 LmStatus cmd_train(CliArgs *a);
 LmStatus cmd_bench(CliArgs *a);

@@ -2,6 +2,6 @@
 #include "eval/logprob.h"
 
 LmStatus cmd_logprob(CliArgs *a) {
-    startup(a);
+    startup_stdout_free(a, a->cfg.logprob.output);
     return logprob_run(&a->cfg);
 }
