@@ -68,6 +68,8 @@ static const struct {
                   "(DESIGN §4.2-4.3)."},
     {"layers", "Which layers LANDeRMT finetunes (DESIGN §4.1)."},
     {"routing", "Conditional awareness-based routing gates (DESIGN §4.5)."},
+    {"lora", "LoRA adapters of `train.mode: lora`, the parameter-efficient baseline: rank, "
+             "alpha and target modules mean what they mean in PEFT."},
     {"bench", "The timing loop of `landermt bench`."},
     {"translate", "Decoding with `landermt translate` (the model is model.checkpoint)."},
     {"evaluate", "Scoring checkpoints with `landermt evaluate`."},
@@ -126,7 +128,7 @@ static const Key KEYS[] = {
     K_ENUM(data, overlong, "skip", "skip|truncate",
            "What to do with an example longer than train.seq_len tokens (counted in the log)."),
 
-    K_ENUM(train, mode, "full", "full|layers|landermt|general|specific",
+    K_ENUM(train, mode, "full", "full|layers|landermt|general|specific|lora",
            "Trainable parameters: full = all; layers = all of the selected layers; "
            "landermt = general and specific neurons of the selected layers plus routing "
            "gates; general / specific = only those neurons."),
@@ -139,6 +141,14 @@ static const Key KEYS[] = {
     K_INT(train, batch_size, "8", "[1, 1048576]",
           "Sequences per optimizer step, summed over all ranks."),
     K_INT(train, seq_len, "128", "[1, 1048576]", "Tokens per training sequence."),
+    K_BOOL(train, recompute, "false",
+           "Activation checkpointing: keep only each block's input and re-run the block's "
+           "forward during backward (one block's activations in memory instead of all; "
+           "results are bit-identical). Also used by detect and evaluate."),
+    K_INT(train, ce_chunk, "0", "[0, 1048576]",
+          "Compute the logits of at most this many loss positions at a time (0 = all "
+          "positions at once): a large vocabulary then never needs batch x seq_len x "
+          "vocab floats. Equal to the plain path up to float32 rounding."),
     K_INT(train, steps, "100", "[1, inf)", "Optimizer steps."),
     K_FLT(train, lr, "3e-4", "(0, 10]", "Peak learning rate (reached after warm-up)."),
     K_FLT(train, min_lr, "3e-5", "[0, 10]",
@@ -200,6 +210,17 @@ static const Key KEYS[] = {
           "complementary form."),
     K_BOOL(routing, per_direction, "false",
            "One gate per layer and direction instead of one per layer."),
+
+    K_INT(lora, rank, "8", "[1, 65536]",
+          "Rank r of every adapter; at most the smaller side of each targeted matrix."),
+    K_FLT(lora, alpha, "16", "(0, 1e6]", "Adapter scale alpha; the branch is (alpha / r) B A x."),
+    K_LIST(lora, target, "[]", "loratarget",
+           "Linears that get adapters: q, k, v, o, gate, up, down (llama family; the HF "
+           "names q_proj ... down_proj too) or query_key_value, dense, dense_h_to_4h, "
+           "dense_4h_to_h (bloom); empty = q, v (llama) or query_key_value (bloom), PEFT's "
+           "defaults."),
+    K_ENUM(lora, layers, "all", "all|selected",
+           "Layers with adapters: all, or those the neurons file (train.neurons) selected."),
 
     K_INT(bench, steps, "10", "[1, inf)", "Timed steps."),
     K_INT(bench, warmup, "2", "[0, inf)", "Untimed warm-up steps before timing."),
@@ -500,6 +521,17 @@ static int pat_langpath(const char *s) {
 
 static int pat_size(const char *s) { return file_parse_size(s) > 0; }
 
+// A LoRA target name (pack.c maps it to the model's linears).
+static int pat_loratarget(const char *s) {
+    static const char *const names[] = {
+        "q", "k", "v", "o", "gate", "up", "down", "q_proj", "k_proj", "v_proj", "o_proj",
+        "gate_proj", "up_proj", "down_proj", "query_key_value", "dense", "dense_h_to_4h",
+        "dense_4h_to_h"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(s, names[i])) return 1;
+    return 0;
+}
+
 // Rules a string (or each item of a string list) may be given in `allowed`.
 static const struct {
     const char *name;
@@ -514,6 +546,10 @@ static const struct {
     {"langpath", pat_langpath, "LANG:PATH or SRC-TGT:PATH with both parts non-empty",
      "`LANG:PATH` or `SRC-TGT:PATH`"},
     {"size", pat_size, "a byte size such as 5GB, 500MB or 2GiB", "a size: `5GB`, `500MB`, `2GiB`, bytes"},
+    {"loratarget", pat_loratarget,
+     "a linear: q, k, v, o, gate, up, down (or q_proj ... down_proj), query_key_value, dense, "
+     "dense_h_to_4h or dense_4h_to_h",
+     "`q k v o gate up down` (or `q_proj` ...), `query_key_value dense dense_h_to_4h dense_4h_to_h`"},
 };
 
 static int pattern_find(const char *name) {

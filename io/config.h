@@ -56,11 +56,13 @@ typedef struct {
         char overlong[CFG_STR];      // skip | truncate (examples > train.seq_len)
     } data;
     struct {
-        char mode[CFG_STR];          // full | layers | landermt | general | specific
+        char mode[CFG_STR];          // full | layers | landermt | general | specific | lora
         char neurons[CFG_STR];       // neurons file of `landermt detect`; "" = none
         int awareness_scaled_grads;  // scale neuron gradients by normalised awareness
         int batch_size;              // sequences per optimizer step (global)
         int seq_len;
+        int recompute;               // activation checkpointing per block
+        int ce_chunk;                // cross-entropy over chunks of this many rows; 0 = whole
         int steps;
         double lr, min_lr;
         int warmup_steps;
@@ -99,6 +101,13 @@ typedef struct {
         double scale;                // gate scale; 2 = untrained model equals base
         int per_direction;           // one gate per layer and direction
     } routing;
+    // lora: adapters of train.mode lora (rank, alpha and target modules as PEFT means them).
+    struct {
+        int rank;
+        double alpha;                // branch scale alpha / rank
+        CfgList target;              // linears; empty = the family's default (q, v / query_key_value)
+        char layers[CFG_STR];        // all | selected (the neurons file's layers)
+    } lora;
     struct {
         int steps, warmup;           // timed steps, untimed warm-up steps
     } bench;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/block.h"
 #include "model/dims.h"
 #include "model/layers.h"
 #include "util/alloc.h"
@@ -23,24 +24,31 @@ void kvcache_init(KvCache *kc, const ModelConfig *cfg, int B, int S) {
     kc->k_store = falloc(rows * row);
     kc->v_store = falloc(rows * row);
     for (size_t i = 0; i < rows; i++) kc->k[i] = kc->k_store + i * row, kc->v[i] = kc->v_store + i * row;
-    kc->rope_cos = falloc((size_t)S * d.D / 2);
-    kc->rope_sin = falloc((size_t)S * d.D / 2);
-    rope_tables(kc->rope_cos, kc->rope_sin, S, d.D, cfg->rope_theta);
+    if (cfg->architecture == ARCH_BLOOM) {
+        float *slopes = falloc((size_t)d.H);
+        alibi_slopes(slopes, d.H);
+        kc->mask.alibi = slopes;
+    } else {
+        kc->mask.window = cfg->sliding_window;
+        kc->rope_cos = falloc((size_t)S * d.D / 2);
+        kc->rope_sin = falloc((size_t)S * d.D / 2);
+        rope_tables(kc->rope_cos, kc->rope_sin, S, d.D, cfg);
+    }
     kc->spare = xcalloc((size_t)2 * B, sizeof(float *));
 }
 
 static void workspace_free(KvCache *kc) {
-    float *bufs[] = {kc->x, kc->xmid, kc->xn, kc->rstd, kc->q, kc->ctx, kc->kn, kc->vn,
-                     kc->gate, kc->up, kc->h, kc->c, kc->logits};
+    float *bufs[] = {kc->x, kc->xmid, kc->xn, kc->mean, kc->rstd, kc->emb, kc->q, kc->ctx,
+                     kc->kn, kc->vn, kc->qkv, kc->gate, kc->up, kc->h, kc->c, kc->logits};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     free(kc->pos), free(kc->row);
 }
 
 void kvcache_free(KvCache *kc) {
     workspace_free(kc);
-    free(kc->att);
+    free(kc->att), free(kc->lora_u[0]);
     free(kc->len), free(kc->k), free(kc->v), free(kc->k_store), free(kc->v_store);
-    free(kc->rope_cos), free(kc->rope_sin), free(kc->spare);
+    free(kc->rope_cos), free(kc->rope_sin), free((float *)kc->mask.alibi), free(kc->spare);
     memset(kc, 0, sizeof *kc);
 }
 
@@ -55,7 +63,8 @@ static void workspace_reserve(KvCache *kc, int N, size_t att) {
         size_t KD = (size_t)kc->KV * kc->D, F = (size_t)kc->F;
         kc->pos = xmalloc(n * sizeof(int)), kc->row = xmalloc(n * sizeof(int));
         kc->x = falloc(n * C), kc->xmid = falloc(n * C), kc->xn = falloc(n * C);
-        kc->rstd = falloc(n), kc->c = falloc(n);
+        kc->mean = falloc(n), kc->rstd = falloc(n), kc->c = falloc(n);
+        kc->emb = falloc(n * C), kc->qkv = falloc(n * 3 * QD);
         kc->q = falloc(n * QD), kc->ctx = falloc(n * QD);
         kc->kn = falloc(n * KD), kc->vn = falloc(n * KD);
         kc->gate = falloc(n * F), kc->up = falloc(n * F), kc->h = falloc(n * F);
@@ -71,7 +80,7 @@ static void workspace_reserve(KvCache *kc, int N, size_t att) {
 
 // Sizes the workspace and fills the position and row of every new token.
 // Returns N. Overflowing a row would corrupt memory: a caller bug, fatal.
-static int plan(KvCache *kc, const int *n_new) {
+static int plan(const Model *m, KvCache *kc, const int *n_new) {
     int N = 0;
     size_t att = 1;
     for (int r = 0; r < kc->B; r++) {
@@ -85,6 +94,13 @@ static int plan(KvCache *kc, const int *n_new) {
         N += n_new[r];
     }
     workspace_reserve(kc, N, att);
+    size_t lora = m->lora ? (size_t)N * m->lora->rank : 0;
+    if (lora > kc->lora_cap) {
+        free(kc->lora_u[0]);
+        float *buf = falloc(lora);
+        for (int t = 0; t < LORA_N; t++) kc->lora_u[t] = buf;
+        kc->lora_cap = lora;
+    }
     for (int r = 0, n = 0; r < kc->B; r++)
         for (int i = 0; i < n_new[r]; i++, n++) kc->pos[n] = kc->len[r] + i, kc->row[n] = r;
     return N;
@@ -105,42 +121,38 @@ static void cache_append(KvCache *kc, int l, int N) {
     }
 }
 
-// x -> xmid = x + o_proj(attn(rmsnorm(x))), attention per row over its cache.
+// x -> xmid = x + o_proj(attn(norm(x))), attention per row over its cache.
 static void attn_step(const Model *m, KvCache *kc, int l, const int *n_new, int N) {
     const LayerWeights *w = &m->w.layers[l];
-    int C = kc->C, D = kc->D, QD = kc->H * D, KD = kc->KV * D;
-    rmsnorm_forward(kc->xn, kc->rstd, kc->x, w->input_layernorm, N, C, m->cfg.norm_eps);
-    linear_forward(kc->q, kc->xn, w->q_proj, w->q_bias, N, C, QD);    // (N,H*D)
-    linear_forward(kc->kn, kc->xn, w->k_proj, w->k_bias, N, C, KD);   // (N,KV*D)
-    linear_forward(kc->vn, kc->xn, w->v_proj, w->v_bias, N, C, KD);   // (N,KV*D)
-    rope_forward_at(kc->q, kc->rope_cos, kc->rope_sin, kc->pos, N, kc->H, D);
-    rope_forward_at(kc->kn, kc->rope_cos, kc->rope_sin, kc->pos, N, kc->KV, D);
+    int C = kc->C, D = kc->D, QD = kc->H * D;
+    block_norm_forward(&m->cfg, kc->xn, kc->mean, kc->rstd, kc->x, w->input_layernorm,
+                       w->input_layernorm_bias, N);
+    float *const *u = m->lora ? kc->lora_u : NULL;
+    block_qkv_forward(m, l, kc->xn, kc->q, kc->kn, kc->vn, kc->qkv, u, N);
+    if (kc->rope_cos) {
+        rope_forward_at(kc->q, kc->rope_cos, kc->rope_sin, kc->pos, N, kc->H, D);
+        rope_forward_at(kc->kn, kc->rope_cos, kc->rope_sin, kc->pos, N, kc->KV, D);
+    }
     cache_append(kc, l, N);
     for (int r = 0, first = 0; r < kc->B; first += n_new[r++]) {
         if (!n_new[r]) continue;
         size_t b = (size_t)l * kc->B + r, o = (size_t)first * QD;
         attention_forward_cached(kc->ctx + o, kc->att, kc->q + o, kc->k[b], kc->v[b], n_new[r],
-                                 kc->len[r], kc->H, kc->KV, D);
+                                 kc->len[r], kc->H, kc->KV, D, &kc->mask);
     }
-    linear_forward(kc->xmid, kc->ctx, w->o_proj, NULL, N, QD, C);  // (N,C)
+    block_linear_forward(m, l, LORA_O, kc->xmid, u, kc->ctx, w->o_proj, w->o_bias, N, QD, C);
     add_inplace(kc->xmid, kc->x, (size_t)N * C);
 }
 
-// xmid -> x = xmid + down(swiglu(gate(n), up(n))), n = rmsnorm(xmid), with
-// the layer's CAR route exactly as model_forward applies it.
+// xmid -> x = xmid + ffn(norm(xmid)), with the layer's CAR route exactly
+// as model_forward applies it.
 static void ffn_step(const Model *m, KvCache *kc, int l, int N) {
     const LayerWeights *w = &m->w.layers[l];
-    const FfnRoute *rt = m->route && m->route[l].cls ? &m->route[l] : NULL;
-    int C = kc->C, F = kc->F;
-    rmsnorm_forward(kc->xn, kc->rstd, kc->xmid, w->post_attention_layernorm, N, C,
-                    m->cfg.norm_eps);
-    linear_forward(kc->gate, kc->xn, w->gate_proj, NULL, N, C, F);  // (N,F)
-    linear_forward(kc->up, kc->xn, w->up_proj, NULL, N, C, F);      // (N,F)
-    SwigluRoute sr = {rt ? rt->cls : NULL, kc->c, rt ? rt->scale : 0.0f};
-    if (rt) route_forward(kc->c, kc->xn, rt->w, *rt->b, rt->scale, N, C);
-    swiglu_forward(kc->h, kc->gate, kc->up, N, F, rt ? &sr : NULL);
-    linear_forward(kc->x, kc->h, w->down_proj, NULL, N, F, C);  // (N,C)
-    add_inplace(kc->x, kc->xmid, (size_t)N * C);
+    block_norm_forward(&m->cfg, kc->xn, kc->mean, kc->rstd, kc->xmid, w->post_attention_layernorm,
+                       w->post_attention_layernorm_bias, N);
+    float *const *u = m->lora ? kc->lora_u : NULL;
+    block_ffn_forward(m, l, kc->xn, kc->gate, kc->up, kc->h, kc->c, u, kc->x, N);
+    add_inplace(kc->x, kc->xmid, (size_t)N * kc->C);
 }
 
 // Final norm and lm_head; with last_only, only over each row's last new
@@ -148,7 +160,7 @@ static void ffn_step(const Model *m, KvCache *kc, int l, int N) {
 static const float *logits_step(const Model *m, KvCache *kc, const int *n_new, int N,
                                 int last_only) {
     int C = kc->C, V = kc->V, a = 0;
-    rmsnorm_forward(kc->xn, kc->rstd, kc->x, m->w.norm, N, C, m->cfg.norm_eps);
+    block_norm_forward(&m->cfg, kc->xn, kc->mean, kc->rstd, kc->x, m->w.norm, m->w.norm_bias, N);
     if (!last_only) {
         linear_forward(kc->logits, kc->xn, m->w.lm_head, NULL, N, C, V);  // (N,V)
         return kc->logits;
@@ -168,9 +180,9 @@ static const float *logits_step(const Model *m, KvCache *kc, const int *n_new, i
 
 const float *kvcache_forward(const Model *m, KvCache *kc, const int *tokens, const int *n_new,
                              int last_only) {
-    int N = plan(kc, n_new);
+    int N = plan(m, kc, n_new);
     if (N == 0) return kc->logits;  // nothing to run (sgemm wants M >= 1)
-    embedding_forward(kc->x, m->w.embed_tokens, tokens, N, kc->C);  // (N,C)
+    block_embed_forward(m, kc->x, kc->emb, kc->mean, kc->rstd, tokens, N);  // (N,C)
     for (int l = 0; l < kc->L; l++) {
         attn_step(m, kc, l, n_new, N);
         ffn_step(m, kc, l, N);

@@ -23,15 +23,20 @@ typedef struct {
     // reorders rows by permuting these pointers (kvcache_reorder).
     float **k, **v;
     float *k_store, *v_store;  // backing memory of the row buffers
-    float *rope_cos, *rope_sin;  // (S, D/2)
+    float *rope_cos, *rope_sin;  // llama: (S, D/2)
+    AttnMask mask;     // ALiBi slopes (bloom), sliding window (mistral)
     // Workspace for up to cap_n new tokens per call (grown on demand).
     int cap_n;
     size_t cap_att;
     int *pos, *row;    // (N) absolute position and row of each new token
-    float *x, *xmid, *xn, *rstd;     // (N,C), (N,C), (N,C), (N)
+    float *x, *xmid, *xn, *mean, *rstd;  // (N,C), (N,C), (N,C), (N), (N)
+    float *emb;                      // bloom: (N,C) embeddings before their norm
     float *q, *ctx, *kn, *vn;        // (N,H*D), (N,H*D), (N,KV*D), (N,KV*D)
+    float *qkv;                      // bloom: (N,3*H*D) fused projection
     float *gate, *up, *h, *c;        // (N,F) x3, (N)
     float *att;        // (cap_att): (n_r, len_r + n_r) scores of one row and head
+    float *lora_u[LORA_N];  // every target's A x (N,r): one buffer, used in turn
+    size_t lora_cap;
     float *logits;     // (max(N,B), V)
     float **spare;     // (2*B) scratch for kvcache_reorder
 } KvCache;

@@ -5,6 +5,8 @@
 #ifndef LM_LAYERS_H
 #define LM_LAYERS_H
 
+#include "model/model.h"
+
 // y (N,out) = x (N,in) @ W^T + b;  W (out,in) as in HF / torch.nn.Linear.
 void linear_forward(float *y, const float *x, const float *W, const float *b,
                     int N, int in, int out);
@@ -12,15 +14,32 @@ void linear_forward(float *y, const float *x, const float *W, const float *b,
 void linear_backward(float *dx, float *dW, float *db, const float *dy,
                      const float *x, const float *W, int N, int in, int out);
 
+// LoRA branch of a linear (model.h): u (N,r) = x (N,in) @ A^T,
+// y (N,out) += scale * u @ B^T.
+void lora_forward(float *y, float *u, const float *x, const float *A, const float *B,
+                  float scale, int N, int in, int out, int r);
+// With t = dy @ B (N,r): dB (out,r) += scale dy^T u, dA (r,in) += scale
+// t^T x, dx (N,in) += scale t A. Any output may be NULL. t (N,r) scratch.
+void lora_backward(float *dx, float *dA, float *dB, float *t, const float *dy, const float *x,
+                   const float *u, const float *A, const float *B, float scale, int N, int in,
+                   int out, int r);
+
 // y = w * x / rms(x); rstd (N) saved for backward.
 void rmsnorm_forward(float *y, float *rstd, const float *x, const float *w,
                      int N, int C, float eps);
 void rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x,
                       const float *rstd, const float *w, int N, int C);
 
+// y = w * (x - mean) / sqrt(var + eps) + b; mean, rstd (N) saved.
+void layernorm_forward(float *y, float *mean, float *rstd, const float *x, const float *w,
+                       const float *b, int N, int C, float eps);
+void layernorm_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                        const float *mean, const float *rstd, const float *w, int N, int C);
+
 // Rotary embedding in place on (N, heads*D), HF rotate_half pairing
-// (i, i + D/2); row n sits at position n % T.
-void rope_tables(float *cos_t, float *sin_t, int T, int D, float theta);
+// (i, i + D/2); row n sits at position n % T. Tables (T, D/2) of positions
+// 0..T-1 with c's frequencies (rope_theta, llama3 rope_scaling).
+void rope_tables(float *cos_t, float *sin_t, int T, int D, const ModelConfig *c);
 void rope_forward(float *x, const float *cos_t, const float *sin_t,
                   int N, int T, int heads, int D);
 // Rotates gradients back (the transpose of the forward rotation), in place.
@@ -31,38 +50,59 @@ void rope_backward(float *dx, const float *cos_t, const float *sin_t,
 void rope_forward_at(float *x, const float *cos_t, const float *sin_t, const int *pos, int N,
                      int heads, int D);
 
+// BLOOM's ALiBi slopes for H heads (any H, not only powers of two).
+void alibi_slopes(float *slopes, int H);
+
 // Causal grouped-query attention. q (B,T,H*D), k/v (B,T,KV*D),
 // att (B,H,T,T) softmax probabilities, ctx (B,T,H*D).
 void attention_forward(float *ctx, float *att, const float *q, const float *k,
-                       const float *v, int B, int T, int H, int KV, int D);
+                       const float *v, int B, int T, int H, int KV, int D, const AttnMask *mk);
 // Attention of n new queries of one sequence over all its keys so far
 // (incremental decoding): q (n, H*D) at positions p0 .. p0+n-1, k/v
 // (p0+n, KV*D), ctx (n, H*D); query i sees keys 0 .. p0+i.
 // scratch (n, p0+n).
 void attention_forward_cached(float *ctx, float *scratch, const float *q, const float *k,
-                              const float *v, int n, int p0, int H, int KV, int D);
+                              const float *v, int n, int p0, int H, int KV, int D,
+                              const AttnMask *mk);
 // dq += ..., dk += ..., dv += ...; scratch (T,T) per thread.
 void attention_backward(float *dq, float *dk, float *dv, float *scratch,
                         const float *dctx, const float *att, const float *q,
                         const float *k, const float *v, int B, int T, int H,
                         int KV, int D);
 
-// h = silu(s*gate) * (s*up), all (N,F). Without routing s = 1. With CAR
-// routing (DESIGN §4.5) the scale of neuron i on row n is c[n] for general
-// neurons, scale - c[n] for the micro-batch direction's specific neurons
-// and 1 for the rest: scaling the FFN input of a neuron set is scaling
-// its (bias-free) pre-activations.
+// FFN activations. Each of the F columns is one FFN neuron (DESIGN §3).
+// With CAR routing (DESIGN §4.5) the input of neuron i on row n is scaled
+// by s = c[n] for general neurons, scale - c[n] for the micro-batch
+// direction's specific neurons and 1 for the rest. Scaling a neuron's
+// input scales its pre-activations without their bias, so the kernels take
+// the bias-free products z = W x and add the bias themselves.
 typedef struct {
     const unsigned char *cls;  // (F) NEURON_REST / NEURON_GENERAL / NEURON_SPECIFIC
     const float *c;            // (N) gate value per row
     float scale;
-} SwigluRoute;
+} ActRoute;
+
+// Scale of neuron i on row n (1 without routing).
+static inline float act_route_scale(const ActRoute *r, int n, int i) {
+    if (!r) return 1.0f;
+    unsigned char k = r->cls[i];
+    return k == NEURON_GENERAL ? r->c[n] : k == NEURON_SPECIFIC ? r->scale - r->c[n] : 1.0f;
+}
+
+// SwiGLU (llama): h = silu(s*gate) * (s*up), all (N,F); no biases.
 void swiglu_forward(float *h, const float *gate, const float *up, int N, int F,
-                    const SwigluRoute *r);
+                    const ActRoute *r);
 // dgate += s * dL/d(s*gate), dup likewise; with routing also
 // dc[n] += dL/dc[n] (dc may be NULL without routing).
 void swiglu_backward(float *dgate, float *dup, float *dc, const float *dh, const float *gate,
-                     const float *up, int N, int F, const SwigluRoute *r);
+                     const float *up, int N, int F, const ActRoute *r);
+
+// GELU, tanh form (BLOOM): h = gelu(s*z + b), z (N,F) = W x, b (F).
+void gelu_forward(float *h, const float *z, const float *b, int N, int F, const ActRoute *r);
+// dpre (N,F) = dL/d(s*z + b) (overwritten: its column sums are the bias
+// gradient); dz += s * dpre; with routing dc[n] += dL/dc[n].
+void gelu_backward(float *dz, float *dpre, float *dc, const float *dh, const float *z,
+                   const float *b, int N, int F, const ActRoute *r);
 
 // The routing gate: c (N) = scale * sigmoid(x (N,C) . w + b).
 void route_forward(float *c, const float *x, const float *w, float b, float scale, int N, int C);

@@ -1,53 +1,90 @@
-// The llama-family decoder: composes the layer kernels of layers.h into the
-// full forward pass and its backward pass.
+// The decoder forward pass: embedding, L pre-norm blocks (attention, FFN,
+// each added to the residual stream), final norm and head. The pieces that
+// differ between families come from block.c; positions are rotary (llama)
+// or ALiBi (bloom).
+#include <stdlib.h>
 #include <string.h>
 
+#include "model/block.h"
 #include "model/dims.h"
 #include "model/layers.h"
 #include "model/model.h"
-#include <stdlib.h>
-
 #include "util/alloc.h"
 
-static float **falloc_per_layer(int L, size_t n) {
+// L buffers of n floats, or (shared) one buffer that every layer uses.
+static float **falloc_layers(int L, size_t n, int shared) {
     float **p = xcalloc((size_t)L, sizeof(float *));
-    for (int l = 0; l < L; l++) p[l] = falloc(n);
+    for (int l = 0; l < L && n; l++) p[l] = shared && l ? p[0] : falloc(n);
     return p;
 }
 
-static void ffree_per_layer(float **p, int L) {
+static void ffree_layers(float **p, int L, int shared) {
     if (!p) return;
-    for (int l = 0; l < L; l++) free(p[l]);
+    for (int l = 0; l < (shared ? 1 : L); l++) free(p[l]);
     free(p);
 }
 
-void acts_init(Acts *a, const ModelConfig *cfg, int B, int T) {
+static void acts_init_positions(Acts *a, const ModelConfig *cfg, Dims d) {
+    if (cfg->architecture == ARCH_BLOOM) {
+        float *slopes = falloc((size_t)d.H);
+        alibi_slopes(slopes, d.H);
+        a->mask.alibi = slopes;
+        return;
+    }
+    a->mask.window = cfg->sliding_window;
+    a->rope_cos = falloc((size_t)a->T * d.D / 2);
+    a->rope_sin = falloc((size_t)a->T * d.D / 2);
+    rope_tables(a->rope_cos, a->rope_sin, a->T, d.D, cfg);
+}
+
+void acts_init(Acts *a, const ModelConfig *cfg, int B, int T) { acts_init_opts(a, cfg, B, T, NULL); }
+
+// Per-layer activations; with recompute one set serves every layer.
+static void acts_init_layers(Acts *a, Dims d, int bloom) {
+    int L = a->L, sh = a->recompute;
+    size_t N = (size_t)d.N;
+    a->x = falloc_layers(L + 1, N * d.C, 0);
+    a->xn1 = falloc_layers(L, N * d.C, sh);
+    a->mean1 = falloc_layers(L, N, sh);
+    a->rstd1 = falloc_layers(L, N, sh);
+    a->q = falloc_layers(L, N * d.QD, sh);
+    a->k = falloc_layers(L, N * d.KD, sh);
+    a->v = falloc_layers(L, N * d.KD, sh);
+    a->att = falloc_layers(L, (size_t)a->B * d.H * a->T * a->T, sh);
+    a->ctx = falloc_layers(L, N * d.QD, sh);
+    a->xmid = falloc_layers(L, N * d.C, sh);
+    a->xn2 = falloc_layers(L, N * d.C, sh);
+    a->mean2 = falloc_layers(L, N, sh);
+    a->rstd2 = falloc_layers(L, N, sh);
+    a->gate = falloc_layers(L, bloom ? 0 : N * d.F, sh);
+    a->up = falloc_layers(L, N * d.F, sh);
+    a->h = falloc_layers(L, N * d.F, sh);
+    a->route_c = falloc_layers(L, N, sh);
+}
+
+void acts_init_opts(Acts *a, const ModelConfig *cfg, int B, int T, const ActsOpts *o) {
     memset(a, 0, sizeof *a);
     Dims d = dims_of(cfg, B, T);
-    int L = cfg->num_hidden_layers;
+    int bloom = cfg->architecture == ARCH_BLOOM;
     size_t N = (size_t)d.N;
-    a->B = B, a->T = T, a->L = L, a->C = d.C;
-    a->x = falloc_per_layer(L + 1, N * d.C);
-    a->xn1 = falloc_per_layer(L, N * d.C);
-    a->rstd1 = falloc_per_layer(L, N);
-    a->q = falloc_per_layer(L, N * d.QD);
-    a->k = falloc_per_layer(L, N * d.KD);
-    a->v = falloc_per_layer(L, N * d.KD);
-    a->att = falloc_per_layer(L, (size_t)B * d.H * T * T);
-    a->ctx = falloc_per_layer(L, N * d.QD);
-    a->xmid = falloc_per_layer(L, N * d.C);
-    a->xn2 = falloc_per_layer(L, N * d.C);
-    a->rstd2 = falloc_per_layer(L, N);
-    a->gate = falloc_per_layer(L, N * d.F);
-    a->up = falloc_per_layer(L, N * d.F);
-    a->h = falloc_per_layer(L, N * d.F);
-    a->route_c = falloc_per_layer(L, N);
+    a->B = B, a->T = T, a->L = cfg->num_hidden_layers, a->C = d.C;
+    a->recompute = o && o->recompute;
+    a->ce_chunk = o && o->ce_chunk > 0 ? (o->ce_chunk < d.N ? o->ce_chunk : d.N) : 0;
+    acts_init_layers(a, d, bloom);
+    if (bloom) a->emb = falloc(N * d.C), a->mean_e = falloc(N), a->rstd_e = falloc(N);
+    if (bloom) a->qkv = falloc(N * 3 * d.QD), a->dbias = falloc((size_t)d.F);
     a->xf = falloc(N * d.C);
+    a->meanf = falloc(N);
     a->rstdf = falloc(N);
-    a->logits = falloc(N * d.V);
-    a->rope_cos = falloc((size_t)T * d.D / 2);
-    a->rope_sin = falloc((size_t)T * d.D / 2);
-    rope_tables(a->rope_cos, a->rope_sin, T, d.D, cfg->rope_theta);
+    a->logits = falloc((a->ce_chunk ? (size_t)a->ce_chunk : N) * d.V);
+    if (a->ce_chunk) {
+        a->ce_rows = xmalloc(sizeof(int) * N);
+        a->ce_tg = xmalloc(sizeof(int) * (size_t)a->ce_chunk);
+        a->ce_w = falloc((size_t)a->ce_chunk);
+        a->ce_x = falloc((size_t)a->ce_chunk * d.C);
+        a->dxf = falloc(N * d.C);
+    }
+    acts_init_positions(a, cfg, d);
     a->dx = falloc(N * d.C);
     a->dx2 = falloc(N * d.C);
     a->dxn = falloc(N * d.C);
@@ -63,15 +100,32 @@ void acts_init(Acts *a, const ModelConfig *cfg, int B, int T) {
 }
 
 void acts_free(Acts *a) {
-    int L = a->L;
-    ffree_per_layer(a->x, L + 1);
-    float **per_layer[] = {a->xn1, a->rstd1, a->q, a->k, a->v, a->att, a->ctx,
-                           a->xmid, a->xn2, a->rstd2, a->gate, a->up, a->h, a->route_c};
-    for (size_t i = 0; i < sizeof per_layer / sizeof *per_layer; i++) ffree_per_layer(per_layer[i], L);
-    float *flat[] = {a->xf, a->rstdf, a->logits, a->rope_cos, a->rope_sin, a->dx, a->dx2,
-                     a->dxn, a->dq, a->dk, a->dv, a->dctx, a->datt, a->dgate, a->dup, a->dh, a->dc};
+    int L = a->L, sh = a->recompute;
+    ffree_layers(a->x, L + 1, 0);
+    float **per_layer[] = {a->xn1, a->mean1, a->rstd1, a->q, a->k, a->v, a->att, a->ctx,
+                           a->xmid, a->xn2, a->mean2, a->rstd2, a->gate, a->up, a->h,
+                           a->route_c};
+    for (size_t i = 0; i < sizeof per_layer / sizeof *per_layer; i++) ffree_layers(per_layer[i], L, sh);
+    ffree_layers(a->lora_u, a->lora_rank ? L * LORA_N : 0, sh);
+    float *flat[] = {a->lora_t, a->emb, a->mean_e, a->rstd_e, a->xf, a->meanf, a->rstdf,
+                     a->logits, a->rope_cos, a->rope_sin, (float *)a->mask.alibi, a->qkv,
+                     a->dbias, a->ce_x, a->ce_w, a->dxf, a->dx, a->dx2, a->dxn, a->dq, a->dk, a->dv,
+                     a->dctx, a->datt, a->dgate, a->dup, a->dh, a->dc};
     for (size_t i = 0; i < sizeof flat / sizeof *flat; i++) free(flat[i]);
+    free(a->ce_rows), free(a->ce_tg);
     memset(a, 0, sizeof *a);
+}
+
+// Adapter buffers for the model's LoRA rank, on the first forward that
+// needs them (acts_init does not know about adapters).
+static void acts_lora_reserve(Acts *a, const Model *m) {
+    if (!m->lora || a->lora_rank == m->lora->rank) return;
+    size_t n = (size_t)a->B * a->T * m->lora->rank;
+    ffree_layers(a->lora_u, a->lora_rank ? a->L * LORA_N : 0, a->recompute);
+    free(a->lora_t);
+    a->lora_u = falloc_layers(a->L * LORA_N, n, a->recompute);
+    a->lora_t = falloc(n);
+    a->lora_rank = m->lora->rank;
 }
 
 static void add_inplace(float *y, const float *x, size_t n) {
@@ -79,54 +133,62 @@ static void add_inplace(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
-// x[l] -> xmid = x[l] + o_proj(attn(rmsnorm(x[l])))
-static void attn_block_forward(const ModelConfig *c, const LayerWeights *w, Acts *a, int l,
-                               Dims d, int b, int t) {
-    rmsnorm_forward(a->xn1[l], a->rstd1[l], a->x[l], w->input_layernorm, d.N, d.C, c->norm_eps);
-    linear_forward(a->q[l], a->xn1[l], w->q_proj, w->q_bias, d.N, d.C, d.QD);
-    linear_forward(a->k[l], a->xn1[l], w->k_proj, w->k_bias, d.N, d.C, d.KD);
-    linear_forward(a->v[l], a->xn1[l], w->v_proj, w->v_bias, d.N, d.C, d.KD);
-    rope_forward(a->q[l], a->rope_cos, a->rope_sin, d.N, t, d.H, d.D);
-    rope_forward(a->k[l], a->rope_cos, a->rope_sin, d.N, t, d.KV, d.D);
-    attention_forward(a->ctx[l], a->att[l], a->q[l], a->k[l], a->v[l], b, t, d.H, d.KV, d.D);
-    linear_forward(a->xmid[l], a->ctx[l], w->o_proj, NULL, d.N, d.QD, d.C);
+// x[l] -> xmid = x[l] + o_proj(attn(norm(x[l])))
+static void attn_block_forward(const Model *m, Acts *a, int l, Dims d, int b, int t) {
+    const ModelConfig *c = &m->cfg;
+    const LayerWeights *w = &m->w.layers[l];
+    float *const *u = block_lora_bufs(m, a, l);
+    block_norm_forward(c, a->xn1[l], a->mean1[l], a->rstd1[l], a->x[l], w->input_layernorm,
+                       w->input_layernorm_bias, d.N);
+    block_qkv_forward(m, l, a->xn1[l], a->q[l], a->k[l], a->v[l], a->qkv, u, d.N);
+    if (a->rope_cos) {
+        rope_forward(a->q[l], a->rope_cos, a->rope_sin, d.N, t, d.H, d.D);
+        rope_forward(a->k[l], a->rope_cos, a->rope_sin, d.N, t, d.KV, d.D);
+    }
+    attention_forward(a->ctx[l], a->att[l], a->q[l], a->k[l], a->v[l], b, t, d.H, d.KV, d.D,
+                      &a->mask);
+    block_linear_forward(m, l, LORA_O, a->xmid[l], u, a->ctx[l], w->o_proj, w->o_bias, d.N, d.QD,
+                         d.C);  // (N,C)
     add_inplace(a->xmid[l], a->x[l], (size_t)d.N * d.C);
 }
 
-// xmid -> x[l+1] = xmid + down(silu(gate(n)) * up(n)), n = rmsnorm(xmid);
-// with CAR routing the neuron pre-activations are scaled by the gate.
+// xmid -> x[l+1] = xmid + ffn(norm(xmid)); with CAR routing the neurons'
+// inputs are scaled by the gate.
 static void ffn_block_forward(const Model *m, Acts *a, int l, Dims d) {
     const ModelConfig *c = &m->cfg;
     const LayerWeights *w = &m->w.layers[l];
-    const FfnRoute *rt = m->route && m->route[l].cls ? &m->route[l] : NULL;
-    rmsnorm_forward(a->xn2[l], a->rstd2[l], a->xmid[l], w->post_attention_layernorm, d.N, d.C,
-                    c->norm_eps);
-    linear_forward(a->gate[l], a->xn2[l], w->gate_proj, NULL, d.N, d.C, d.F);
-    linear_forward(a->up[l], a->xn2[l], w->up_proj, NULL, d.N, d.C, d.F);
-    SwigluRoute sr = {rt ? rt->cls : NULL, a->route_c[l], rt ? rt->scale : 0.0f};
-    if (rt) route_forward(a->route_c[l], a->xn2[l], rt->w, *rt->b, rt->scale, d.N, d.C);
-    swiglu_forward(a->h[l], a->gate[l], a->up[l], d.N, d.F, rt ? &sr : NULL);
-    linear_forward(a->x[l + 1], a->h[l], w->down_proj, NULL, d.N, d.F, d.C);
+    block_norm_forward(c, a->xn2[l], a->mean2[l], a->rstd2[l], a->xmid[l],
+                       w->post_attention_layernorm, w->post_attention_layernorm_bias, d.N);
+    block_ffn_forward(m, l, a->xn2[l], a->gate[l], a->up[l], a->h[l], a->route_c[l],
+                      block_lora_bufs(m, a, l), a->x[l + 1], d.N);
     add_inplace(a->x[l + 1], a->xmid[l], (size_t)d.N * d.C);
+}
+
+void model_layer_forward(const Model *m, Acts *a, int l) {
+    Dims d = dims_of(&m->cfg, a->b, a->t);
+    attn_block_forward(m, a, l, d, a->b, a->t);
+    ffn_block_forward(m, a, l, d);
 }
 
 void model_forward(const Model *m, Acts *a, const int *tokens, int b, int t) {
     const ModelConfig *c = &m->cfg;
     Dims d = dims_of(c, b, t);
-    if (t != a->t) rope_tables(a->rope_cos, a->rope_sin, t, d.D, c->rope_theta);
+    if (t != a->t && a->rope_cos) rope_tables(a->rope_cos, a->rope_sin, t, d.D, c);
     a->b = b, a->t = t;
-    embedding_forward(a->x[0], m->w.embed_tokens, tokens, d.N, d.C);  // (N,C)
-    for (int l = 0; l < c->num_hidden_layers; l++) {
-        attn_block_forward(c, &m->w.layers[l], a, l, d, b, t);
-        ffn_block_forward(m, a, l, d);
-    }
+    acts_lora_reserve(a, m);
+    block_embed_forward(m, a->x[0], a->emb, a->mean_e, a->rstd_e, tokens, d.N);  // (N,C)
+    for (int l = 0; l < c->num_hidden_layers; l++) model_layer_forward(m, a, l);
     int L = c->num_hidden_layers;
-    rmsnorm_forward(a->xf, a->rstdf, a->x[L], m->w.norm, d.N, d.C, c->norm_eps);
-    linear_forward(a->logits, a->xf, m->w.lm_head, NULL, d.N, d.C, d.V);  // (N,V)
+    block_norm_forward(c, a->xf, a->meanf, a->rstdf, a->x[L], m->w.norm, m->w.norm_bias, d.N);
+    if (!a->ce_chunk) linear_forward(a->logits, a->xf, m->w.lm_head, NULL, d.N, d.C, d.V);  // (N,V)
 }
 
 void model_loss(const Model *m, Acts *a, const int *targets, const float *weight, float dloss,
                 double *loss_sum, double *n_tokens) {
+    if (a->ce_chunk) {
+        head_loss_chunked(m, a, targets, weight, dloss, loss_sum, n_tokens);
+        return;
+    }
     crossentropy_forward_backward(a->logits, targets, weight, dloss, a->b * a->t,
                                   m->cfg.vocab_size, loss_sum, n_tokens);
 }

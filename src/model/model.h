@@ -13,6 +13,14 @@
 
 #include "util/rng.h"
 
+// What a query may see beyond causality: ALiBi (BLOOM) adds alibi[h] * j
+// to the score of key j for head h; a sliding window (Mistral) hides keys
+// window or more positions back. Zero-initialised = plain causal.
+typedef struct {
+    const float *alibi;  // (H) slopes, or NULL
+    int window;          // 0 = unlimited
+} AttnMask;
+
 // The block structure of a family:
 //   llama  RMSNorm, rotary positions, SwiGLU FFN, separate q/k/v/o
 //          (Hugging Face model_type llama, mistral, qwen2);
@@ -97,9 +105,36 @@ typedef struct {
     float scale;
 } FfnRoute;
 
+// LoRA adapters (train.mode lora): a targeted linear y = W x + b becomes
+// y = W x + b + scale * B (A x), scale = alpha / rank, with A (r, in) and
+// B (out, r). Targets are the linears of a block; bloom's fused
+// query_key_value is one target (LORA_QKV) and its dense, dense_h_to_4h,
+// dense_4h_to_h are LORA_O, LORA_UP, LORA_DOWN.
+typedef enum {
+    LORA_Q, LORA_K, LORA_V, LORA_QKV, LORA_O, LORA_GATE, LORA_UP, LORA_DOWN, LORA_N
+} LoraTarget;
+
+typedef struct {
+    const float *A, *B;   // (r, in), (out, r); NULL: no adapter here
+} LoraPair;
+
+typedef struct {
+    int rank;
+    float scale;          // alpha / rank
+    const LoraPair *at;   // [L * LORA_N]: adapter of layer l, target t at l * LORA_N + t
+} LoraSet;
+
+typedef struct {
+    float *dA, *dB;       // accumulated gradients of one adapter, or NULL
+} LoraGrad;
+
+// (in, out) of the linear that target t adapts in a model of config c.
+void model_lora_dims(const ModelConfig *c, LoraTarget t, int *in, int *out);
+
 typedef struct {
     ModelConfig cfg;
     FfnRoute *route;      // [L] or NULL; set per micro-batch by the trainer
+    const LoraSet *lora;  // or NULL
     int n_tensors;
     TensorInfo *tensors;  // HF order: embed, per layer ..., norm, lm_head
     float *data;          // all parameters, contiguous
@@ -134,6 +169,10 @@ const TensorInfo *model_find_tensor(const Model *m, const char *name);
 // the checkpoints of selective finetuning.
 uint64_t model_checksum(const Model *m);
 
+// Folds m->lora into the weights (W += scale B A, as a merged export
+// holds them) and detaches the adapters.
+void model_lora_merge(Model *m);
+
 // Views of an arbitrary flat buffer laid out like m->data (used for dense
 // gradient and optimizer buffers).
 void model_weights_view(const Model *m, float *flat, ModelWeights *out);
@@ -150,37 +189,73 @@ typedef struct {
     int L, C;                 // layers, hidden size
     // Per layer (index l), each (B*T, ...) row-major by (b, t):
     float **x;          // [L+1] block inputs; x[L] = final hidden   (B,T,C)
-    float **xn1;        // [L] attn RMSNorm output                    (B,T,C)
-    float **rstd1;      // [L] 1/rms of x[l]                          (B,T)
+    float *emb;         // bloom: raw embeddings before their norm   (B,T,C)
+    float *mean_e, *rstd_e;  // bloom: statistics of that norm       (B,T)
+    float **xn1;        // [L] attention norm output                  (B,T,C)
+    float **mean1, **rstd1;  // [L] norm statistics of x[l] (mean: bloom) (B,T)
     float **q, **k, **v;// [L] after bias and rotary                   (B,T,H*D) / (B,T,KV*D)
     float **att;        // [L] softmax probabilities                  (B,H,T,T)
     float **ctx;        // [L] attention output before o_proj         (B,T,H*D)
     float **xmid;       // [L] residual after attention               (B,T,C)
-    float **xn2;        // [L] FFN RMSNorm output                     (B,T,C)
-    float **rstd2;      // [L]                                        (B,T)
-    float **gate, **up; // [L] pre-activations                        (B,T,F)
-    float **h;          // [L] silu(gate)*up: FFN neuron activations  (B,T,F)
+    float **xn2;        // [L] FFN norm output                        (B,T,C)
+    float **mean2, **rstd2;  // [L]                                    (B,T)
+    float **gate, **up; // [L] bias-free products (gate: llama only)  (B,T,F)
+    float **h;          // [L] FFN neuron activations                 (B,T,F)
     float **route_c;    // [L] routing gate value per token           (B,T)
-    float *xf;          // final RMSNorm output                       (B,T,C)
-    float *rstdf;       //                                            (B,T)
+    float **lora_u;     // [L*LORA_N] A x of each adapter, allocated on
+                        // the first forward with adapters           (B,T,r)
+    float *lora_t;      // backward scratch                          (B,T,r)
+    int lora_rank;      // rank lora_u was allocated for
+    float *xf;          // final norm output                          (B,T,C)
+    float *meanf, *rstdf;  //                                         (B,T)
     float *logits;      // (B,T,V); after model_loss: dL/dlogits
-    float *rope_cos, *rope_sin;  // (T, D/2)
-    // scratch for the backward pass
+    float *rope_cos, *rope_sin;  // llama: (T, D/2)
+    AttnMask mask;      // ALiBi slopes (bloom), sliding window (mistral)
+    // scratch for the forward and backward passes
+    float *qkv;         // bloom: fused projection / its gradient     (B,T,3*H*D)
     float *dx, *dx2, *dxn, *dq, *dk, *dv, *dctx, *datt, *dgate, *dup, *dh, *dc;
+    float *dbias;       // (F) FFN bias gradient of one layer (bloom)
+    // Memory options (ActsOpts): with recompute every per-layer buffer
+    // except x is one buffer shared by all layers, refilled by re-running
+    // the layer's forward during backward; with ce_chunk the logits are
+    // never held for all rows.
+    int recompute;
+    int ce_chunk;       // loss rows per chunk; 0 = plain (B,T,V) logits
+    int n_ce_rows, *ce_rows;  // (B*T) rows with a non-zero loss weight
+    float *ce_x;        // (ce_chunk, C) a chunk of their final hidden states
+    float *ce_w;        // (ce_chunk) their weights
+    int *ce_tg;         // (ce_chunk) their targets
+    float *dxf;         // (B,T,C) dL/d(final norm output) from model_loss
+    const int *ce_targets;    // model_loss's arguments, for the head's weight
+    const float *ce_weight;   // gradient in model_backward
+    float ce_dloss;
 } Acts;
 
+typedef struct {
+    int recompute;      // activation checkpointing: keep only block inputs
+    int ce_chunk;       // cross-entropy over chunks of this many loss rows
+} ActsOpts;
+
 void acts_init(Acts *a, const ModelConfig *cfg, int B, int T);
+// acts_init with memory options (NULL = none).
+void acts_init_opts(Acts *a, const ModelConfig *cfg, int B, int T, const ActsOpts *o);
 void acts_free(Acts *a);
 
-// tokens (b,t) -> logits (b,t,V) in a->logits. b <= a->B, t <= a->T.
+// tokens (b,t) -> logits (b,t,V) in a->logits. b <= a->B, t <= a->T. With
+// ce_chunk the pass stops at the final norm: model_loss makes the logits.
 void model_forward(const Model *m, Acts *a, const int *tokens, int b, int t);
+// Re-runs the forward of layer l from a->x[l] (activation checkpointing).
+void model_layer_forward(const Model *m, Acts *a, int l);
 
 // Cross-entropy of the logits against targets (b,t), each position weighted
 // by weight[b*t] (0 = not a loss position; 1 = ordinary; other values let a
 // caller give each sentence its own mean). Returns the weighted loss sum in
 // *loss_sum and the number of positions with non-zero weight in *n_tokens.
 // Overwrites a->logits with dL/dlogits scaled by dloss (e.g. 1 / global
-// token count), ready for model_backward.
+// token count), ready for model_backward. With ce_chunk it computes the
+// logits of the loss rows chunk by chunk and keeps only dL/dxf; targets
+// and weight must then stay valid until model_backward (which recomputes
+// the chunks when the head's weight gets a gradient).
 void model_loss(const Model *m, Acts *a, const int *targets, const float *weight,
                 float dloss, double *loss_sum, double *n_tokens);
 
@@ -189,15 +264,17 @@ void model_loss(const Model *m, Acts *a, const int *targets, const float *weight
 typedef void (*FfnGradHook)(void *ctx, int layer, const float *h, const float *dh,
                             int bt, int F);
 
-// Selective FFN gradients of one layer: only the rows of gate_proj and
-// up_proj and the columns of down_proj of some neurons, each as a row of C
-// floats, written block by block (a block = neurons whose gradient rows are
-// consecutive in the caller's buffer), plus the routing gate's gradients.
+// Selective FFN gradients of one layer: only the parameters of some
+// neurons — rows of gate_proj (llama) and up_proj, entries of the up bias
+// (bloom), columns of down_proj as rows of C floats — written block by
+// block (a block = neurons whose gradient rows are consecutive in the
+// caller's buffer), plus the routing gate's gradients.
 typedef struct {
     int n;                 // neurons in the block
-    const int *neuron;     // [n] ascending neuron indices
-    float *d_gate, *d_up;  // (n, C) accumulated
+    const int *neuron;     // [n] neuron indices
+    float *d_gate, *d_up;  // (n, C) accumulated; d_gate NULL for bloom
     float *d_down;         // (n, C): column i of down_proj as a row
+    float *d_up_bias;      // (n) bloom; NULL for llama
 } FfnBlock;
 
 typedef struct {
@@ -214,6 +291,7 @@ typedef struct {
     void *hook_ctx;
     FfnGrad *ffn;        // [L] or NULL: FFN weight gradients come from here
                          // (the gate/up/down pointers of g must be NULL)
+    const LoraGrad *lora;  // [L*LORA_N] or NULL: gradients of the adapters
 } BackwardOpts;
 
 // Accumulates (+=) gradients into the non-NULL pointers of g.

@@ -7,11 +7,27 @@
 
 #include "model/layers.h"
 
-void rope_tables(float *cos_t, float *sin_t, int T, int D, float theta) {
+// Llama 3.1 rescaling of one frequency: wavelengths longer than the
+// original context / low_freq_factor slow down by `factor`, shorter than
+// original / high_freq_factor stay, and those between blend smoothly.
+static float llama3_scale(float inv_freq, const ModelConfig *c) {
+    float old_ctx = (float)c->rope_original_max_position_embeddings;
+    float low_wavelen = old_ctx / c->rope_low_freq_factor;
+    float high_wavelen = old_ctx / c->rope_high_freq_factor;
+    float wavelen = 2.0f * 3.14159265358979323846f / inv_freq;
+    if (wavelen < high_wavelen) return inv_freq;
+    if (wavelen > low_wavelen) return inv_freq / c->rope_factor;
+    float smooth = (old_ctx / wavelen - c->rope_low_freq_factor) /
+                   (c->rope_high_freq_factor - c->rope_low_freq_factor);
+    return (1.0f - smooth) * inv_freq / c->rope_factor + smooth * inv_freq;
+}
+
+void rope_tables(float *cos_t, float *sin_t, int T, int D, const ModelConfig *c) {
     int half = D / 2;
     for (int i = 0; i < half; i++) {
         // HF computes inv_freq in float32; keep that rounding.
-        float inv_freq = (float)(1.0 / pow((double)theta, (double)(2 * i) / D));
+        float inv_freq = (float)(1.0 / pow((double)c->rope_theta, (double)(2 * i) / D));
+        if (c->rope_scaling == ROPE_LLAMA3) inv_freq = llama3_scale(inv_freq, c);
         for (int t = 0; t < T; t++) {
             float angle = (float)t * inv_freq;
             cos_t[t * half + i] = cosf(angle);

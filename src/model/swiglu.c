@@ -9,20 +9,13 @@
 
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-// Scale of neuron i on row n (1 without routing).
-static inline float route_scale(const SwigluRoute *r, int n, int i) {
-    if (!r) return 1.0f;
-    unsigned char k = r->cls[i];
-    return k == NEURON_GENERAL ? r->c[n] : k == NEURON_SPECIFIC ? r->scale - r->c[n] : 1.0f;
-}
-
 void swiglu_forward(float *h, const float *gate, const float *up, int N, int F,
-                    const SwigluRoute *r) {
+                    const ActRoute *r) {
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         for (int i = 0; i < F; i++) {
             size_t k = (size_t)n * F + i;
-            float s = route_scale(r, n, i), g = s * gate[k];
+            float s = act_route_scale(r, n, i), g = s * gate[k];
             h[k] = g * sigmoidf(g) * (s * up[k]);
         }
     }
@@ -32,13 +25,13 @@ void swiglu_forward(float *h, const float *gate, const float *up, int N, int F,
 // dL/ds = dL/dg' g + dL/du' u, which flows to c with sign +1 (general) or
 // -1 (specific).
 void swiglu_backward(float *dgate, float *dup, float *dc, const float *dh, const float *gate,
-                     const float *up, int N, int F, const SwigluRoute *r) {
+                     const float *up, int N, int F, const ActRoute *r) {
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         double dsum = 0;
         for (int i = 0; i < F; i++) {
             size_t k = (size_t)n * F + i;
-            float s = route_scale(r, n, i), g = s * gate[k], u = s * up[k];
+            float s = act_route_scale(r, n, i), g = s * gate[k], u = s * up[k];
             float sg = sigmoidf(g), dg = dh[k] * u * (sg + g * sg * (1.0f - sg)), du = dh[k] * g * sg;
             dgate[k] += s * dg;
             dup[k] += s * du;

@@ -19,9 +19,10 @@
 
 double model_train_flops(const ModelConfig *c, int b, int t) {
     double N = (double)b * t, C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
-    double D = C / c->num_attention_heads, H = c->num_attention_heads;
+    double D = c->head_dim ? c->head_dim : C / c->num_attention_heads, H = c->num_attention_heads;
     double KD = c->num_key_value_heads * D;
-    double per_layer = C * (H * D) * 2 + C * KD * 2 + 3 * C * F;  // q,o + k,v + gate,up,down
+    double ffn_mats = c->architecture == ARCH_BLOOM ? 2 : 3;  // (gate,) up, down
+    double per_layer = C * (H * D) * 2 + C * KD * 2 + ffn_mats * C * F;  // q,o + k,v + FFN
     double fwd = 2 * N * (per_layer * c->num_hidden_layers + V * C);
     fwd += 2.0 * 2.0 * b * H * (double)t * t * D * c->num_hidden_layers;  // QK^T and PV
     return 3 * fwd;
@@ -107,7 +108,8 @@ static LmStatus time_mode(const Config *c, Model *m, const PackSpec *spec, const
     AdamWHyper h = {0.9, 0.95, 1e-8, 0.1};
     Schedule s = {SCHED_CONSTANT, 3e-4, 3e-4, 0, 1};
     Trainer tr;
-    LM_TRY(trainer_init(&tr, m, b->b, b->t, &h, &s, 1.0, spec));
+    ActsOpts ao = {c->train.recompute, c->train.ce_chunk};
+    LM_TRY(trainer_init(&tr, m, b->b, b->t, &h, &s, 1.0, spec, &ao));
     StepStats st;
     for (int i = 0; i < c->bench.warmup; i++) trainer_step(&tr, b, NULL, 1, &st);
     tr.times = (StepTimes){0};
@@ -190,7 +192,8 @@ LmStatus bench_run(const Config *cfg) {
     Neurons nr;
     memset(&nr, 0, sizeof nr);
     const char *dirs[] = {"de-en"};
-    PackSpec spec = {cfg->train.mode, &nr, dirs, 1, cfg->routing.enabled, 0, (float)cfg->routing.scale, 0};
+    PackSpec spec = {.mode = cfg->train.mode, .neurons = &nr, .dirs = dirs, .n_dir = 1,
+                     .routing = cfg->routing.enabled, .scale = (float)cfg->routing.scale};
     BenchResult sel, full;
     LmStatus st = LM_OK;
     if (strcmp(cfg->train.mode, "full")) {  // the selective mode first: its peak RSS is its own

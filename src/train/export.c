@@ -47,10 +47,11 @@ static LmStatus from_training(const Config *c, const char *in, Exported *e) {
     if (st == LM_OK) st = pack_build(&e->p, &e->m, &spec);
     if (st == LM_OK) st = ckpt_read(in, &e->m, &ts);
     if (st == LM_OK) st = pack_restore(&e->p, &e->m, &ts, base, c->model.checkpoint, in);
+    if (st == LM_OK && e->p.n_lora) e->m.lora = &e->p.lora_set, model_lora_merge(&e->m);
     train_state_free(&ts);
     for (int i = 0; i < c->data.directions.n; i++) e->dirs[i] = c->data.directions.item[i];
     if (st == LM_OK) pack_landermt_state(&e->p, &e->nr, e->dirs, &e->lm);
-    e->has_lm = e->nr.k > 0;
+    e->has_lm = e->nr.k > 0 && !e->p.n_lora;  // LoRA exports hold merged weights: a plain model
     return st;
 }
 

@@ -109,8 +109,9 @@ static LmStatus trainer_setup(Run *r) {
     Schedule s = {SCHED_CONSTANT, c->train.lr, c->train.min_lr, c->train.warmup_steps, c->train.steps};
     schedule_parse(c->train.schedule, &s.kind);
     LM_TRY(pack_spec_config(c, &r->neurons, &spec));
+    ActsOpts ao = {c->train.recompute, c->train.ce_chunk};
     LM_TRY(trainer_init(&r->tr, &r->model, r->ss.local_rows, c->train.seq_len, &h, &s,
-                        c->train.grad_clip, &spec));
+                        c->train.grad_clip, &spec, &ao));
     if (comm_rank() == 0)
         printf("train.mode %s: %zu trainable entries of %zu parameters (%.2f%%); allreduce %zu "
                "bytes per step\n", c->train.mode, r->tr.pack.n, r->model.numel,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "train/pack_lora.h"
 #include "util/alloc.h"
 
 static int find_unit(const Neurons *nr, const char *name, size_t len) {
@@ -79,14 +80,32 @@ static void awareness_factors(PackFfn *f, const Neurons *nr) {
     for (int r = 0; r < f->n; r++) f->grad_scale[r] = total > 0 ? (float)(f->grad_scale[r] * f->n / total) : 1.0f;
 }
 
+PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, int C) {
+    size_t rows = (size_t)f->n * C;
+    float *at = buf + f->off;
+    PackFfnView v = {NULL, NULL, NULL, NULL};
+    if (p->ffn_gated) v.gate = at, at += rows;
+    v.up = at, at += rows;
+    v.down = at, at += rows;
+    if (p->ffn_biased) v.bias = at;
+    return v;
+}
+
+size_t pack_ffn_per_neuron(const ParamPack *p, int C) {
+    return (size_t)(p->ffn_gated ? 3 : 2) * C + (p->ffn_biased ? 1 : 0);
+}
+
 void pack_scale_grads(ParamPack *p, int C) {
     for (int j = 0; j < p->n_ffn; j++) {
         const PackFfn *f = &p->ffn[j];
-        for (int r = 0; f->grad_scale && r < f->n; r++)
-            for (int m = 0; m < 3; m++) {  // gate row, up row, down column
-                float *g = p->grad + f->off + ((size_t)m * f->n + r) * C;
-                for (int c = 0; c < C; c++) g[c] *= f->grad_scale[r];
-            }
+        if (!f->grad_scale) continue;
+        PackFfnView v = pack_ffn_view(p, f, p->grad, C);
+        float *rows[3] = {v.gate, v.up, v.down};
+        for (int r = 0; r < f->n; r++) {
+            for (int k = 0; k < 3; k++)
+                for (int c = 0; rows[k] && c < C; c++) rows[k][(size_t)r * C + c] *= f->grad_scale[r];
+            if (v.bias) v.bias[r] *= f->grad_scale[r];
+        }
     }
 }
 
@@ -107,7 +126,7 @@ static void layout_ffn_layer(ParamPack *p, PackFfn *f, const Neurons *nr, int j,
     }
     f->group_start[f->n_group] = f->n;
     f->off = p->n;
-    p->n += (size_t)3 * f->n * C;
+    p->n += (size_t)f->n * pack_ffn_per_neuron(p, C);
     if (s->awareness_scaled) awareness_factors(f, nr);
 }
 
@@ -148,8 +167,11 @@ static void layout_decay(ParamPack *p, const Model *m) {
         const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
         memset(p->decay + p->tensor[k].off, t->ndim == 2, t->numel);
     }
-    for (int j = 0; j < p->n_ffn; j++)  // rows and columns of 2-D weights
-        memset(p->decay + p->ffn[j].off, 1, (size_t)3 * p->ffn[j].n * m->cfg.hidden_size);
+    int C = m->cfg.hidden_size;
+    for (int k = 0; k < p->n_lora; k++)  // A and B are matrices
+        memset(p->decay + p->lora[k].off, 1, (size_t)p->lora_set.rank * (p->lora[k].in + p->lora[k].out));
+    for (int j = 0; j < p->n_ffn; j++)  // rows and columns of 2-D weights; not the biases
+        memset(p->decay + p->ffn[j].off, 1, (size_t)(p->ffn_gated ? 3 : 2) * p->ffn[j].n * C);
 }
 
 static int lowest_layer(const ParamPack *p, const Model *m) {
@@ -160,16 +182,25 @@ static int lowest_layer(const ParamPack *p, const Model *m) {
         low = l < low ? l : low;
     }
     for (int j = 0; j < p->n_ffn; j++) low = p->ffn[j].layer < low ? p->ffn[j].layer : low;
+    for (int k = 0; k < p->n_lora; k++) low = p->lora[k].layer < low ? p->lora[k].layer : low;
     return low;
 }
 
 LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *s) {
     memset(p, 0, sizeof *p);
     snprintf(p->mode, sizeof p->mode, "%s", s->mode);
-    if (!mode_is(s, "full")) LM_TRY(check_neurons(m, s));
+    int lora = mode_is(s, "lora");
+    if (!mode_is(s, "full") && !lora) LM_TRY(check_neurons(m, s));
+    if (lora && s->lora.selected && !s->neurons) {
+        lm_error("lora.layers selected needs a neurons file");
+        lm_hint("set train.neurons to the output of 'landermt detect', or lora.layers: all");
+        return LM_EUSAGE;
+    }
     int C = m->cfg.hidden_size, L = m->cfg.num_hidden_layers;
+    p->ffn_gated = m->cfg.architecture != ARCH_BLOOM;
+    p->ffn_biased = m->cfg.architecture == ARCH_BLOOM;
     layout_tensors(p, m, s);
-    int neuron_mode = !mode_is(s, "full") && !mode_is(s, "layers");
+    int neuron_mode = !mode_is(s, "full") && !mode_is(s, "layers") && !lora;
     if (neuron_mode) {
         p->ffn = xcalloc((size_t)s->neurons->k, sizeof(PackFfn));
         for (int j = 0; j < s->neurons->k; j++) layout_ffn_layer(p, &p->ffn[p->n_ffn++], s->neurons, j, C, s);
@@ -179,6 +210,7 @@ LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *s) {
     p->routing = neuron_mode && mode_is(s, "landermt") && s->routing;
     p->scale = s->scale;
     if (p->routing) layout_routes(p, s, C);
+    if (lora) LM_TRY(pack_lora_layout(p, m, s));
     layout_decay(p, m);
     p->param = falloc(p->n), p->grad = falloc(p->n), p->m = falloc(p->n), p->v = falloc(p->n);
     p->route = xcalloc((size_t)L, sizeof(FfnRoute));
@@ -186,6 +218,7 @@ LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *s) {
     p->blocks = xcalloc((size_t)L * 3, sizeof(FfnBlock));
     p->stop_layer = lowest_layer(p, m);
     pack_gather(p, m);
+    if (lora) pack_lora_views(p), pack_lora_init(p, s->lora.seed);
     return LM_OK;
 }
 
@@ -196,6 +229,7 @@ void pack_free(ParamPack *p) {
     free(p->cls), free(p->ffn), free(p->tensor), free(p->n_groups), free(p->groups);
     free(p->param), free(p->grad), free(p->m), free(p->v), free(p->decay);
     free(p->route), free(p->fgrad), free(p->blocks);
+    pack_lora_free(p);
     memset(p, 0, sizeof *p);
 }
 
@@ -208,12 +242,13 @@ static void copy_rows(float *pack, float *model, size_t n, int to_pack) {
 static void copy_ffn(const ParamPack *p, const PackFfn *f, Model *m, int to_pack) {
     const LayerWeights *w = &m->w.layers[f->layer];
     int C = m->cfg.hidden_size, F = m->cfg.intermediate_size;
-    float *gate = p->param + f->off, *up = gate + (size_t)f->n * C, *down = up + (size_t)f->n * C;
+    PackFfnView v = pack_ffn_view(p, f, p->param, C);
     for (int r = 0; r < f->n; r++) {
         int i = f->neuron[r];
-        copy_rows(gate + (size_t)r * C, w->gate_proj + (size_t)i * C, (size_t)C, to_pack);
-        copy_rows(up + (size_t)r * C, w->up_proj + (size_t)i * C, (size_t)C, to_pack);
-        float *col = down + (size_t)r * C;  // column i of down_proj (C,F)
+        if (v.gate) copy_rows(v.gate + (size_t)r * C, w->gate_proj + (size_t)i * C, (size_t)C, to_pack);
+        copy_rows(v.up + (size_t)r * C, w->up_proj + (size_t)i * C, (size_t)C, to_pack);
+        if (v.bias) copy_rows(v.bias + r, w->up_bias + i, 1, to_pack);
+        float *col = v.down + (size_t)r * C;  // column i of down_proj (C,F)
         for (int c = 0; c < C; c++) {
             if (to_pack) col[c] = w->down_proj[(size_t)c * F + i];
             else w->down_proj[(size_t)c * F + i] = col[c];
@@ -237,11 +272,13 @@ void pack_scatter(const ParamPack *p, Model *m) { copy_all(p, m, 0); }
 static void ffn_blocks(ParamPack *p, int d, int j, int C) {
     const PackFfn *f = &p->ffn[j];
     FfnBlock *b = p->blocks + (size_t)f->layer * 3;
-    float *g = p->grad + f->off;
+    PackFfnView v = pack_ffn_view(p, f, p->grad, C);
     for (int k = 0; k < p->n_groups[d]; k++) {
         int grp = p->groups[d][k], r0 = f->group_start[grp];
-        b[k] = (FfnBlock){f->group_start[grp + 1] - r0, f->neuron + r0, g + (size_t)r0 * C,
-                          g + (size_t)(f->n + r0) * C, g + (size_t)(2 * f->n + r0) * C};
+        size_t at = (size_t)r0 * C;
+        b[k] = (FfnBlock){f->group_start[grp + 1] - r0, f->neuron + r0,
+                          v.gate ? v.gate + at : NULL, v.up + at, v.down + at,
+                          v.bias ? v.bias + r0 : NULL};
     }
     p->fgrad[f->layer] = (FfnGrad){p->n_groups[d], b, NULL, NULL};
 }
@@ -263,6 +300,8 @@ void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOp
     memset(o, 0, sizeof *o);
     o->stop_layer = p->stop_layer;
     m->route = NULL;
+    m->lora = p->n_lora ? &p->lora_set : NULL;
+    o->lora = p->n_lora ? p->lora_grad : NULL;
     if (!p->n_ffn) return;
     o->ffn = p->fgrad;
     for (int j = 0; j < p->n_ffn; j++) {
@@ -278,6 +317,9 @@ uint64_t pack_layout_hash(const ParamPack *p) {
     for (const char *c = p->mode; *c; c++) h = mix(h, (uint64_t)(unsigned char)*c);
     h = mix(mix(h, p->n), (uint64_t)p->n_gates);
     for (int k = 0; k < p->n_tensor; k++) h = mix(h, (uint64_t)p->tensor[k].tensor);
+    for (int k = 0; k < p->n_lora; k++)
+        h = mix(mix(h, (uint64_t)p->lora[k].layer), (uint64_t)p->lora[k].target);
+    h = mix(h, (uint64_t)p->lora_set.rank);
     for (int j = 0; j < p->n_ffn; j++) {
         h = mix(h, (uint64_t)p->ffn[j].layer);
         for (int r = 0; r < p->ffn[j].n; r++) h = mix(h, (uint64_t)p->ffn[j].neuron[r]);
@@ -324,7 +366,12 @@ LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec) {
     *spec = (PackSpec){.mode = c->train.mode, .routing = c->routing.enabled,
                        .per_direction = c->routing.per_direction, .scale = (float)c->routing.scale,
                        .awareness_scaled = c->train.awareness_scaled_grads};
-    int neuron_mode = strcmp(c->train.mode, "full") && strcmp(c->train.mode, "layers");
+    static const char *targets[CFG_LIST_MAX];
+    for (int i = 0; i < c->lora.target.n; i++) targets[i] = c->lora.target.item[i];
+    spec->lora = (LoraSpec){c->lora.rank, (float)c->lora.alpha, targets, c->lora.target.n,
+                            !strcmp(c->lora.layers, "selected"), (uint64_t)c->train.seed};
+    int neuron_mode = strcmp(c->train.mode, "full") && strcmp(c->train.mode, "layers") &&
+                      strcmp(c->train.mode, "lora");
     if (spec->awareness_scaled && !neuron_mode) {
         lm_error("train.awareness_scaled_grads scales neuron gradients; train.mode %s has none",
                  c->train.mode);
@@ -332,6 +379,13 @@ LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec) {
         return LM_EUSAGE;
     }
     if (!strcmp(c->train.mode, "full")) return LM_OK;
+    if (!strcmp(c->train.mode, "lora")) {  // any streams; neurons only for the selected layers
+        if (!spec->lora.selected) return LM_OK;
+        LM_TRY(config_require(c, (const char *const[]){"train.neurons"}, 1));
+        LM_TRY(neurons_read(c->train.neurons, nr));
+        spec->neurons = nr;
+        return LM_OK;
+    }
     LM_TRY(config_require(c, (const char *const[]){"train.neurons"}, 1));
     if (c->data.mono.n || !c->data.directions.n) {
         lm_error("train.mode %s trains translation directions only; data.mono must be empty and "

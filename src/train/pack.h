@@ -6,10 +6,13 @@
 //   whole tensors     train.mode full (every tensor), layers (every tensor
 //                     of the selected layers);
 //   FFN neuron sets   landermt, general, specific: for each selected layer
-//                     the trainable neurons' rows of gate_proj and up_proj
-//                     and columns of down_proj, each as a row of C floats;
+//                     the trainable neurons' rows of gate_proj (llama) and
+//                     up_proj and columns of down_proj, each as a row of C
+//                     floats, then their up-bias entries (bloom);
 //   routing gates     landermt with routing: w (C) and b per selected
-//                     layer (and direction with routing.per_direction).
+//                     layer (and direction with routing.per_direction);
+//   LoRA adapters     lora: A (r, in) then B (out, r) per layer and target;
+//                     the model reads them from the pack directly.
 // A micro-batch of direction p only ever writes the gradients of the
 // general neurons and those specific to p; all others stay exactly zero.
 #ifndef LM_PACK_H
@@ -34,13 +37,28 @@ typedef struct {
     float *grad_scale;  // [n] awareness factors (train.awareness_scaled_grads), or NULL
     int n_group;      // 1 + units
     int *group_start; // [n_group + 1] first row of each group (general, unit 0, ...)
-    size_t off;       // packed offset: gate rows (n,C), up rows (n,C), down columns (n,C)
+    size_t off;       // packed offset: [gate rows (n,C)] up rows (n,C), down columns (n,C)
+                      // [up-bias entries (n)] (PackFfnView)
 } PackFfn;
+
+// Where a neuron segment's parts sit in a packed buffer (values,
+// gradients or moments): row r of each part belongs to neuron[r].
+typedef struct {
+    float *gate, *up, *down;  // (n,C) each; gate NULL for bloom
+    float *bias;              // (n) up-bias entries; NULL for llama
+} PackFfnView;
 
 typedef struct {
     int tensor;       // whole-tensor segment: index in the tensor table
     size_t off;
 } PackTensor;
+
+typedef struct {
+    int layer;
+    LoraTarget target;
+    int in, out;      // the targeted linear's sizes
+    size_t off;       // A (r, in) at off, B (out, r) after it
+} PackLora;
 
 typedef struct {
     char mode[16];
@@ -51,6 +69,7 @@ typedef struct {
     PackTensor *tensor;
     int n_ffn;
     PackFfn *ffn;                // selected layers with neuron segments
+    int ffn_gated, ffn_biased;   // llama: gate rows; bloom: up-bias entries
     int stop_layer;              // lowest layer with a trainable entry
     // Per direction d: the groups its micro-batches update (index 0 =
     // general) and, with routing, the CAR class of every neuron per FFN
@@ -66,37 +85,62 @@ typedef struct {
     FfnRoute *route;             // [L] handed to the model, per micro-batch
     FfnGrad *fgrad;              // [L]
     FfnBlock *blocks;            // [L][3]
+    // LoRA: adapters in layer then target order; the model's LoraSet and
+    // the backward's gradient views point into param and grad.
+    int n_lora;
+    PackLora *lora;
+    LoraPair *lora_at;           // [L * LORA_N]
+    LoraGrad *lora_grad;         // [L * LORA_N]
+    LoraSet lora_set;
 } ParamPack;
 
 typedef struct {
-    const char *mode;            // full | layers | landermt | general | specific
-    const Neurons *neurons;      // required unless mode is full
+    int rank;
+    float alpha;
+    const char *const *target;   // lora.target names; n_target = 0: the family default
+    int n_target;
+    int selected;                // 1: only the neurons file's selected layers
+    uint64_t seed;               // A's initialisation
+} LoraSpec;
+
+typedef struct {
+    const char *mode;            // full | layers | landermt | general | specific | lora
+    const Neurons *neurons;      // required unless mode is full (or lora on all layers)
     const char *const *dirs;     // training directions, in stream order
     int n_dir;
     int routing, per_direction;  // landermt only
     float scale;
     int awareness_scaled;        // scale neuron gradients by their awareness
+    LoraSpec lora;               // mode lora
 } PackSpec;
 
 // The spec a run's config asks for: train.mode, the neurons file (read
-// into nr for the selective modes), data.directions, routing.*.
+// into nr for the selective modes), data.directions, routing.*, lora.*.
 LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec);
 
-// Builds the layout and gathers the initial values from the model. Errors
-// (LM_EUSAGE) name what does not fit: a neurons file of another model, a
-// direction without neurons, a mode without a neurons file.
+// Builds the layout and gathers the initial values from the model (LoRA:
+// A uniform in +-1/sqrt(in) as PEFT does, B = 0, so the adapted model
+// starts as the base). Errors (LM_EUSAGE) name what does not fit: a neurons
+// file of another model, a direction without neurons, a mode without a
+// neurons file, a LoRA target the family lacks or a rank above a matrix.
 LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *spec);
 void pack_free(ParamPack *p);
 
 // Prepares the model and the gradient views for a micro-batch of direction
 // d: CAR routes with d's classes, dense gradient views into p->grad for
 // whole-tensor segments, selective FFN gradient blocks straight into the
-// packed rows of d's groups. g must come from model_weights_none.
+// packed rows of d's groups, LoRA adapters and their gradient views. g
+// must come from model_weights_none.
 void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOpts *o);
 // With awareness-scaled gradients: multiplies each trainable neuron's
 // gradient rows by its factor (its awareness averaged over units, divided by
 // the mean over the layer's trainable neurons). A no-op otherwise.
 void pack_scale_grads(ParamPack *p, int C);
+
+// The parts of neuron segment f inside buf (p->param, p->grad, ...).
+PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, int C);
+// Floats per trainable neuron: 3 C (llama), 2 C + 1 (bloom).
+size_t pack_ffn_per_neuron(const ParamPack *p, int C);
 
 // Writes the packed values back into the model's tensors.
 void pack_scatter(const ParamPack *p, Model *m);

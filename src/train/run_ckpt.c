@@ -51,7 +51,7 @@ static LmStatus write_rank0(Run *r, const char *path) {
     LandermtState lm;
     pack_landermt_state(&r->tr.pack, &r->neurons, dirs, &lm);
     LmStatus st = ckpt_write(path, &r->model, r->config_text, &ts, r->cfg->data.corpus,
-                             r->neurons.k ? &lm : NULL);
+                             r->neurons.k && !r->tr.pack.n_lora ? &lm : NULL);
     if (st == LM_OK) printf("saved %s\n", path);
     return st;
 }

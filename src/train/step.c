@@ -9,11 +9,11 @@
 #include "util/timer.h"
 
 LmStatus trainer_init(Trainer *tr, Model *m, int B, int T, const AdamWHyper *h,
-                      const Schedule *s, double clip, const PackSpec *spec) {
+                      const Schedule *s, double clip, const PackSpec *spec, const ActsOpts *ao) {
     memset(tr, 0, sizeof *tr);
     tr->model = m;
     LM_TRY(pack_build(&tr->pack, m, spec));
-    acts_init(&tr->acts, &m->cfg, B, T);
+    acts_init_opts(&tr->acts, &m->cfg, B, T, ao);
     model_weights_none(m, &tr->gview);
     tr->hyper = *h;
     tr->sched = *s;
@@ -26,6 +26,7 @@ void trainer_free(Trainer *tr) {
     model_weights_free(&tr->gview);
     pack_free(&tr->pack);
     tr->model->route = NULL;
+    tr->model->lora = NULL;
     memset(tr, 0, sizeof *tr);
 }
 

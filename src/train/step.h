@@ -46,9 +46,9 @@ typedef struct {
 enum { STEP_NONFINITE = 1, STEP_EMPTY = 2 };
 
 // Builds the pack of `spec` (which entries are trainable) for micro-batches
-// of up to B x T tokens.
+// of up to B x T tokens, with activation memory options ao (may be NULL).
 LmStatus trainer_init(Trainer *tr, Model *m, int B, int T, const AdamWHyper *h,
-                      const Schedule *s, double clip, const PackSpec *spec);
+                      const Schedule *s, double clip, const PackSpec *spec, const ActsOpts *ao);
 void trainer_free(Trainer *tr);
 
 // One optimizer step accumulating n micro-batches (one per stream; each

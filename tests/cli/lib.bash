@@ -2,7 +2,7 @@
 set -uo pipefail
 : "${LANDERMT:?}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lmcli.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap '[[ -n ${KEEP:-} ]] || rm -rf "$WORK"' EXIT
 FAILS=0
 CHECKS=0
 

@@ -1,6 +1,6 @@
 // Decoding: the KV-cache forward equals a full recomputation at every
 // step (GQA, q/k/v bias, CAR routing, rows of different lengths, idle rows,
-// cache reordering); batched greedy equals greedy by recomputing the whole
+// cache reordering; Llama 3.1, Mistral's sliding window and BLOOM too); batched greedy equals greedy by recomputing the whole
 // sequence; beam width 1 equals greedy; scale-2 routing with zero gates
 // decodes exactly like no routing, also through a checkpoint's /landermt
 // group (reader, routes per direction, errors).
@@ -17,13 +17,40 @@
 
 enum { NROW = 3, MAXNEW = 10, C_ = 16, F_ = 24, L_ = 3 };
 
-static void tiny_model(Model *m) {
-    ModelConfig c = {.architecture = ARCH_LLAMA, .vocab_size = 29, .hidden_size = C_,
-                     .intermediate_size = F_, .num_hidden_layers = L_, .num_attention_heads = 4,
-                     .num_key_value_heads = 2, .max_position_embeddings = 64,
-                     .norm_eps = 1e-5f, .rope_theta = 100.0f, .attention_bias = 1};
+static ModelConfig tiny_config(void) {
+    return (ModelConfig){.architecture = ARCH_LLAMA, .vocab_size = 29, .hidden_size = C_,
+                         .intermediate_size = F_, .num_hidden_layers = L_, .num_attention_heads = 4,
+                         .num_key_value_heads = 2, .max_position_embeddings = 64,
+                         .norm_eps = 1e-5f, .rope_theta = 100.0f, .attention_bias = 1};
+}
+
+static void tiny_model_cfg(Model *m, ModelConfig c) {
     model_init(m, &c);
     model_init_random(m, 11, 0.5f);  // peaked: greedy choices far from ties
+    for (int i = 0; i < m->n_tensors; i++) {  // biases away from 0 (bloom has many)
+        const TensorInfo *t = &m->tensors[i];
+        if (strstr(t->name, "bias"))
+            for (size_t j = 0; j < t->numel; j++) m->data[t->offset + j] = 0.1f * (float)((j % 7) - 3);
+    }
+}
+
+static void tiny_model(Model *m) { tiny_model_cfg(m, tiny_config()); }
+
+// The other families: Llama 3.1 (head_dim 6, o bias, llama3 rope),
+// Mistral (a sliding window shorter than the sequences), BLOOM.
+static ModelConfig family_config(int k) {
+    ModelConfig c = tiny_config();
+    if (k == 0) {
+        c.head_dim = 6, c.attention_out_bias = 1, c.rope_scaling = ROPE_LLAMA3;
+        c.rope_factor = 8, c.rope_low_freq_factor = 1, c.rope_high_freq_factor = 4;
+        c.rope_original_max_position_embeddings = 40;
+    } else if (k == 1) {
+        snprintf(c.model_type, sizeof c.model_type, "mistral");
+        c.attention_bias = 0, c.sliding_window = 3;
+    } else {
+        c.architecture = ARCH_BLOOM;
+    }
+    return c;
 }
 
 // Random classes and gates (scaled by gate_std) on layers 0 and 2.
@@ -104,6 +131,8 @@ static void rows_reorder(KvCache *kc, Rows *rw, const int *src) {
     kvcache_reorder(kc, src);
 }
 
+static void greedy_vs_full(const Model *m, const char *what);
+
 static void kv_vs_full(const Model *m, const char *what) {
     static const int chunks[5][NROW] = {{3, 5, 1}, {1, 0, 2}, {0, 1, 1}, {2, 1, 0}, {1, 1, 1}};
     static const int src1[NROW] = {2, 0, 0}, src2[NROW] = {1, -1, 1}, again[NROW] = {2, 2, 1};
@@ -132,6 +161,17 @@ static void test_kvcache_equals_full_forward(void) {
     routes_random(&rt, 0.7f, 1.0f);
     kv_vs_full(&m, "routed, scale 1");
     model_free(&m);
+    const char *names[3] = {"llama3", "mistral window 3", "bloom"};
+    for (int k = 0; k < 3; k++) {
+        tiny_model_cfg(&m, family_config(k));
+        kv_vs_full(&m, names[k]);
+        m.route = rt.route;
+        char what[64];
+        snprintf(what, sizeof what, "%s routed", names[k]);
+        kv_vs_full(&m, what);
+        greedy_vs_full(&m, what);
+        model_free(&m);
+    }
 }
 
 // ------------------------------------------------------------- greedy

@@ -1,9 +1,11 @@
 // Finite-difference checks of every parameter type's gradient, plus the
 // selective-backward contract (frozen tensors, stop layer, FFN hook).
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
+#include "model/layers.h"
 #include "model/model.h"
 #include "util/alloc.h"
 #include "util/rng.h"
@@ -17,12 +19,41 @@ typedef struct {
     float weight[B * T];
 } Fix;
 
-static void fix_init(Fix *f, int bias, int tied, int kv) {
-    ModelConfig c = {.architecture = ARCH_LLAMA, .vocab_size = 29, .hidden_size = 16,
-                     .intermediate_size = 24, .num_hidden_layers = 2, .num_attention_heads = 4,
-                     .num_key_value_heads = kv, .max_position_embeddings = 32,
-                     .norm_eps = 1e-5f, .rope_theta = 50.0f, .tie_word_embeddings = tied,
-                     .attention_bias = bias};
+static ModelConfig cfg_llama(int bias, int tied, int kv) {
+    return (ModelConfig){.architecture = ARCH_LLAMA, .vocab_size = 29, .hidden_size = 16,
+                         .intermediate_size = 24, .num_hidden_layers = 2, .num_attention_heads = 4,
+                         .num_key_value_heads = kv, .max_position_embeddings = 32,
+                         .norm_eps = 1e-5f, .rope_theta = 50.0f, .tie_word_embeddings = tied,
+                         .attention_bias = bias};
+}
+
+// Llama 3.1-style: head_dim 6 != 16 / 4, q/k/v/o biases, llama3 rope
+// scaling whose original context puts the 3 frequencies in all 3 regimes.
+static ModelConfig cfg_llama3(void) {
+    ModelConfig c = cfg_llama(1, 0, 2);
+    c.head_dim = 6;
+    c.attention_out_bias = 1;
+    c.rope_scaling = ROPE_LLAMA3;
+    c.rope_factor = 8.0f, c.rope_low_freq_factor = 1.0f, c.rope_high_freq_factor = 4.0f;
+    c.rope_original_max_position_embeddings = 40;
+    return c;
+}
+
+static ModelConfig cfg_mistral(int window) {
+    ModelConfig c = cfg_llama(0, 0, 2);
+    snprintf(c.model_type, sizeof c.model_type, "mistral");
+    c.sliding_window = window;
+    return c;
+}
+
+// BLOOM with 3 heads (not a power of two: ALiBi's extra slopes).
+static ModelConfig cfg_bloom(void) {
+    return (ModelConfig){.architecture = ARCH_BLOOM, .vocab_size = 29, .hidden_size = 12,
+                         .intermediate_size = 24, .num_hidden_layers = 2, .num_attention_heads = 3,
+                         .max_position_embeddings = 32, .norm_eps = 1e-5f};
+}
+
+static void fix_init_cfg(Fix *f, ModelConfig c) {
     model_init(&f->m, &c);
     model_init_random(&f->m, 7, 0.3f);
     Rng r;
@@ -33,13 +64,15 @@ static void fix_init(Fix *f, int bias, int tied, int kv) {
         if (t->ndim == 1)
             for (size_t j = 0; j < t->numel; j++) f->m.data[t->offset + j] += 0.2f * rng_normal(&r);
     }
-    acts_init(&f->a, &c, B, T);
+    acts_init(&f->a, &f->m.cfg, B, T);
     for (int i = 0; i < B * T; i++) {
         f->tokens[i] = (int)(rng_next(&r) % 29);
         f->targets[i] = (int)(rng_next(&r) % 29);
         f->weight[i] = (i % T) == 0 ? 0.0f : ((i % 3) ? 1.0f : 0.5f);
     }
 }
+
+static void fix_init(Fix *f, int bias, int tied, int kv) { fix_init_cfg(f, cfg_llama(bias, tied, kv)); }
 
 static void fix_free(Fix *f) {
     acts_free(&f->a);
@@ -94,18 +127,59 @@ static void check_tensor_fd(Fix *f, const TensorInfo *t, const float *g) {
     free(saved);
 }
 
-static void check_all_fd(int bias, int tied, int kv) {
+static void check_all_fd(ModelConfig c) {
     Fix f;
-    fix_init(&f, bias, tied, kv);
+    fix_init_cfg(&f, c);
     float *g = grad_full(&f, NULL, NULL);
     for (int i = 0; i < f.m.n_tensors; i++) check_tensor_fd(&f, &f.m.tensors[i], g);
     free(g);
     fix_free(&f);
 }
 
-static void test_fd_gqa_bias_untied(void) { check_all_fd(1, 0, 2); }
-static void test_fd_mha_tied(void) { check_all_fd(0, 1, 4); }
-static void test_fd_mqa(void) { check_all_fd(1, 1, 1); }
+static void test_fd_gqa_bias_untied(void) { check_all_fd(cfg_llama(1, 0, 2)); }
+static void test_fd_mha_tied(void) { check_all_fd(cfg_llama(0, 1, 4)); }
+static void test_fd_mqa(void) { check_all_fd(cfg_llama(1, 1, 1)); }
+static void test_fd_llama3(void) { check_all_fd(cfg_llama3()); }
+static void test_fd_mistral_window(void) { check_all_fd(cfg_mistral(2)); }
+static void test_fd_bloom(void) { check_all_fd(cfg_bloom()); }
+
+// BLOOM's slopes for 6 heads (power of two 4: 2^-2k, then 2^-1, 2^-3) and
+// 3 heads (2: 2^-4, 2^-8, then 2^-2).
+static void test_alibi_slopes(void) {
+    float s6[6], s3[3];
+    alibi_slopes(s6, 6);
+    alibi_slopes(s3, 3);
+    const float w6[6] = {0.25f, 0.0625f, 0.015625f, 0.00390625f, 0.5f, 0.125f};
+    const float w3[3] = {0.0625f, 0.00390625f, 0.25f};
+    for (int h = 0; h < 6; h++) CHECK(s6[h] == w6[h], "6 heads: slope %d = %g, expected %g", h, s6[h], w6[h]);
+    for (int h = 0; h < 3; h++) CHECK(s3[h] == w3[h], "3 heads: slope %d = %g, expected %g", h, s3[h], w3[h]);
+}
+
+// With one layer and a window of 2, position t sees tokens t-1 and t only:
+// changing token 0 changes the logits at positions 0 and 1 and nothing
+// after; without the window every later position changes.
+static void test_sliding_window_mask(void) {
+    for (int window = 0; window <= 2; window += 2) {
+        ModelConfig c = cfg_mistral(window);
+        c.num_hidden_layers = 1;
+        Fix f;
+        fix_init_cfg(&f, c);
+        size_t V = 29, n = (size_t)B * T * V;
+        float *before = xmalloc(n * sizeof(float));
+        model_forward(&f.m, &f.a, f.tokens, B, T);
+        memcpy(before, f.a.logits, n * sizeof(float));
+        f.tokens[0] = (f.tokens[0] + 1) % 29;
+        model_forward(&f.m, &f.a, f.tokens, B, T);
+        for (int t = 0; t < T; t++) {
+            int same = !memcmp(before + t * V, f.a.logits + t * V, V * sizeof(float));
+            int expect_same = window && t >= window;
+            CHECK(same == expect_same, "window %d: position %d %s", window, t,
+                  same ? "unchanged" : "changed");
+        }
+        free(before);
+        fix_free(&f);
+    }
+}
 
 // Scaling dloss scales every gradient: backward is linear in dL/dlogits.
 static void test_dloss_scale(void) {
@@ -177,17 +251,18 @@ static void test_selective_backward(void) {
 
 // CAR routing on layer 1: classes mixed, a non-trivial gate. The model's
 // gradients and the gate's (w, b) gradients against finite differences.
+enum { CMAX = 16, FMAX = 24 };
 typedef struct {
-    unsigned char cls[24];
-    float w[16], b;
+    unsigned char cls[FMAX];
+    float w[CMAX], b;
     FfnRoute route[2];
 } RouteFix;
 
 static void route_init(RouteFix *r, Fix *f, float wscale) {
     Rng g;
     rng_seed(&g, 5);
-    for (int i = 0; i < 24; i++) r->cls[i] = (unsigned char)(i % 3);
-    for (int j = 0; j < 16; j++) r->w[j] = wscale * rng_normal(&g);
+    for (int i = 0; i < FMAX; i++) r->cls[i] = (unsigned char)(i % 3);
+    for (int j = 0; j < CMAX; j++) r->w[j] = wscale * rng_normal(&g);
     r->b = wscale * 0.3f;
     memset(r->route, 0, sizeof r->route);
     r->route[1] = (FfnRoute){r->cls, r->w, &r->b, 2.0f};
@@ -204,17 +279,19 @@ static double fd_of(Fix *f, float *p, float v) {
     return (lp - lm) / 2e-2;
 }
 
-static void test_routing_fd(void) {
+// llama: routed SwiGLU; bloom: the biased GELU FFN, whose inputs (not
+// biases) the gate scales.
+static void check_routing_fd(ModelConfig c) {
     Fix f;
-    fix_init(&f, 1, 0, 2);
+    fix_init_cfg(&f, c);
     RouteFix r;
     route_init(&r, &f, 0.5f);
-    float dw[16] = {0}, db = 0;
+    float dw[CMAX] = {0}, db = 0;
     FfnGrad fg[2] = {{0}, {.d_route_w = dw, .d_route_b = &db}};
     BackwardOpts o = {.ffn = fg};
     float *g = grad_full(&f, &o, NULL);
     for (int i = 0; i < f.m.n_tensors; i++) check_tensor_fd(&f, &f.m.tensors[i], g);
-    for (int j = 0; j < 16; j += 5) {
+    for (int j = 0; j < c.hidden_size; j += 5) {
         double fd = fd_of(&f, &r.w[j], 1.0f);
         CHECK(fabs(fd - dw[j]) <= 2e-3 + 2e-2 * fabs(fd), "route w[%d]: fd %g analytic %g", j, fd, dw[j]);
     }
@@ -224,11 +301,14 @@ static void test_routing_fd(void) {
     fix_free(&f);
 }
 
+static void test_routing_fd(void) { check_routing_fd(cfg_llama(1, 0, 2)); }
+static void test_routing_fd_bloom(void) { check_routing_fd(cfg_bloom()); }
+
 // Scale 2 with a zero gate: c = 1 exactly, every scale is 1, and the model
-// is the base model bit for bit.
-static void test_routing_identity(void) {
+// is the base model bit for bit (bloom too: the bias is not scaled).
+static void check_routing_identity(ModelConfig c) {
     Fix f;
-    fix_init(&f, 1, 0, 2);
+    fix_init_cfg(&f, c);
     model_forward(&f.m, &f.a, f.tokens, B, T);
     size_t n = (size_t)B * T * 29;
     float *base = xmalloc(n * sizeof(float));
@@ -244,55 +324,249 @@ static void test_routing_identity(void) {
     fix_free(&f);
 }
 
+static void test_routing_identity(void) { check_routing_identity(cfg_llama(1, 0, 2)); }
+static void test_routing_identity_bloom(void) { check_routing_identity(cfg_bloom()); }
+
 // Gradient rows of the active neurons only, equal to the dense gradient's
-// rows (gate, up) and columns (down); nothing else is computed.
-static void test_selective_rows(void) {
+// rows (gate, up), columns (down) and bias entries (bloom's up bias);
+// nothing else is computed.
+static void check_selective_rows(ModelConfig c, const char *prefix, const char *gate,
+                                 const char *up, const char *down, const char *up_bias) {
     Fix f;
-    fix_init(&f, 1, 0, 2);
+    fix_init_cfg(&f, c);
     RouteFix r;
     route_init(&r, &f, 0.5f);
     float *dense = grad_full(&f, NULL, NULL);
     const int active[] = {0, 3, 4, 10, 23};
-    enum { A = 5, C = 16, F = 24 };
-    float dg[A * C] = {0}, du[A * C] = {0}, dd[A * C] = {0};
+    enum { A = 5 };
+    int C = c.hidden_size, F = c.intermediate_size, bloom = c.architecture == ARCH_BLOOM;
+    float dg[A * CMAX] = {0}, du[A * CMAX] = {0}, dd[A * CMAX] = {0}, dbias[A] = {0};
     // two blocks: neurons {0, 3} and {4, 10, 23}, rows consecutive
-    FfnBlock blocks[2] = {{2, active, dg, du, dd}, {3, active + 2, dg + 2 * C, du + 2 * C, dd + 2 * C}};
+    FfnBlock blocks[2] = {{2, active, bloom ? NULL : dg, du, dd, bloom ? dbias : NULL},
+                          {3, active + 2, bloom ? NULL : dg + 2 * C, du + 2 * C, dd + 2 * C,
+                           bloom ? dbias + 2 : NULL}};
     FfnGrad fg[2] = {{0}, {2, blocks, NULL, NULL}};
     float *sel = falloc(f.m.numel);
     ModelWeights gv;
     model_weights_view(&f.m, sel, &gv);
-    gv.layers[1].gate_proj = gv.layers[1].up_proj = gv.layers[1].down_proj = NULL;
+    LayerWeights *g1 = &gv.layers[1];
+    g1->gate_proj = g1->up_proj = g1->down_proj = g1->up_bias = NULL;
     BackwardOpts o = {.ffn = fg};
     loss_of(&f);
     model_backward(&f.m, &f.a, f.tokens, &gv, &o);
-    const float *Dg = dense + model_find_tensor(&f.m, "model.layers.1.mlp.gate_proj.weight")->offset;
-    const float *Du = dense + model_find_tensor(&f.m, "model.layers.1.mlp.up_proj.weight")->offset;
-    const float *Dd = dense + model_find_tensor(&f.m, "model.layers.1.mlp.down_proj.weight")->offset;
+    char name[96];
+#define DENSE(part) (snprintf(name, sizeof name, "%s%s", prefix, part), dense + model_find_tensor(&f.m, name)->offset)
+    const float *Du = DENSE(up), *Dd = DENSE(down);
+    const float *Dg = bloom ? NULL : DENSE(gate), *Db = bloom ? DENSE(up_bias) : NULL;
     double worst = 0;
-    for (int j = 0; j < A; j++)
-        for (int c = 0; c < C; c++) {
-            worst = fmax(worst, fabs(dg[j * C + c] - Dg[active[j] * C + c]));
-            worst = fmax(worst, fabs(du[j * C + c] - Du[active[j] * C + c]));
-            worst = fmax(worst, fabs(dd[j * C + c] - Dd[c * F + active[j]]));
+    for (int j = 0; j < A; j++) {
+        for (int k = 0; k < C; k++) {
+            if (Dg) worst = fmax(worst, fabs(dg[j * C + k] - Dg[active[j] * C + k]));
+            worst = fmax(worst, fabs(du[j * C + k] - Du[active[j] * C + k]));
+            worst = fmax(worst, fabs(dd[j * C + k] - Dd[k * F + active[j]]));
         }
+        if (Db) worst = fmax(worst, fabs(dbias[j] - Db[active[j]]));
+    }
     CHECK(worst < 1e-6, "selective rows differ from the dense gradient by %g", worst);
-    const float *S = sel + model_find_tensor(&f.m, "model.layers.1.mlp.gate_proj.weight")->offset;
+    snprintf(name, sizeof name, "%s%s", prefix, up);
+    const float *S = sel + model_find_tensor(&f.m, name)->offset;
     int untouched = 1;
     for (int i = 0; i < F * C; i++) untouched &= S[i] == 0.0f;
-    CHECK(untouched, "the dense gate_proj gradient was written although frozen");
+    CHECK(untouched, "the dense %s gradient was written although frozen", up);
+#undef DENSE
     model_weights_free(&gv);
     free(dense), free(sel);
     fix_free(&f);
+}
+
+static void test_selective_rows(void) {
+    check_selective_rows(cfg_llama(1, 0, 2), "model.layers.1.mlp.", "gate_proj.weight",
+                         "up_proj.weight", "down_proj.weight", NULL);
+}
+
+static void test_selective_rows_bloom(void) {
+    check_selective_rows(cfg_bloom(), "transformer.h.1.mlp.", NULL, "dense_h_to_4h.weight",
+                         "dense_4h_to_h.weight", "dense_h_to_4h.bias");
+}
+
+// LoRA on every linear of both layers (llama: q, k, v, o, gate, up, down;
+// bloom: the fused query_key_value, dense, dense_h_to_4h, dense_4h_to_h),
+// rank 2, A and B random: their gradients against finite differences, and
+// with B = 0 the model is the base model bit for bit.
+typedef struct {
+    LoraPair at[2 * LORA_N];
+    LoraGrad grad[2 * LORA_N];
+    LoraSet set;
+    float *store;
+} LoraFix;
+
+static void lora_init(LoraFix *lf, Fix *f, float b_std) {
+    const ModelConfig *c = &f->m.cfg;
+    int bloom = c->architecture == ARCH_BLOOM, r = 2;
+    memset(lf, 0, sizeof *lf);
+    lf->store = falloc(4 * 2 * LORA_N * 64 * 64);
+    float *at = lf->store;
+    Rng g;
+    rng_seed(&g, 17);
+    for (int l = 0; l < 2; l++)
+        for (int t = 0; t < LORA_N; t++) {
+            int fused = t == LORA_QKV, gate = t == LORA_GATE;
+            if (bloom ? (t <= LORA_V || gate) : fused) continue;
+            int in, out;
+            model_lora_dims(c, (LoraTarget)t, &in, &out);
+            LoraPair *p = &lf->at[l * LORA_N + t];
+            float *A = at, *B = at + (size_t)r * in;
+            at = B + (size_t)out * r;
+            for (int i = 0; i < r * in; i++) A[i] = 0.3f * rng_normal(&g);
+            for (int i = 0; i < out * r; i++) B[i] = b_std * rng_normal(&g);
+            *p = (LoraPair){A, B};
+            lf->grad[l * LORA_N + t] = (LoraGrad){at, at + (size_t)r * in};
+            at += (size_t)r * in + (size_t)out * r;
+        }
+    lf->set = (LoraSet){r, 2.0f, lf->at};
+    f->m.lora = &lf->set;
+}
+
+static void check_lora_fd(ModelConfig c) {
+    Fix f;
+    fix_init_cfg(&f, c);
+    LoraFix lf;
+    lora_init(&lf, &f, 0.3f);
+    BackwardOpts o = {.lora = lf.grad};
+    float *g = grad_full(&f, &o, NULL);
+    int checked = 0;
+    for (int k = 0; k < 2 * LORA_N; k++) {
+        if (!lf.at[k].A) continue;
+        int in, out;
+        model_lora_dims(&f.m.cfg, (LoraTarget)(k % LORA_N), &in, &out);
+        float *P[2] = {(float *)lf.at[k].A, (float *)lf.at[k].B}, *G[2] = {lf.grad[k].dA, lf.grad[k].dB};
+        int n[2] = {2 * in, out * 2};
+        for (int m = 0; m < 2; m++)
+            for (int i = 0; i < n[m]; i += n[m] / 3 + 1) {
+                double fd = fd_of(&f, &P[m][i], 1.0f);
+                CHECK(fabs(fd - G[m][i]) <= 2e-3 + 2e-2 * fabs(fd), "lora layer %d target %d %s[%d]: fd %g analytic %g",
+                      k / LORA_N, k % LORA_N, m ? "B" : "A", i, fd, G[m][i]);
+                checked++;
+            }
+    }
+    CHECK(checked >= 24, "only %d LoRA entries checked", checked);
+    for (int i = 0; i < f.m.n_tensors; i++) check_tensor_fd(&f, &f.m.tensors[i], g);  // base too
+    free(g), free(lf.store);
+    fix_free(&f);
+}
+
+static void test_lora_fd(void) { check_lora_fd(cfg_llama3()); }
+static void test_lora_fd_bloom(void) { check_lora_fd(cfg_bloom()); }
+
+// Merging W += scale B A gives the unmerged model's logits (to float
+// rounding of the two orders of summation).
+static void test_lora_merge(void) {
+    ModelConfig cs[2] = {cfg_llama3(), cfg_bloom()};
+    for (int k = 0; k < 2; k++) {
+        Fix f;
+        fix_init_cfg(&f, cs[k]);
+        LoraFix lf;
+        lora_init(&lf, &f, 0.3f);
+        model_forward(&f.m, &f.a, f.tokens, B, T);
+        size_t n = (size_t)B * T * 29;
+        float *unmerged = xmalloc(n * sizeof(float));
+        memcpy(unmerged, f.a.logits, n * sizeof(float));
+        model_lora_merge(&f.m);
+        CHECK(f.m.lora == NULL, "merge left the adapters attached");
+        model_forward(&f.m, &f.a, f.tokens, B, T);
+        double worst = 0, scale = 0;
+        for (size_t i = 0; i < n; i++)
+            worst = fmax(worst, fabs(unmerged[i] - f.a.logits[i])), scale = fmax(scale, fabs(unmerged[i]));
+        CHECK(worst <= 1e-5 * scale && worst > 0, "config %d: merged vs unmerged logits differ by %g (max %g)",
+              k, worst, scale);
+        free(unmerged), free(lf.store);
+        fix_free(&f);
+    }
+}
+
+static void test_lora_zero_b_is_base(void) {
+    ModelConfig cs[2] = {cfg_llama3(), cfg_bloom()};
+    for (int k = 0; k < 2; k++) {
+        Fix f;
+        fix_init_cfg(&f, cs[k]);
+        model_forward(&f.m, &f.a, f.tokens, B, T);
+        size_t n = (size_t)B * T * 29;
+        float *base = xmalloc(n * sizeof(float));
+        memcpy(base, f.a.logits, n * sizeof(float));
+        LoraFix lf;
+        lora_init(&lf, &f, 0.0f);
+        model_forward(&f.m, &f.a, f.tokens, B, T);
+        CHECK(!memcmp(base, f.a.logits, n * sizeof(float)), "config %d: B = 0 changed the logits", k);
+        free(base), free(lf.store);
+        fix_free(&f);
+    }
+}
+
+// Activation recomputation and chunked cross-entropy against the plain
+// path on the same model and batch (and with CAR routing and LoRA attached
+// too). Recomputation re-runs the same kernels on the same inputs: loss and
+// gradients are bit-identical. The chunks' logits come from sgemms of
+// fewer rows, which OpenBLAS may round differently: equal to fp32 rounding.
+static void check_memory_options(ModelConfig c, ActsOpts opt, int route, int lora) {
+    Fix f;
+    fix_init_cfg(&f, c);
+    RouteFix r;
+    LoraFix lf;
+    if (route) route_init(&r, &f, 0.5f);
+    if (lora) lora_init(&lf, &f, 0.3f);
+    float *plain = grad_full(&f, NULL, NULL);
+    double l0 = loss_of(&f);
+    acts_free(&f.a);
+    acts_init_opts(&f.a, &f.m.cfg, B, T, &opt);
+    float *opts = grad_full(&f, NULL, NULL);
+    double l1 = loss_of(&f);
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < f.m.numel; i++)
+        worst = fmax(worst, fabs(plain[i] - opts[i])), scale = fmax(scale, fabs(plain[i]));
+    double tol_loss = opt.ce_chunk ? 1e-7 : 0, tol_grad = opt.ce_chunk ? 1e-5 : 0;
+    CHECK(fabs(l0 - l1) <= tol_loss * fabs(l0), "recompute %d, ce_chunk %d: loss %.15g vs %.15g",
+          opt.recompute, opt.ce_chunk, l0, l1);
+    CHECK(worst <= tol_grad * scale, "recompute %d, ce_chunk %d: gradients differ by %g (max %g)",
+          opt.recompute, opt.ce_chunk, worst, scale);
+    printf("     recompute %d ce_chunk %d route %d lora %d: max |grad diff| %.3g of %.3g\n",
+           opt.recompute, opt.ce_chunk, route, lora, worst, scale);
+    if (lora) free(lf.store);
+    free(plain), free(opts);
+    fix_free(&f);
+}
+
+static void test_recompute_and_chunked_ce(void) {
+    ActsOpts both = {1, 3}, rec = {1, 0}, ce = {0, 4};
+    check_memory_options(cfg_llama(1, 0, 2), rec, 0, 0);
+    check_memory_options(cfg_llama3(), rec, 1, 1);
+    check_memory_options(cfg_bloom(), rec, 1, 1);
+    check_memory_options(cfg_llama(1, 0, 2), ce, 0, 0);
+    check_memory_options(cfg_llama(0, 1, 4), both, 1, 0);  // tied head
+    check_memory_options(cfg_llama3(), both, 1, 1);
+    check_memory_options(cfg_bloom(), both, 1, 1);
 }
 
 int main(void) {
     RUN(test_fd_gqa_bias_untied);
     RUN(test_fd_mha_tied);
     RUN(test_fd_mqa);
+    RUN(test_fd_llama3);
+    RUN(test_fd_mistral_window);
+    RUN(test_fd_bloom);
+    RUN(test_alibi_slopes);
+    RUN(test_sliding_window_mask);
     RUN(test_dloss_scale);
     RUN(test_selective_backward);
     RUN(test_routing_fd);
+    RUN(test_routing_fd_bloom);
     RUN(test_routing_identity);
+    RUN(test_routing_identity_bloom);
     RUN(test_selective_rows);
+    RUN(test_selective_rows_bloom);
+    RUN(test_lora_fd);
+    RUN(test_lora_fd_bloom);
+    RUN(test_lora_zero_b_is_base);
+    RUN(test_lora_merge);
+    RUN(test_recompute_and_chunked_ce);
     return harness_finish();
 }

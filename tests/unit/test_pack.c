@@ -2,7 +2,7 @@
 // of a micro-batch equals the dense gradient (allreduced over ranks)
 // restricted to its direction's mask; entries outside the mask, and gates
 // of other directions, are exactly zero; scatter/gather round-trips; the
-// layout hash tells modes apart. Run alone and under mpirun
+// layout hash tells modes apart; LoRA adapters as packed entries. Run alone and under mpirun
 // (tests/cli/pack_ranks.sh: 1, 2 and 4 ranks).
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +57,8 @@ static void fix_free(Fix *f) {
 static const char *DIRS[] = {"de-en", "fr-en"};
 
 static LmStatus build(ParamPack *p, Fix *f, const char *mode, int routing, int per_dir) {
-    PackSpec s = {mode, &f->nr, DIRS, 2, routing, per_dir, 2.0f, 0};
+    PackSpec s = {.mode = mode, .neurons = &f->nr, .dirs = DIRS, .n_dir = 2,
+                  .routing = routing, .per_direction = per_dir, .scale = 2.0f};
     return pack_build(p, &f->m, &s);
 }
 
@@ -186,7 +187,8 @@ static void test_awareness_scaled(void) {
     fix_init(&f, 1);
     for (size_t i = 0; i < (size_t)3 * L * F; i++) f.nr.scores[i] = 1.0 + (double)(i % 7);
     ParamPack plain, scaled;
-    PackSpec a = {"landermt", &f.nr, DIRS, 2, 0, 0, 2.0f, 0}, b = a;
+    PackSpec a = {.mode = "landermt", .neurons = &f.nr, .dirs = DIRS, .n_dir = 2,
+                  .routing = 0, .per_direction = 0, .scale = 2.0f}, b = a;
     b.awareness_scaled = 1;
     pack_build(&plain, &f.m, &a);
     pack_build(&scaled, &f.m, &b);
@@ -220,12 +222,14 @@ static void test_errors(void) {
     Fix f;
     fix_init(&f, 1);
     ParamPack p;
-    PackSpec none = {"landermt", NULL, DIRS, 2, 1, 0, 2.0f, 0};
+    PackSpec none = {.mode = "landermt", .neurons = NULL, .dirs = DIRS, .n_dir = 2,
+                  .routing = 1, .per_direction = 0, .scale = 2.0f};
     capture_begin();
     LmStatus st = pack_build(&p, &f.m, &none);
     check_error(st, LM_EUSAGE, capture_end(), "needs a neurons file");
     const char *bad_dirs[] = {"de-en", "it-de"};
-    PackSpec missing = {"landermt", &f.nr, bad_dirs, 2, 1, 0, 2.0f, 0};
+    PackSpec missing = {.mode = "landermt", .neurons = &f.nr, .dirs = bad_dirs, .n_dir = 2,
+                  .routing = 1, .per_direction = 0, .scale = 2.0f};
     capture_begin();
     st = pack_build(&p, &f.m, &missing);
     check_error(st, LM_EUSAGE, capture_end(), "direction it-de has no unit");
@@ -237,13 +241,108 @@ static void test_errors(void) {
     fix_free(&f);
 }
 
+// LoRA on every llama target, rank 2: the packed adapter gradients,
+// allreduced, equal adapter gradients computed into separate buffers and
+// allreduced; the pack holds exactly the adapters; B = 0 at the start, so
+// the logits are the base model's; the base gets no gradient.
+static LmStatus build_lora(ParamPack *p, Fix *f, int rank, const char *const *targets, int n_targets,
+                           int selected) {
+    PackSpec s = {.mode = "lora", .neurons = selected ? &f->nr : NULL,
+                  .lora = {rank, 4.0f, targets, n_targets, selected, 9}};
+    return pack_build(p, &f->m, &s);
+}
+
+static const char *ALL_TARGETS[] = {"q", "k", "v", "o", "gate", "up", "down"};
+
+static void test_lora_pack(void) {
+    Fix f;
+    fix_init(&f, 200 + (uint64_t)comm_rank());
+    model_forward(&f.m, &f.a, f.tokens, B, T);
+    size_t nl = (size_t)B * T * V;
+    float *base = xmalloc(nl * sizeof(float));
+    memcpy(base, f.a.logits, nl * sizeof(float));
+    ParamPack p;
+    CHECK(build_lora(&p, &f, 2, ALL_TARGETS, 7, 0) == LM_OK, "build lora");
+    size_t want = (size_t)L * 2 * ((C + 16) + (C + 8) * 2 + (16 + C) + 2 * (C + F) + (F + C));
+    CHECK(p.n == want && p.n_lora == 7 * L && p.n_tensor == 0 && p.stop_layer == 0,
+          "lora pack: %zu entries (want %zu), %d adapters", p.n, want, p.n_lora);
+    ModelWeights g;
+    model_weights_none(&f.m, &g);
+    BackwardOpts o;
+    pack_micro_begin(&p, &f.m, 0, &g, &o);
+    model_forward(&f.m, &f.a, f.tokens, B, T);
+    CHECK(!memcmp(base, f.a.logits, nl * sizeof(float)), "B = 0 adapters changed the logits");
+    Rng r;
+    rng_seed(&r, 77);  // same B on every rank, so that A gets gradients too
+    for (int k = 0; k < p.n_lora; k++) {
+        const PackLora *a = &p.lora[k];
+        float *Bm = p.param + a->off + (size_t)2 * a->in;
+        for (int i = 0; i < a->out * 2; i++) Bm[i] = 0.2f * rng_normal(&r);
+    }
+    memset(p.grad, 0, p.n * sizeof(float));
+    micro(&f, &p, 0);
+    comm_allreduce_f32(p.grad, p.n);
+    float *sep = falloc(p.n);  // the same gradients through separate buffers
+    LoraGrad lg[L * LORA_N];
+    memset(lg, 0, sizeof lg);
+    for (int k = 0; k < p.n_lora; k++) {
+        const PackLora *a = &p.lora[k];
+        lg[a->layer * LORA_N + a->target] = (LoraGrad){sep + a->off, sep + a->off + (size_t)2 * a->in};
+    }
+    BackwardOpts so = {.lora = lg};
+    double ls, nt;
+    f.m.lora = &p.lora_set;
+    model_forward(&f.m, &f.a, f.tokens, B, T);
+    model_loss(&f.m, &f.a, f.targets, f.weight, 0.1f, &ls, &nt);
+    model_backward(&f.m, &f.a, f.tokens, &g, &so);
+    comm_allreduce_f32(sep, p.n);
+    double norm = 0;
+    int same = 1;
+    for (size_t i = 0; i < p.n; i++) same &= p.grad[i] == sep[i], norm += fabs(p.grad[i]);
+    CHECK(same && norm > 0, "packed LoRA gradients differ from separate ones (|g| %g)", norm);
+    model_weights_free(&g);
+    free(sep), free(base);
+    pack_free(&p);
+    f.m.lora = NULL;
+    fix_free(&f);
+}
+
+static void test_lora_layers_and_errors(void) {
+    Fix f;
+    fix_init(&f, 1);
+    ParamPack p;
+    const char *qv[] = {"q_proj", "v"};
+    CHECK(build_lora(&p, &f, 4, qv, 2, 1) == LM_OK, "lora on the selected layers");
+    CHECK(p.n_lora == 4 && p.lora[0].layer == 1 && p.stop_layer == 1 &&
+          p.lora[0].target == LORA_Q && p.lora[1].target == LORA_V, "selected layers: %d adapters, first layer %d",
+          p.n_lora, p.n_lora ? p.lora[0].layer : -1);
+    uint64_t h = pack_layout_hash(&p);
+    pack_free(&p);
+    CHECK(build_lora(&p, &f, 2, qv, 2, 1) == LM_OK && pack_layout_hash(&p) != h, "rank not in the layout hash");
+    pack_free(&p);
+    capture_begin();
+    LmStatus st = build_lora(&p, &f, 17, qv, 2, 0);
+    check_error(st, LM_EUSAGE, capture_end(), "lora.rank 17 is larger than");
+    const char *fused[] = {"query_key_value"};
+    capture_begin();
+    st = build_lora(&p, &f, 2, fused, 1, 0);
+    check_error(st, LM_EUSAGE, capture_end(), "lora.target: 'query_key_value' is not a linear of a llama-family");
+    capture_begin();
+    PackSpec s = {.mode = "lora", .lora = {2, 4.0f, qv, 2, 1, 9}};
+    st = pack_build(&p, &f.m, &s);
+    check_error(st, LM_EUSAGE, capture_end(), "lora.layers selected needs a neurons file");
+    fix_free(&f);
+}
+
 int main(int argc, char **argv) {
     comm_init(&argc, &argv);
     RUN(test_landermt_mask);
     RUN(test_landermt_no_routing);
     RUN(test_general_mask);
     RUN(test_specific_mask);
+    RUN(test_lora_pack);
     if (comm_size() == 1) {
+        RUN(test_lora_layers_and_errors);
         RUN(test_layout);
         RUN(test_awareness_scaled);
         RUN(test_errors);

@@ -83,7 +83,7 @@ static void check_adamw(const char *name) {
     h5_read(ag, "grad_norms", H5T_F64, norms, 1, &n10, FIXTURE_PATH);
     Trainer tr;
     PackSpec full = {.mode = "full"};
-    trainer_init(&tr, &c.m, c.B, c.T, &h, &s, fixture_attr_f(ag, "grad_clip"), &full);
+    trainer_init(&tr, &c.m, c.B, c.T, &h, &s, fixture_attr_f(ag, "grad_clip"), &full, NULL);
     Batch b = {c.tokens, c.targets, c.weight, c.B, c.T};
     for (int i = 0; i < steps; i++) {
         StepStats st;
