@@ -32,24 +32,62 @@ printf '[5, 17, 300, 2]\n[599]\n[10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]\n' 
 /usr/bin/python3 "$LM_SOURCE_DIR/tests/cli/hf_check.py" "$WORK/init_float32" "$WORK/init_bfloat16" \
   "$WORK/init_float16" "$WORK/ids.txt" "$WORK/lp.jsonl" && pass || fail "independent format / reference check"
 
-# Full training from the directory, exported to a directory and to a checkpoint.
 TRAIN=(-c "$CFG" --set train.save_every=0 --set train.eval_every=0)
-"$LANDERMT" train "${TRAIN[@]}" --set model.checkpoint="$WORK/init_float32" --set train.steps=160 \
-  --set train.out_dir="$WORK/full" >"$WORK/full.log" 2>&1 || fail "full training from a directory: $(tail -3 "$WORK/full.log")"
-E=(-c "$CFG" --set model.checkpoint="$WORK/init_float32")
-"$LANDERMT" export "${E[@]}" --set export.format=hf "$WORK/full/step_00000160.h5" "$WORK/base_hf" >/dev/null 2>&1 \
-  && "$LANDERMT" export "${E[@]}" "$WORK/full/step_00000160.h5" "$WORK/base.h5" >/dev/null 2>&1 && pass || fail "export full"
-cmp -s "$WORK/init_float32/config.json" "$WORK/base_hf/config.json" && pass || fail "config.json changed on export"
 T=(-c "$CFG" --set translate.direction=en-de --set translate.max_new_tokens=16 --set translate.max_sentences=40)
-"$LANDERMT" translate "${T[@]}" --set model.checkpoint="$WORK/base.h5" >"$WORK/base_h5.txt" 2>/dev/null
-"$LANDERMT" translate "${T[@]}" --set model.checkpoint="$WORK/base_hf" >"$WORK/base_hf.txt" 2>"$WORK/t.err" \
-  && cmp -s "$WORK/base_h5.txt" "$WORK/base_hf.txt" && pass || fail "translate: directory vs checkpoint: $(tail -2 "$WORK/t.err")"
-[[ $(grep -c '[a-z]' "$WORK/base_hf.txt") -gt 20 ]] && pass || fail "too few translations have a word"
-mpi "$LANDERMT" translate "${T[@]}" --set model.checkpoint="$WORK/base_hf" 2>/dev/null | cmp -s "$WORK/base_hf.txt" - \
-  && pass || fail "translate on 2 ranks differs"
+
+# One family end to end, in $WORK/$1.*: full training from the directory $2,
+# exported to a directory ($1.base_hf) and a checkpoint; detect and a
+# LANDeRMT finetune on the exported directory (trainable-only checkpoints
+# refer to it by path and checksum), exported with the sidecar ($1.lm_hf)
+# and as a checkpoint; translate gives the same lines from directory and
+# checkpoint, on 1 and 2 ranks.
+pipeline() {
+  local n=$1 init=$2 W="$WORK/$1"
+  "$LANDERMT" train "${TRAIN[@]}" --set model.checkpoint="$init" --set train.steps=160 \
+    --set train.out_dir="$W.full" >"$W.full.log" 2>&1 || fail "$n: full training from a directory: $(tail -3 "$W.full.log")"
+  local E=(-c "$CFG" --set model.checkpoint="$init" "$W.full/step_00000160.h5")
+  "$LANDERMT" export "${E[@]}" --set export.format=hf "$W.base_hf" >/dev/null 2>&1 \
+    && "$LANDERMT" export "${E[@]}" "$W.base.h5" >/dev/null 2>&1 && pass || fail "$n: export full"
+  diff <(grep -v torch_dtype "$init/config.json") <(grep -v torch_dtype "$W.base_hf/config.json") >/dev/null \
+    && grep -q '"torch_dtype": "float32"' "$W.base_hf/config.json" && pass || fail "$n: config.json changed on export"
+  "$LANDERMT" translate "${T[@]}" --set model.checkpoint="$W.base.h5" >"$W.base_h5.txt" 2>/dev/null
+  "$LANDERMT" translate "${T[@]}" --set model.checkpoint="$W.base_hf" >"$W.base_hf.txt" 2>"$W.t.err" \
+    && cmp -s "$W.base_h5.txt" "$W.base_hf.txt" && pass || fail "$n: translate: directory vs checkpoint: $(tail -2 "$W.t.err")"
+  [[ $(grep -c '[a-z]' "$W.base_hf.txt") -gt 20 ]] && pass || fail "$n: too few translations have a word"
+  mpi "$LANDERMT" translate "${T[@]}" --set model.checkpoint="$W.base_hf" 2>/dev/null | cmp -s "$W.base_hf.txt" - \
+    && pass || fail "$n: translate on 2 ranks differs"
+  "$LANDERMT" detect -c "$CFG" --set model.checkpoint="$W.base_hf" --set detect.output="$W.neurons.h5" \
+    >"$W.detect.log" 2>&1 || fail "$n: detect: $(tail -2 "$W.detect.log")"
+  FT=(-c "$CFG" --set model.checkpoint="$W.base_hf" --set train.neurons="$W.neurons.h5" --set train.mode=landermt
+      --set train.lr=1.0e-2 --set routing.per_direction=true)
+  "$LANDERMT" train "${FT[@]}" "${TRAIN[@]:2}" --set train.steps=4 --set train.out_dir="$W.lm" >"$W.lm.log" 2>&1 \
+    || fail "$n: landermt from a directory: $(tail -3 "$W.lm.log")"
+  LM="$W.lm/step_00000004.h5"
+  "$LANDERMT" export "${FT[@]}" --set export.format=hf "$LM" "$W.lm_hf" >"$W.x.log" 2>&1 \
+    && "$LANDERMT" export "${FT[@]}" "$LM" "$W.lm.h5" >>"$W.x.log" 2>&1 && [[ -f "$W.lm_hf/landermt_state.h5" ]] \
+    && pass || fail "$n: landermt export: $(tail -3 "$W.x.log")"
+  "$LANDERMT" inspect "$W.lm_hf" 2>&1 | grep -q "landermt: landermt_state.h5, 2 direction units.*2 CAR gate" \
+    && pass || fail "$n: inspect does not show the sidecar"
+  "$LANDERMT" translate "${T[@]}" --set model.checkpoint="$W.lm.h5" >"$W.lm_h5.txt" 2>/dev/null
+  "$LANDERMT" translate "${T[@]}" --set model.checkpoint="$W.lm_hf" >"$W.lm_hf.txt" 2>"$W.lm.err" \
+    && grep -q "CAR routing" "$W.lm.err" && cmp -s "$W.lm_h5.txt" "$W.lm_hf.txt" && pass \
+    || fail "$n: routed translate: directory vs checkpoint: $(tail -2 "$W.lm.err")"
+  mpi "$LANDERMT" translate "${T[@]}" --set model.checkpoint="$W.lm_hf" 2>/dev/null | cmp -s "$W.lm_hf.txt" - \
+    && pass || fail "$n: routed translate on 2 ranks differs"
+}
+pipeline llama "$WORK/init_float32"
+# BLOOM, the paper's family, with 6 heads (not a power of two) in bfloat16.
+cat >"$WORK/bloom.json" <<'JSON'
+{"architectures": ["BloomForCausalLM"], "model_type": "bloom", "vocab_size": 600, "hidden_size": 36,
+ "n_layer": 4, "n_head": 6, "layer_norm_epsilon": 1e-05, "bos_token_id": 1, "eos_token_id": 2,
+ "apply_residual_connection_post_layernorm": false, "torch_dtype": "bfloat16"}
+JSON
+"$LANDERMT" init "$WORK/bloom.json" "$WORK/bloom_init" --set export.dtype=source >/dev/null 2>&1 && pass || fail "init bloom"
+pipeline bloom "$WORK/bloom_init"
+grep -q '"n_head": 6' "$WORK/bloom.lm_hf/config.json" && pass || fail "bloom config.json"
 
 # Mistral (sliding window) and Qwen2 (q/k/v biases, tied head) directories
-# go the same way.
+# train, export, convert and translate the same way.
 sed 's/"llama"/"mistral"/; s/"hidden_act"/"sliding_window": 4096, "hidden_act"/' "$WORK/llama.json" >"$WORK/mistral.json"
 sed 's/"llama"/"qwen2"/; s/"tie_word_embeddings": false/"tie_word_embeddings": true/' "$WORK/llama.json" >"$WORK/qwen2.json"
 for fam in mistral qwen2; do
@@ -57,8 +95,7 @@ for fam in mistral qwen2; do
   "$LANDERMT" train "${TRAIN[@]}" --set model.checkpoint="$WORK/${fam}_init" --set train.steps=20 \
     --set train.out_dir="$WORK/$fam" >"$WORK/$fam.log" 2>&1 || fail "train $fam: $(tail -2 "$WORK/$fam.log")"
   X=(-c "$CFG" --set model.checkpoint="$WORK/${fam}_init" "$WORK/$fam/step_00000020.h5")
-  "$LANDERMT" export "${X[@]}" "$WORK/$fam.h5" >/dev/null 2>&1 \
-    && "$LANDERMT" export --set export.format=hf --set export.dtype=source "${X[@]}" "$WORK/${fam}_hf" >/dev/null 2>&1 \
+  "$LANDERMT" export --set export.format=hf --set export.dtype=source "${X[@]}" "$WORK/${fam}_hf" >/dev/null 2>&1 \
     && grep -q "\"model_type\": \"$fam\"" "$WORK/${fam}_hf/config.json" && pass || fail "export $fam"
   "$LANDERMT" convert "$WORK/${fam}_hf" "$WORK/${fam}_conv.h5" >/dev/null 2>&1 \
     && "$LANDERMT" inspect "$WORK/${fam}_hf" >/dev/null 2>&1 && pass || fail "$fam: convert or inspect"
@@ -68,35 +105,21 @@ for fam in mistral qwen2; do
     || fail "$fam: the directory (1 rank) and its conversion (2 ranks) translate differently"
 done
 
-# LANDeRMT on the exported directory: trainable-only checkpoints refer to
-# the directory by path and checksum; the export carries the sidecar.
-"$LANDERMT" detect -c "$CFG" --set model.checkpoint="$WORK/base_hf" >"$WORK/detect.log" 2>&1 || fail "detect: $(tail -2 "$WORK/detect.log")"
-FT=(-c "$CFG" --set model.checkpoint="$WORK/base_hf" --set train.neurons="$WORK/neurons.h5" --set train.mode=landermt
-    --set train.lr=1.0e-2 --set routing.per_direction=true)
-"$LANDERMT" train "${FT[@]}" "${TRAIN[@]:2}" --set train.steps=4 --set train.out_dir="$WORK/lm" >"$WORK/lm.log" 2>&1 \
-  || fail "landermt from a directory: $(tail -3 "$WORK/lm.log")"
-LM="$WORK/lm/step_00000004.h5"
-"$LANDERMT" export "${FT[@]}" --set export.format=hf "$LM" "$WORK/lm_hf" >"$WORK/x.log" 2>&1 \
-  && "$LANDERMT" export "${FT[@]}" "$LM" "$WORK/lm.h5" >>"$WORK/x.log" 2>&1 && [[ -f "$WORK/lm_hf/landermt_state.h5" ]] \
-  && pass || fail "landermt export: $(tail -3 "$WORK/x.log")"
-"$LANDERMT" inspect "$WORK/lm_hf" 2>&1 | grep -q "landermt: landermt_state.h5, 2 direction units.*2 CAR gate" \
-  && pass || fail "inspect does not show the sidecar"
-"$LANDERMT" translate "${T[@]}" --set model.checkpoint="$WORK/lm.h5" >"$WORK/lm_h5.txt" 2>/dev/null
-"$LANDERMT" translate "${T[@]}" --set model.checkpoint="$WORK/lm_hf" >"$WORK/lm_hf.txt" 2>"$WORK/lm.err" \
-  && grep -q "CAR routing" "$WORK/lm.err" && cmp -s "$WORK/lm_h5.txt" "$WORK/lm_hf.txt" && pass \
-  || fail "routed translate: directory vs checkpoint: $(tail -2 "$WORK/lm.err")"
-mpi "$LANDERMT" translate "${T[@]}" --set model.checkpoint="$WORK/lm_hf" 2>/dev/null | cmp -s "$WORK/lm_hf.txt" - \
-  && pass || fail "routed translate on 2 ranks differs"
+# logprob applies the sidecar's routes like translate; the finetuned model
+# scores differently from its base.
+FT=(-c "$CFG" --set model.checkpoint="$WORK/llama.base_hf" --set train.neurons="$WORK/llama.neurons.h5"
+    --set train.mode=landermt --set routing.per_direction=true)
+LM="$WORK/llama.lm/step_00000004.h5"
 LP=(--set logprob.input="$WORK/ids.txt" --set logprob.direction=en-de --set logprob.per_token=true)
-"$LANDERMT" logprob --set model.checkpoint="$WORK/lm_hf" "${LP[@]}" >"$WORK/lp_hf.jsonl" 2>/dev/null
-mpi "$LANDERMT" logprob --set model.checkpoint="$WORK/lm.h5" "${LP[@]}" 2>/dev/null | cmp -s "$WORK/lp_hf.jsonl" - \
+"$LANDERMT" logprob --set model.checkpoint="$WORK/llama.lm_hf" "${LP[@]}" >"$WORK/lp_hf.jsonl" 2>/dev/null
+mpi "$LANDERMT" logprob --set model.checkpoint="$WORK/llama.lm.h5" "${LP[@]}" 2>/dev/null | cmp -s "$WORK/lp_hf.jsonl" - \
   && [[ $(wc -l <"$WORK/lp_hf.jsonl") -eq 3 ]] && pass || fail "logprob: directory (1 rank) vs checkpoint (2 ranks)"
-"$LANDERMT" logprob --set model.checkpoint="$WORK/base_hf" "${LP[@]}" 2>/dev/null | cmp -s "$WORK/lp_hf.jsonl" - \
+"$LANDERMT" logprob --set model.checkpoint="$WORK/llama.base_hf" "${LP[@]}" 2>/dev/null | cmp -s "$WORK/lp_hf.jsonl" - \
   && fail "the finetuned model scores exactly like its base" || pass
-printf 'the cat sleeps\n' | "$LANDERMT" logprob -c "$CFG" --set model.checkpoint="$WORK/lm_hf" --set logprob.format=text \
+printf 'the cat sleeps\n' | "$LANDERMT" logprob -c "$CFG" --set model.checkpoint="$WORK/llama.lm_hf" --set logprob.format=text \
   --set logprob.direction=en-de 2>/dev/null | grep -q '"tokens": [1-9]' && pass || fail "logprob of text"
 # The base directory copied elsewhere still matches its checksum; another one does not.
-cp -r "$WORK/base_hf" "$WORK/base_copy"
+cp -r "$WORK/llama.base_hf" "$WORK/base_copy"
 "$LANDERMT" export "${FT[@]}" --set model.checkpoint="$WORK/base_copy" "$LM" "$WORK/lm_copy.h5" >/dev/null 2>&1 \
   && pass || fail "export against a copy of the base directory"
 expect_exit 1 "belongs to a different base model" "$LANDERMT" export "${FT[@]}" \
@@ -122,7 +145,7 @@ expect_exit 1 "names shard model-00002-of-" "$LANDERMT" train "${TRAIN[@]}" --se
 printf '[1, 2, 600]\n' >"$WORK/bad_ids.txt"
 expect_exit 1 "line 1: element 2 is not a token id in \[0, 600\)" "$LANDERMT" logprob \
   --set model.checkpoint="$WORK/init_float32" --set logprob.input="$WORK/bad_ids.txt"
-expect_exit 2 "logprob.direction is not set" "$LANDERMT" logprob --set model.checkpoint="$WORK/lm_hf" \
+expect_exit 2 "logprob.direction is not set" "$LANDERMT" logprob --set model.checkpoint="$WORK/llama.lm_hf" \
   --set logprob.input="$WORK/ids.txt"
 expect_exit 2 "logprob needs a tokenizer" "$LANDERMT" logprob --set model.checkpoint="$WORK/init_float32" \
   --set logprob.format=text --set logprob.input="$WORK/ids.txt"
