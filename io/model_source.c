@@ -169,7 +169,6 @@ static LmStatus hf_load(const ModelSource *s, Model *m) {
         const StTensor *t = s->src[i];
         const StFile *f = owner(s, t);
         LM_TRY(st_read_f32(f, t, m->data + m->tensors[i].offset));
-        st_release(f, t);
     }
     return s->lm_head ? lm_head_check(s) : LM_OK;
 }
@@ -179,6 +178,7 @@ static LmStatus values_check(const ModelSource *s, const StTensor *t, float *buf
     for (size_t i = 0; i < t->numel; i += COMPARE_CHUNK) {
         size_t k = t->numel - i < COMPARE_CHUNK ? t->numel - i : COMPARE_CHUNK;
         st_widen(t, i, k, buf);
+        st_release_range(owner(s, t), t, i, k);
         for (size_t j = 0; j < k; j++) {
             if (isfinite(buf[j])) continue;
             lm_error("%s: tensor %s[%zu] is %g; refusing to load non-finite weights",
@@ -197,10 +197,7 @@ LmStatus model_source_verify(const ModelSource *s) {
     }
     float *buf = falloc(COMPARE_CHUNK);
     LmStatus st = LM_OK;
-    for (int i = 0; st == LM_OK && i < s->table.n_tensors; i++) {
-        st = values_check(s, s->src[i], buf);
-        st_release(owner(s, s->src[i]), s->src[i]);
-    }
+    for (int i = 0; st == LM_OK && i < s->table.n_tensors; i++) st = values_check(s, s->src[i], buf);
     free(buf);
     return st == LM_OK && s->lm_head ? lm_head_check(s) : st;
 }

@@ -110,14 +110,20 @@ void st_widen(const StTensor *t, size_t start, size_t n, float *out) {
     }
 }
 
+#define READ_CHUNK ((size_t)1 << 22)  // elements widened before their pages are released
+
 LmStatus st_read_f32(const StFile *f, const StTensor *t, float *out) {
-    st_widen(t, 0, t->numel, out);
-    for (size_t i = 0; i < t->numel; i++) {
-        if (isfinite(out[i])) continue;
-        lm_error("%s: tensor %s[%zu] is %g; refusing to load non-finite weights", f->path, t->name,
-                 i, (double)out[i]);
-        lm_hint("the file holds a diverged or damaged model; use an earlier or re-downloaded copy");
-        return LM_ERUNTIME;
+    for (size_t at = 0; at < t->numel; at += READ_CHUNK) {
+        size_t n = t->numel - at < READ_CHUNK ? t->numel - at : READ_CHUNK;
+        st_widen(t, at, n, out + at);
+        st_release_range(f, t, at, n);
+        for (size_t i = at; i < at + n; i++) {
+            if (isfinite(out[i])) continue;
+            lm_error("%s: tensor %s[%zu] is %g; refusing to load non-finite weights", f->path,
+                     t->name, i, (double)out[i]);
+            lm_hint("the file holds a diverged or damaged model; use an earlier or re-downloaded copy");
+            return LM_ERUNTIME;
+        }
     }
     return LM_OK;
 }
@@ -325,12 +331,21 @@ const StTensor *st_find(const StFile *f, const char *name) {
     return f->n ? bsearch(&key, f->t, (size_t)f->n, sizeof *f->t, tensor_cmp) : NULL;
 }
 
-void st_release(const StFile *f, const StTensor *t) {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t a = (size_t)((const char *)t->data - (const char *)f->map) / page * page;
-    size_t b = (size_t)((const char *)t->data - (const char *)f->map) + t->nbytes;
+// A read maps more than it touches: the kernel's fault-around maps the
+// cached pages of an aligned window (64 KB by default) around each fault,
+// including pages before it that an earlier release already dropped. So a
+// release starts at the 2 MB boundary below its range, which covers any
+// window; dropping pages that are not mapped costs nothing.
+#define RELEASE_ALIGN ((size_t)2 << 20)
+
+void st_release_range(const StFile *f, const StTensor *t, size_t start, size_t n) {
+    size_t es = st_dtype_size(t->dtype);
+    size_t from = (size_t)((const char *)t->data - (const char *)f->map) + start * es;
+    size_t a = from / RELEASE_ALIGN * RELEASE_ALIGN, b = from + n * es;
     if (b > a) madvise((char *)f->map + a, b - a, MADV_DONTNEED);
 }
+
+void st_release(const StFile *f, const StTensor *t) { st_release_range(f, t, 0, t->numel); }
 
 // ---------------------------------------------------------------- writer
 

@@ -51,9 +51,11 @@ LmStatus st_open(StFile *f, const char *path);
 void st_close(StFile *f);
 // The tensor called name, or NULL.
 const StTensor *st_find(const StFile *f, const char *name);
-// Tells the kernel the pages of t are not needed by this process any more
-// (they stay in the page cache for other readers).
+// Tells the kernel the pages of t (of its elements [start, start + n)) are
+// not needed by this process any more (they stay in the page cache for
+// other readers), so reading a model never keeps a second copy resident.
 void st_release(const StFile *f, const StTensor *t);
+void st_release_range(const StFile *f, const StTensor *t, size_t start, size_t n);
 
 size_t st_dtype_size(StDtype d);
 const char *st_dtype_name(StDtype d);      // "F32", "F16", "BF16"
@@ -71,8 +73,9 @@ uint16_t st_f32_to_bf16(float x);
 
 // Elements [start, start + n) of t widened to float32.
 void st_widen(const StTensor *t, size_t start, size_t n, float *out);
-// The whole tensor widened into out (t->numel floats); a NaN or infinity is
-// an error naming the file, the tensor and the index.
+// The whole tensor widened into out (t->numel floats), releasing its pages
+// piece by piece; a NaN or infinity is an error naming the file, the tensor
+// and the index.
 LmStatus st_read_f32(const StFile *f, const StTensor *t, float *out);
 
 // Writer: the header is fixed up front (names, shapes, one dtype), then
