@@ -49,3 +49,14 @@ load "load bfloat16, single file" "$W/bf16"
 load "load bfloat16, 100 MB shards" "$W/bf16_sh"
 load "load landermt checkpoint (HDF5, float32)" "$W/f32.h5"
 du -sh "$W/f32" "$W/f32_sh" "$W/bf16" "$W/bf16_sh" "$W/f32.h5" | sed 's/^/# /'
+
+# BIG=1: a 2.86 GB bfloat16 BLOOM-shaped directory (BLOOM-7b1's vocabulary and
+# width, 2 layers): init and inspect stay small whatever the model's size.
+if [[ -n "${BIG:-}" ]]; then
+  cat >"$W/bloom_2l.json" <<'JSON'
+{"model_type": "bloom", "vocab_size": 250880, "hidden_size": 4096, "n_layer": 2, "n_head": 32,
+ "layer_norm_epsilon": 1e-05, "torch_dtype": "bfloat16", "seq_length": 2048}
+JSON
+  measure 1 "init BLOOM-shaped 1.43B, bfloat16" "$BIN" init "$W/bloom_2l.json" "$W/bloom_2l" --set export.dtype=source
+  measure 1 "inspect it (2.86 GB)" "$BIN" inspect "$W/bloom_2l"
+fi
