@@ -84,7 +84,8 @@ static const struct {
 static const Key KEYS[] = {
     K_ENUM(model, architecture, "llama", "llama|bloom", "Model family."),
     K_STR(model, checkpoint, "", NULL,
-          "Pretrained checkpoint to start from; empty = random initialisation."),
+          "Pretrained model to start from: a landermt checkpoint or a Hugging Face model "
+          "directory (docs/models.md); empty = random initialisation."),
     K_INT(model, vocab_size, "8192", "[2, 16777216]",
           "Vocabulary size; must match the corpus tokenizer."),
     K_INT(model, hidden_size, "256", "[2, 65536]", "Width of the residual stream."),
