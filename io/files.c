@@ -62,6 +62,28 @@ LmStatus file_write_all(int fd, const void *buf, size_t n, const char *path) {
     return LM_OK;
 }
 
+LmStatus file_copy(const char *from, const char *to) {
+    int in = open(from, O_RDONLY), out = in < 0 ? -1 : open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    LmStatus st = LM_OK;
+    if (in < 0 || out < 0) {
+        lm_error("cannot copy %s to %s: %s", from, to, strerror(errno));
+        st = LM_ERUNTIME;
+    }
+    char buf[1 << 16];
+    ssize_t n = 0;
+    while (st == LM_OK && (n = read(in, buf, sizeof buf)) > 0) st = file_write_all(out, buf, (size_t)n, to);
+    if (st == LM_OK && n < 0) {
+        lm_error("cannot read %s: %s", from, strerror(errno));
+        st = LM_ERUNTIME;
+    }
+    if (out >= 0 && (fsync(out) != 0 || close(out) != 0) && st == LM_OK) {
+        lm_error("cannot write %s: %s", to, strerror(errno));
+        st = LM_ERUNTIME;
+    }
+    if (in >= 0) close(in);
+    return st;
+}
+
 int file_is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);

@@ -19,6 +19,8 @@ void file_dir_of(const char *path, char *dir, size_t n);
 LmStatus file_publish(const char *tmp, const char *path);
 // write(2) until all n bytes are out; errors (disk full, ...) name path.
 LmStatus file_write_all(int fd, const void *buf, size_t n, const char *path);
+// Copies a file byte for byte (fsynced); errors name both paths.
+LmStatus file_copy(const char *from, const char *to);
 // 1 if path is a directory.
 int file_is_dir(const char *path);
 // Reads a whole file of at most max bytes into a NUL-terminated malloc'ed

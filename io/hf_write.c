@@ -40,23 +40,14 @@ static LmStatus text_write(const char *dir, const char *name, const char *text) 
     return st;
 }
 
-static LmStatus file_copy(const char *from, const char *dir, const char *name) {
-    char *text;
-    size_t len;
-    LM_TRY(file_read_text(from, (size_t)1 << 30, &text, &len, "tokenizer file"));
-    LmStatus st = len == strlen(text) ? text_write(dir, name, text) : LM_ERUNTIME;
-    if (len != strlen(text)) lm_error("tokenizer file %s holds a NUL byte; not a text file", from);
-    free(text);
-    return st;
-}
-
 static LmStatus tokenizer_copy(const char *from_dir, const char *dir) {
     int copied = 0;
     for (int i = 0; HF_TOKENIZER_FILES[i]; i++) {
-        char *src = join(from_dir, HF_TOKENIZER_FILES[i]);
-        LmStatus st = access(src, F_OK) == 0 ? file_copy(src, dir, HF_TOKENIZER_FILES[i]) : LM_OK;
-        copied += access(src, F_OK) == 0;
-        free(src);
+        char *src = join(from_dir, HF_TOKENIZER_FILES[i]), *dst = join(dir, HF_TOKENIZER_FILES[i]);
+        int present = access(src, F_OK) == 0;
+        LmStatus st = present ? file_copy(src, dst) : LM_OK;
+        copied += present;
+        free(src), free(dst);
         LM_TRY(st);
     }
     if (!copied) printf("note: %s has no tokenizer files to copy\n", from_dir);

@@ -364,8 +364,8 @@ static void export_shards(const char *in, const char *out, const char *size) {
     snprintf(c_shard, sizeof c_shard, "5GB");
 }
 
+// Byte-for-byte equality of two files.
 static int same_file(const char *a, const char *b) {
-    char *x = text_of(a), *y = text_of(b);
     size_t n = 0;
     struct stat sa, sb;
     stat(a, &sa), stat(b, &sb);
@@ -374,7 +374,6 @@ static int same_file(const char *a, const char *b) {
     for (int ca, cb; same && fa && fb && (ca = fgetc(fa)) != EOF; n++) same = (cb = fgetc(fb)) == ca;
     if (fa) fclose(fa);
     if (fb) fclose(fb);
-    free(x), free(y);
     return same && n == (size_t)sa.st_size;
 }
 
@@ -452,6 +451,34 @@ static void test_round_trips(void) {
     check_error(st, LM_EUSAGE, capture_end(), "already exists and is not empty");
 }
 
+// The source's tokenizer files travel byte for byte (binary ones too),
+// through export and through init from a model directory.
+static void test_tokenizer_files(void) {
+    const char *src = tmp_file("tok_src"), *out = tmp_file("tok_out"), *again = tmp_file("tok_init");
+    init_dir(src, 0, "float32", "5GB");
+    char p[1200], q[1200];
+    snprintf(p, sizeof p, "%s/tokenizer.json", src);
+    text_to(p, "{\"model\": {\"type\": \"BPE\"}}\n");
+    snprintf(p, sizeof p, "%s/tokenizer.model", src);
+    FILE *f = fopen(p, "wb");
+    for (int i = 0; i < 300; i++) fputc(i % 7 ? i & 255 : 0, f);  // NUL bytes: not text
+    fclose(f);
+    export_to(src, out, "hf", "float32");
+    Config c;
+    config_defaults(&c);
+    CHECK(init_run(&c, src, again) == LM_OK, "init from a model directory");
+    const char *names[] = {"tokenizer.json", "tokenizer.model"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/%s", src, names[k]);
+        snprintf(q, sizeof q, "%s/%s", out, names[k]);
+        CHECK(same_file(p, q), "export copies %s", names[k]);
+        snprintf(q, sizeof q, "%s/%s", again, names[k]);
+        CHECK(same_file(p, q), "init copies %s", names[k]);
+    }
+    snprintf(q, sizeof q, "%s/special_tokens_map.json", out);
+    CHECK(access(q, F_OK) != 0, "absent files are not invented");
+}
+
 // The /landermt state goes into the sidecar and comes back unchanged.
 static void test_sidecar(void) {
     Model m;
@@ -499,6 +526,7 @@ int main(void) {
     RUN(test_bad_directories);
     RUN(test_bad_index);
     RUN(test_round_trips);
+    RUN(test_tokenizer_files);
     RUN(test_sidecar);
     RUN(check_hdf5_closed);
     return harness_finish();
