@@ -368,7 +368,7 @@ static void export_shards(const char *in, const char *out, const char *size) {
 static int same_file(const char *a, const char *b) {
     size_t n = 0;
     struct stat sa, sb;
-    stat(a, &sa), stat(b, &sb);
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
     int same = sa.st_size == sb.st_size;
     FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
     for (int ca, cb; same && fa && fb && (ca = fgetc(fa)) != EOF; n++) same = (cb = fgetc(fb)) == ca;
