@@ -73,6 +73,7 @@ static const struct {
     {"bench", "The timing loop of `landermt bench`."},
     {"translate", "Decoding with `landermt translate` (the model is model.checkpoint)."},
     {"evaluate", "Scoring checkpoints with `landermt evaluate`."},
+    {"score", "Scoring text files with `landermt score HYP REF...`."},
     {"prep", "Inputs, cleaning, splits and tokenizer of `landermt prep`."},
     {"export", "What `landermt export`, `landermt convert` and `landermt init` write "
                "(docs/models.md)."},
@@ -177,6 +178,13 @@ static const Key KEYS[] = {
     K_STR(train, out_dir, "runs/train", "nonempty", "Directory for checkpoints and logs."),
     K_I64(train, seed, "1234", "[0, inf)", "Seed of the initialisation and the data order."),
     K_INT(train, log_every, "1", "[1, inf)", "Print a log line every N steps."),
+    K_FLT(train, hang_timeout, "30", "[0, inf)",
+          "Seconds a rank may wait in a collective of the training loop beyond 3x the slowest "
+          "step so far; then the ranks that do not answer are named (rank, host) and the job "
+          "ends with exit 1 (docs/cluster.md). 0 = wait forever."),
+    K_FLT(train, save_timeout, "1800", "[0, inf)",
+          "Seconds the other ranks wait for rank 0 to write a checkpoint before it counts as "
+          "hung (a stuck file system). 0 = wait forever."),
 
     K_STR(detect, output, "runs/neurons.h5", "nonempty",
           "Neurons file to write (HDF5, format landermt.neurons)."),
@@ -247,6 +255,11 @@ static const Key KEYS[] = {
            "External test sets as SRC-TGT:SOURCE_FILE,REFERENCE_FILE (one sentence per line)."),
     K_STR(evaluate, output, "runs/eval", "nonempty", "Directory for eval.md and eval.json."),
 
+    K_ENUM(score, tokenize, "auto", "auto|13a|zh|char|none",
+           "BLEU tokenizer: auto = from score.lang (zh -> zh, ja -> char, else 13a)."),
+    K_STR(score, lang, "", NULL,
+          "Target language code of the scored text, for score.tokenize auto; empty = 13a."),
+
     K_STR(prep, output, "data/corpus.h5", "nonempty", "Corpus file to write."),
     K_STR(prep, pivot, "en", "nonempty",
           "Source language of the gettext catalogs (the msgid language)."),
@@ -310,6 +323,9 @@ static const Key KEYS[] = {
     K_INT(debug, exit_at_step, "0", "[0, inf)",
           "Kill the process with SIGKILL right after this step's checkpoint decision "
           "(1-based); 0 = off."),
+    K_FLT(debug, micro_batch_delay, "0", "[0, 3600]",
+          "Seconds of extra work added to every micro-batch of a training step (signals do "
+          "not cut it short), to test slow steps; 0 = off."),
 };
 
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])

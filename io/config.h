@@ -75,6 +75,8 @@ typedef struct {
         char out_dir[CFG_STR];
         int64_t seed;
         int log_every;
+        double hang_timeout;         // s a collective may wait beyond the slowest steps; 0 = off
+        double save_timeout;         // s the ranks wait for rank 0's checkpoint write; 0 = off
     } train;
     // detect: `landermt detect` scores the FFN neurons and writes them.
     struct {
@@ -129,6 +131,11 @@ typedef struct {
         CfgList external;            // SRC-TGT:SRC_FILE,REF_FILE
         char output[CFG_STR];        // directory for eval.md / eval.json
     } evaluate;
+    // score: `landermt score HYP REF...` (BLEU and chrF of text files).
+    struct {
+        char tokenize[CFG_STR];      // auto | 13a | zh | char | none
+        char lang[CFG_STR];          // target language for tokenize auto
+    } score;
     // prep: inputs, cleaning, splits and tokenizer of `landermt prep`.
     struct {
         char output[CFG_STR];        // corpus file written
@@ -165,6 +172,7 @@ typedef struct {
     struct {
         int nan_at_step;             // loss becomes NaN at this step
         int exit_at_step;            // SIGKILL after this step's checkpoint decision
+        double micro_batch_delay;    // s of extra work per training micro-batch
     } debug;
 } Config;
 

@@ -19,10 +19,11 @@ SCALE=${1:-1}
 LANDERMT=${LANDERMT:-./build/landermt}
 CFG=(-c configs/demo.yaml --set data.corpus=data/gettext/corpus.h5)
 steps() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 1 ? 1 : v) }'; }
-# 2 ranks x 1 thread on 2 cores; ob1/vader is the fast shared-memory path.
+# 2 ranks x 1 thread on 2 cores; ob1/vader is the fast shared-memory path. jobs/mpirun.sh:
+# Ctrl-C saves the running stage's checkpoint (docs/cluster.md, "Stopping a run").
 run() {
   OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
-    mpirun --oversubscribe --mca pml ob1 --mca btl self,vader -np "${RANKS:-2}" "$LANDERMT" "$@"
+    jobs/mpirun.sh --oversubscribe --mca pml ob1 --mca btl self,vader -np "${RANKS:-2}" "$LANDERMT" "$@"
 }
 mkdir -p "$OUT"
 TIMES="$OUT/stage_times.txt"

@@ -5,8 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/timer.h"
+
 static int g_rank, g_size = 1, g_local = 1;
 static double g_comm_seconds;
+static double g_deadline;              // s; 0 = no hang detection
+static const char *g_deadline_setting = "the deadline";
+static MPI_Comm g_probe = MPI_COMM_NULL;  // hang probes and their answers
+static char *g_hosts;                  // (size, MPI_MAX_PROCESSOR_NAME) host of every rank
+static int64_t g_seq;                  // collectives entered so far
+static int64_t *g_answer;              // during a hang check: per rank, its g_seq + 1 (0 = silent)
+
+enum { TAG_PROBE = 1, TAG_ANSWER = 2 };
+#define SPIN_ARRIVE 2e-4  // s of continuous polling for ranks arriving together
+#define SPIN_DATA 0.05    // ... once every rank has arrived
 
 // MPI_ERRORS_RETURN + this check turns every failed call into one clear
 // message followed by MPI_Abort of the whole job.
@@ -31,12 +43,130 @@ void comm_init(int *argc, char ***argv) {
           "MPI_Comm_split_type");
     MPI_Comm_size(local, &g_local);
     MPI_Comm_free(&local);
+    check(MPI_Comm_dup(MPI_COMM_WORLD, &g_probe), "MPI_Comm_dup");
+    char name[MPI_MAX_PROCESSOR_NAME] = "";
+    int len = 0;
+    MPI_Get_processor_name(name, &len);
+    g_hosts = calloc((size_t)g_size, MPI_MAX_PROCESSOR_NAME);
+    check(MPI_Allgather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, g_hosts, MPI_MAX_PROCESSOR_NAME,
+                        MPI_CHAR, MPI_COMM_WORLD), "MPI_Allgather(host names)");
+}
+
+void comm_set_deadline(double seconds, const char *setting) {
+    g_deadline = seconds > 0 ? seconds : 0;
+    if (setting) g_deadline_setting = setting;
+}
+double comm_deadline(void) { return g_deadline; }
+
+static const char *host_of(int r) { return g_hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME; }
+
+// Answers the hang probes of other ranks (with this rank's collective
+// count) and files answers to this rank's own probes.
+static void answer_probes(void) {
+    for (;;) {
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, g_probe, &flag, &st);
+        if (!flag) return;
+        int64_t msg;
+        MPI_Recv(&msg, 1, MPI_INT64_T, st.MPI_SOURCE, st.MPI_TAG, g_probe, MPI_STATUS_IGNORE);
+        if (st.MPI_TAG == TAG_PROBE) MPI_Send(&g_seq, 1, MPI_INT64_T, st.MPI_SOURCE, TAG_ANSWER, g_probe);
+        else if (g_answer) g_answer[st.MPI_SOURCE] = msg + 1;
+    }
+}
+
+// The ranks that did not answer, with their hosts, and those waiting in
+// another collective than this one; then the job ends.
+static void hang_abort(const char *what, double waited) {
+    char list[2048] = "", other[1024] = "";
+    size_t k = 0, ko = 0;
+    int silent = 0;
+    for (int r = 0; r < g_size; r++) {
+        if (r == g_rank) continue;
+        if (!g_answer[r]) {
+            silent++;
+            if (k < sizeof list)
+                k += (size_t)snprintf(list + k, sizeof list - k, "%s%d (%s)", k ? ", " : "", r, host_of(r));
+        } else if (g_answer[r] - 1 != g_seq && ko < sizeof other) {
+            ko += (size_t)snprintf(other + ko, sizeof other - ko, "%s%d at #%lld", ko ? ", " : "", r,
+                                   (long long)(g_answer[r] - 1));
+        }
+    }
+    fprintf(stderr, "error: rank %d (%s): %s (collective #%lld) has waited %.0f s, past the "
+            "deadline of %.0f s; ", g_rank, host_of(g_rank), what, (long long)g_seq, waited, g_deadline);
+    if (silent)
+        fprintf(stderr, "rank%s %s did not arrive and do%s not answer (stopped, stuck in I/O or on a "
+                "wedged node): ending the job\n", silent > 1 ? "s" : "", list, silent > 1 ? "" : "es");
+    else
+        fprintf(stderr, "every rank answers, but some wait in another collective (%s): ending the job\n",
+                ko ? other : "the same one");
+    fprintf(stderr, "HINT: if the ranks are only slow, raise %s (0 = never give up)\n", g_deadline_setting);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+// Past the deadline: probe every other rank, keep polling req for
+// COMM_PROBE_GRACE seconds (it may still complete: then nothing happened),
+// and end the job naming the ranks that stayed silent.
+static void hang_check(MPI_Request *req, const char *what, double t0) {
+    static int64_t probe;
+    probe = g_seq;
+    MPI_Request *sends = calloc((size_t)g_size, sizeof *sends);
+    g_answer = calloc((size_t)g_size, sizeof *g_answer);
+    for (int r = 0; r < g_size; r++)
+        if (r == g_rank) sends[r] = MPI_REQUEST_NULL;
+        else MPI_Isend(&probe, 1, MPI_INT64_T, r, TAG_PROBE, g_probe, &sends[r]);
+    int done = 0;
+    for (double end = MPI_Wtime() + COMM_PROBE_GRACE; !done && MPI_Wtime() < end; timer_sleep(1e-3)) {
+        check(MPI_Test(req, &done, MPI_STATUS_IGNORE), what);
+        answer_probes();
+    }
+    if (!done) hang_abort(what, MPI_Wtime() - t0);
+    for (int r = 0; r < g_size; r++)
+        if (sends[r] != MPI_REQUEST_NULL) MPI_Request_free(&sends[r]);
+    free(sends);
+    free(g_answer);
+    g_answer = NULL;
+}
+
+// Waits for a non-blocking collective under the deadline: continuous tests
+// for the first `spin` seconds (data moving between ranks that are all
+// there), then naps growing to 1 ms (a rank waiting for a late, or hung,
+// peer uses almost no CPU).
+static void wait_checked(MPI_Request *req, const char *what, double spin) {
+    double t0 = MPI_Wtime(), dt = 2e-5;
+    for (;;) {
+        int done = 0;
+        check(MPI_Test(req, &done, MPI_STATUS_IGNORE), what);
+        if (done) return;
+        answer_probes();
+        double waited = MPI_Wtime() - t0;
+        if (waited > g_deadline) {
+            hang_check(req, what, t0);
+            return;
+        }
+        if (waited > spin) timer_sleep(dt), dt = dt < 5e-4 ? 2 * dt : 1e-3;
+    }
+}
+
+// Under a deadline: the arrival of every rank, then the collective itself.
+static int checked(void) { return g_deadline > 0 && g_size > 1; }
+
+static void arrive(const char *what) {
+    MPI_Request req;
+    g_seq++;
+    check(MPI_Ibarrier(MPI_COMM_WORLD, &req), what);
+    wait_checked(&req, what, SPIN_ARRIVE);
 }
 
 void comm_finalize(void) {
     int fin = 0;
     MPI_Finalized(&fin);
-    if (!fin) MPI_Finalize();
+    if (fin) return;
+    if (g_probe != MPI_COMM_NULL) MPI_Comm_free(&g_probe);
+    free(g_hosts);
+    g_hosts = NULL;
+    MPI_Finalize();
 }
 
 int comm_rank(void) { return g_rank; }
@@ -54,10 +184,17 @@ static void allreduce(void *buf, size_t n, MPI_Datatype type, MPI_Op op, const c
     const size_t chunk = (size_t)1 << 30;
     int tsize;
     MPI_Type_size(type, &tsize);
+    if (checked()) arrive(what);
     for (size_t off = 0; off < n || (n == 0 && off == 0); off += chunk) {
         size_t cnt = n - off < chunk ? n - off : chunk;
-        check(MPI_Allreduce(MPI_IN_PLACE, (char *)buf + off * (size_t)tsize, (int)cnt, type, op,
-                            MPI_COMM_WORLD), what);
+        void *p = (char *)buf + off * (size_t)tsize;
+        if (checked()) {
+            MPI_Request req;
+            check(MPI_Iallreduce(MPI_IN_PLACE, p, (int)cnt, type, op, MPI_COMM_WORLD, &req), what);
+            wait_checked(&req, what, SPIN_DATA);
+        } else {
+            check(MPI_Allreduce(MPI_IN_PLACE, p, (int)cnt, type, op, MPI_COMM_WORLD), what);
+        }
         if (n == 0) break;
     }
     g_comm_seconds += MPI_Wtime() - t0;
@@ -74,25 +211,31 @@ static int reduce_int(int v, MPI_Op op) {
 
 int comm_any(int flag) { return reduce_int(flag != 0, MPI_LOR); }
 int comm_all(int flag) { return reduce_int(flag != 0, MPI_LAND); }
+int comm_or(int bits) { return reduce_int(bits, MPI_BOR); }
 int comm_agree_status(int status) { return reduce_int(status, MPI_MAX); }
 
 void comm_bcast(void *buf, size_t bytes, int root) {
     double t0 = MPI_Wtime();
-    check(MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
+    if (checked()) {
+        MPI_Request req;
+        arrive("MPI_Bcast");
+        check(MPI_Ibcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD, &req), "MPI_Bcast");
+        wait_checked(&req, "MPI_Bcast", SPIN_DATA);
+    } else {
+        check(MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
+    }
     g_comm_seconds += MPI_Wtime() - t0;
 }
 
-void comm_barrier(void) { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+void comm_barrier(void) {
+    if (checked()) arrive("MPI_Barrier");
+    else check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+}
 double comm_seconds(void) { return g_comm_seconds; }
 
 // Consecutive ranks on one host are listed as a range.
 void comm_host_map(char *out, size_t cap) {
-    char name[MPI_MAX_PROCESSOR_NAME] = "";
-    int len = 0;
-    MPI_Get_processor_name(name, &len);
-    char *all = g_rank == 0 ? calloc((size_t)g_size, MPI_MAX_PROCESSOR_NAME) : NULL;
-    check(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0,
-                     MPI_COMM_WORLD), "MPI_Gather(host names)");
+    const char *all = g_rank == 0 ? g_hosts : NULL;  // gathered by comm_init
     out[0] = '\0';
     size_t k = 0;
     for (int r = 0; all && r < g_size && k < cap; r++) {
@@ -103,5 +246,4 @@ void comm_host_map(char *out, size_t cap) {
                               r > first ? "s" : "", first);
         if (r > first && k < cap) k += (size_t)snprintf(out + k, cap - k, "-%d", r);
     }
-    free(all);
 }

@@ -25,6 +25,8 @@ void comm_allreduce_i64(int64_t *buf, size_t n);
 // Collective decisions: true on every rank if any / all ranks pass true.
 int comm_any(int flag);
 int comm_all(int flag);
+// Bitwise OR of `bits` over all ranks: several agreed flags in one call.
+int comm_or(int bits);
 // Agreed exit status: the maximum over ranks, so one failing rank makes
 // every rank report failure.
 int comm_agree_status(int status);
@@ -35,5 +37,19 @@ void comm_barrier(void);
 void comm_host_map(char *out, size_t cap);
 // Seconds spent inside collectives so far (communication timing).
 double comm_seconds(void);
+
+// Hang detection (docs/cluster.md). With a deadline set, every collective
+// above first waits for all ranks to arrive (a non-blocking barrier polled
+// with naps of at most 1 ms, so a waiting rank uses almost no CPU), then runs
+// in its non-blocking form. A rank that has waited `seconds` in one of them
+// asks all others, on a private communicator, whether they are waiting too;
+// any rank inside a collective answers. Those that do not answer within
+// COMM_PROBE_GRACE seconds are named with their hosts and the job is ended
+// with MPI_Abort (exit 1). 0 (the default) = plain blocking collectives.
+// `setting` names what the user changes to allow longer waits (for the
+// message); NULL keeps the previous one.
+#define COMM_PROBE_GRACE 3.0
+void comm_set_deadline(double seconds, const char *setting);
+double comm_deadline(void);
 
 #endif

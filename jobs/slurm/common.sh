@@ -4,11 +4,14 @@
 #
 # What it does for a template:
 #   - loads an optional site environment file (modules),
-#   - sets the threads per rank from SLURM_CPUS_PER_TASK,
-#   - starts `landermt SUBCOMMAND ...` under `srun --mpi=pmix` or `mpirun`,
+#   - sets the threads per rank from SLURM_CPUS_PER_TASK (else the job's CPUs per node
+#     divided by its tasks per node),
+#   - starts `landermt SUBCOMMAND ...` under `srun --mpi=pmix` or jobs/mpirun.sh (mpirun
+#     that cannot be made to kill the ranks by SIGTERM/SIGINT; see that file),
 #   - forwards SIGUSR1/SIGTERM received by the batch shell to the ranks as SIGUSR1
-#     (the ranks then save at the next step boundary and exit 75),
+#     (the ranks then save within the current micro-batch and exit 75),
 #   - on exit status 75 requeues the job (`scontrol requeue $SLURM_JOB_ID`),
+#   - tells a stop by Slurm (requeue, preemption, scancel, time limit) from a failure,
 #   - logs every decision with a "[landermt-job]" prefix on stderr.
 #
 # Environment (all optional; sbatch passes the submitting shell's environment on):
@@ -20,8 +23,9 @@
 #   LANDERMT_LAUNCHER   srun | mpirun                                  [srun]
 #   LANDERMT_SRUN_ARGS  extra srun arguments (e.g. "--mpi=pmix_v4")   [--mpi=pmix]
 #   LANDERMT_MPIRUN_ARGS extra mpirun arguments (e.g. "--mca pml ucx") [--bind-to none]
-#   LANDERMT_THREADS    threads per rank; default SLURM_CPUS_PER_TASK (overrides an
-#                       inherited OPENBLAS_NUM_THREADS / OMP_NUM_THREADS)
+#   LANDERMT_THREADS    threads per rank; default SLURM_CPUS_PER_TASK, else the job's CPUs
+#                       per node / tasks per node (overrides an inherited
+#                       OPENBLAS_NUM_THREADS / OMP_NUM_THREADS)
 #   LANDERMT_REQUEUE    1 = on exit 75 run `scontrol requeue` (default); 0 = just exit 75
 #   LANDERMT_MAX_RESTARTS  no requeue once SLURM_RESTART_COUNT reaches this [100]
 #                       (guards against a time limit shorter than the signal lead)
@@ -46,9 +50,17 @@ if [[ -z ${LANDERMT:-} ]]; then
   else LANDERMT=$(command -v landermt || echo landermt); fi
 fi
 export HDF5_USE_FILE_LOCKING=${HDF5_USE_FILE_LOCKING:-FALSE}
+# shellcheck source=../lm_wait.sh
+source "$LANDERMT_HOME/jobs/lm_wait.sh"
 
-# Threads per rank: the batch system's cpus-per-task is the authority inside a job.
+# Threads per rank: the batch system's cpus-per-task is the authority inside a job;
+# without it, the CPUs the job got on this node shared by its tasks there
+# (SLURM_JOB_CPUS_PER_NODE reads like "4(x2)" or "4,2": the first node's count).
 _lm_threads=${LANDERMT_THREADS:-${SLURM_CPUS_PER_TASK:-}}
+if [[ -z $_lm_threads && -n ${SLURM_JOB_CPUS_PER_NODE:-} && -n ${SLURM_TASKS_PER_NODE:-} ]]; then
+  _lm_cpn=${SLURM_JOB_CPUS_PER_NODE%%[(,]*} _lm_tpn=${SLURM_TASKS_PER_NODE%%[(,]*}
+  ((_lm_tpn > 0 && _lm_cpn >= _lm_tpn)) && _lm_threads=$((_lm_cpn / _lm_tpn))
+fi
 if [[ -n $_lm_threads ]]; then
   export OPENBLAS_NUM_THREADS=$_lm_threads OMP_NUM_THREADS=$_lm_threads
 fi
@@ -77,9 +89,11 @@ lm_launch_cmd() {
       [[ -n ${SLURM_CPUS_PER_TASK:-} ]] && LM_LAUNCH+=(--cpus-per-task="$SLURM_CPUS_PER_TASK")
       ;;
     mpirun)
-      # mpirun reads the allocation (nodes, tasks) from Slurm itself.
+      # mpirun reads the allocation (nodes, tasks) from Slurm itself. jobs/mpirun.sh keeps
+      # a SIGTERM that Slurm sends to every process of the job (scancel, requeue, time
+      # limit under proctrack/linuxproc) from making mpirun kill the ranks mid-save.
       # shellcheck disable=SC2206
-      LM_LAUNCH=(mpirun -np "$ntasks" ${LANDERMT_MPIRUN_ARGS:---bind-to none})
+      LM_LAUNCH=("$LANDERMT_HOME/jobs/mpirun.sh" -np "$ntasks" ${LANDERMT_MPIRUN_ARGS:---bind-to none})
       ;;
     *) lm_log "error: LANDERMT_LAUNCHER=${LANDERMT_LAUNCHER} (expected srun or mpirun)"; exit 2 ;;
   esac
@@ -106,13 +120,33 @@ lm_export() {
 }
 
 _lm_child=""
-_lm_signalled=0
-# A preemption/time-limit signal reached the batch shell: pass it on as SIGUSR1.
-# (srun answers SIGTERM by SIGKILLing the tasks and mpirun by killing the job after
-# a few seconds; both forward SIGUSR1 to every rank untouched.)
+_lm_stop=""
+# Why Slurm stops the job, from the batch shell's view: "requeue" (scontrol requeue, or
+# preemption with PreemptMode=REQUEUE: the job's restart count went up), "cancel"
+# (scancel, time limit, preemption by cancel: the job is completing) or "" (the job
+# still runs: a --signal warning or a signal sent by hand).
+_lm_slurm_stop() {
+  [[ -n ${SLURM_JOB_ID:-} ]] || return 0
+  local info restarts
+  info=$(scontrol show job "$SLURM_JOB_ID" 2>/dev/null)
+  restarts=$(grep -o 'Restarts=[0-9]*' <<<"$info" | cut -d= -f2)
+  if ((${restarts:-0} > ${SLURM_RESTART_COUNT:-0})); then echo requeue
+  elif ! grep -q 'JobState=RUNNING' <<<"$info"; then echo cancel
+  fi
+}
+# A stop signal reached the batch shell: pass it on as SIGUSR1.
+# (srun answers SIGTERM by SIGKILLing the tasks; both srun and jobs/mpirun.sh forward
+# SIGUSR1 to every rank untouched.)
 _lm_forward() {
-  _lm_signalled=1
-  lm_log "batch shell got SIG$1: forwarding SIGUSR1 to the ranks (pid ${_lm_child:-none})"
+  local why; why=$(_lm_slurm_stop)
+  _lm_stop=${why:-signal}
+  case $why in
+    requeue) lm_log "batch shell got SIG$1: Slurm is requeueing this job (preemption or scontrol requeue):" \
+               "asking the ranks to save; the restart resumes from the newest checkpoint" ;;
+    cancel) lm_log "batch shell got SIG$1: Slurm is ending this job (scancel, time limit or preemption):" \
+              "asking the ranks to save" ;;
+    *) lm_log "batch shell got SIG$1: forwarding SIGUSR1 to the ranks (pid ${_lm_child:-none})" ;;
+  esac
   [[ -n $_lm_child ]] && kill -USR1 "$_lm_child" 2>/dev/null
   return 0
 }
@@ -122,7 +156,7 @@ _lm_forward() {
 lm_run() {
   lm_args "$@"
   lm_launch_cmd
-  local t0=$SECONDS
+  local t0=$SECONDS rc
   lm_log "job ${SLURM_JOB_ID:-none} (${SLURM_JOB_NAME:-}) restart ${SLURM_RESTART_COUNT:-0} on" \
     "${SLURM_JOB_NODELIST:-$(hostname)}: ${SLURM_NTASKS:-1} tasks x ${OPENBLAS_NUM_THREADS:-auto} threads," \
     "launcher ${LANDERMT_LAUNCHER:-srun}"
@@ -131,19 +165,18 @@ lm_run() {
   trap '_lm_forward TERM' TERM
   "${LM_LAUNCH[@]}" "${LM_ARGS[@]}" &
   _lm_child=$!
-  local rc _lm_last=""
-  # `wait` returns early (status > 128) when a trapped signal arrives; wait again then.
-  # A second wait on a child whose status was already collected says 127.
-  while :; do
-    _lm_signalled=0
-    wait "$_lm_child"; rc=$?
-    [[ $_lm_signalled == 1 && $rc -gt 128 ]] && { _lm_last=$rc; continue; }
-    [[ $rc == 127 && -n ${_lm_last:-} ]] && ! kill -0 "$_lm_child" 2>/dev/null && rc=$_lm_last
-    break
-  done
+  lm_wait "$_lm_child"
+  rc=$LM_RC
   _lm_child=""
-  lm_log "landermt $1 exited with status $rc after $((SECONDS - t0)) s"
-  [[ $rc == 75 ]] && lm_requeue
+  case $_lm_stop:$rc in
+    requeue:*) lm_log "landermt $1 exited with status $rc after $((SECONDS - t0)) s: preempted," \
+                 "not failed - Slurm requeues the job and it resumes from the newest checkpoint" ;;
+    cancel:*) lm_log "landermt $1 exited with status $rc after $((SECONDS - t0)) s: stopped by Slurm" \
+                "(scancel, time limit or preemption), not failed;$( ((rc == 75)) && echo " its checkpoint is saved;")" \
+                "submit again to resume (train.resume=auto)" ;;
+    *) lm_log "landermt $1 exited with status $rc after $((SECONDS - t0)) s" ;;
+  esac
+  [[ $rc == 75 && $_lm_stop != requeue && $_lm_stop != cancel ]] && lm_requeue
   exit "$rc"
 }
 

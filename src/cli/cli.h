@@ -6,7 +6,7 @@
 #include "io/config.h"
 #include "util/err.h"
 
-#define CLI_MAX_POS 4
+#define CLI_MAX_POS 16
 
 typedef struct {
     const char *sub;
@@ -37,6 +37,7 @@ LmStatus cmd_inspect(CliArgs *a);
 LmStatus cmd_export(CliArgs *a);
 LmStatus cmd_translate(CliArgs *a);
 LmStatus cmd_evaluate(CliArgs *a);
+LmStatus cmd_score(CliArgs *a);
 LmStatus cmd_convert(CliArgs *a);
 LmStatus cmd_init(CliArgs *a);
 LmStatus cmd_logprob(CliArgs *a);

@@ -63,6 +63,51 @@ static void print_landermt(const char *path, const ModelConfig *c) {
     ckpt_landermt_free(&lm);
 }
 
+// One attribute of loc as text: strings, integers and floats (scalars or
+// short 1-D arrays); anything else by its class and size.
+static void attr_text(hid_t loc, const char *name, char *out, size_t cap) {
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT), t = H5Aget_type(a), sp = H5Aget_space(a);
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    H5T_class_t cls = H5Tget_class(t);
+    char *str = NULL;
+    double v[16];
+    long long iv[16];
+    int is_int = cls == H5T_INTEGER;
+    out[0] = '\0';
+    if (cls == H5T_STRING && n == 1 && h5_attr_read_str(loc, name, &str, name) == LM_OK) {
+        snprintf(out, cap, "\"%s\"", str);
+    } else if ((is_int || cls == H5T_FLOAT) && n >= 1 && n <= 16 &&
+               H5Aread(a, is_int ? H5T_NATIVE_LLONG : H5T_NATIVE_DOUBLE,
+                       is_int ? (void *)iv : (void *)v) >= 0) {
+        for (hssize_t i = 0, k = 0; i < n && (size_t)k < cap; i++)
+            k += is_int ? snprintf(out + k, cap - (size_t)k, "%s%lld", i ? " " : "", iv[i])
+                        : snprintf(out + k, cap - (size_t)k, "%s%.9g", i ? " " : "", v[i]);
+    }
+    if (!out[0]) snprintf(out, cap, "(HDF5 class %d, %lld values)", (int)cls, (long long)n);
+    free(str);
+    H5Sclose(sp), H5Tclose(t), H5Aclose(a);
+}
+
+static herr_t print_attr(hid_t loc, const char *name, const H5A_info_t *info, void *data) {
+    (void)info, (void)data;
+    char text[512];
+    attr_text(loc, name, text, sizeof text);
+    printf("  %-26s %s\n", name, text);
+    return 0;
+}
+
+// Every attribute of /config, in name order: what the file says, whatever
+// this build knows about.
+static void print_config_attrs(hid_t f) {
+    if (!h5_exists(f, "config")) return;
+    hid_t g = H5Gopen2(f, "config", H5P_DEFAULT);
+    if (g < 0) return;
+    printf("/config:\n");
+    hsize_t idx = 0;
+    H5Aiterate2(g, H5_INDEX_NAME, H5_ITER_INC, &idx, print_attr, NULL);
+    H5Gclose(g);
+}
+
 static LmStatus print_checkpoint(const char *path, hid_t f) {
     ModelConfig c;
     LM_TRY(ckpt_read_config(path, &c));
@@ -74,6 +119,7 @@ static LmStatus print_checkpoint(const char *path, hid_t f) {
            c.vocab_size, c.tie_word_embeddings ? "tied" : "untied", m.numel, m.n_tensors,
            (double)m.numel * 4e-6);
     model_free(&m);
+    print_config_attrs(f);
     print_contents(path, f);
     print_train_state(f, path);
     print_landermt(path, &c);

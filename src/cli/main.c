@@ -14,7 +14,7 @@ typedef struct {
     const char *name;
     LmStatus (*run)(CliArgs *);
     const char *help;
-    int n_files;  // positional FILE arguments it takes (inspect: 1)
+    int n_files;  // positional FILE arguments it takes (inspect: 1); -N: N or more
 } Command;
 
 static const Command COMMANDS[] = {
@@ -28,6 +28,7 @@ static const Command COMMANDS[] = {
     {"convert", cmd_convert, "Hugging Face model directory -> landermt checkpoint: convert DIR OUT.h5", 2},
     {"init", cmd_init, "random Hugging Face model directory from a config.json: init CONFIG.json OUT_DIR", 2},
     {"logprob", cmd_logprob, "log-probability of given lines (token ids or text) under model.checkpoint", 0},
+    {"score", cmd_score, "BLEU and chrF2 of a hypothesis file: score HYP REF [REF...]", -2},
     {"inspect", cmd_inspect, "summarise a landermt HDF5 file or a Hugging Face model directory: inspect PATH", 1},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
@@ -59,7 +60,7 @@ static LmStatus parse_args(int argc, char **argv, CliArgs *a) {
         else if (!strcmp(s, "--set") && has_value) a->overrides[a->n_overrides++] = argv[++i];
         else if (!strncmp(s, "--set=", 6)) a->overrides[a->n_overrides++] = s + 6;
         else if (s[0] != '-' && !a->sub) a->sub = s;
-        else if (s[0] != '-' && a->n_pos < CLI_MAX_POS) a->pos[a->n_pos++] = s;
+        else if ((s[0] != '-' || !strcmp(s, "-")) && a->n_pos < CLI_MAX_POS) a->pos[a->n_pos++] = s;
         else {
             lm_error("unexpected argument '%s'%s", s,
                      (!strcmp(s, "-c") || !strcmp(s, "--set")) ? " (missing its value)" : "");
@@ -76,6 +77,10 @@ static const Command *find_command(const char *name) {
     return NULL;
 }
 
+static int files_ok(const Command *cmd, int n) {
+    return cmd->n_files >= 0 ? n == cmd->n_files : n >= -cmd->n_files;
+}
+
 static LmStatus run(int argc, char **argv) {
     CliArgs a;
     LmStatus st = parse_args(argc, argv, &a);
@@ -87,8 +92,9 @@ static LmStatus run(int argc, char **argv) {
         lm_error("unknown command '%s'", a.sub);
         lm_hint("run 'landermt --help' for the list of commands");
         st = LM_EUSAGE;
-    } else if (st == LM_OK && a.n_pos != cmd->n_files && !a.dump_config) {
-        lm_error("'landermt %s' takes %d file argument(s), got %d", cmd->name, cmd->n_files, a.n_pos);
+    } else if (st == LM_OK && !files_ok(cmd, a.n_pos) && !a.dump_config) {
+        lm_error("'landermt %s' takes %s%d file argument(s), got %d", cmd->name,
+                 cmd->n_files < 0 ? "at least " : "", abs(cmd->n_files), a.n_pos);
         lm_hint("run 'landermt --help'");
         st = LM_EUSAGE;
     } else if (st == LM_OK) {

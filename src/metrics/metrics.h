@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 // The sacreBLEU release line whose behaviour is reproduced (signatures).
-#define METRICS_SACREBLEU_VERSION "2.x"
+#define METRICS_SACREBLEU_VERSION "2.2+"
 
 // ------------------------------------------------------------------ BLEU
 
@@ -68,10 +68,11 @@ BleuResult bleu_corpus(const char *const *hyps, const char *const *refs, int64_t
                        BleuTokenizer tok);
 
 // Corpus BLEU with nrefs reference streams: refs[r][i] is reference r of
-// sentence i. As in sacreBLEU, an empty or NULL reference is skipped for its
-// sentence (variable number of references); a sentence left with none is
-// scored against one empty reference (sacreBLEU raises an error instead).
-// A NULL hypothesis is read as "".
+// sentence i. As in sacreBLEU >= 2.2, an empty reference "" is a reference
+// of length 0 (it can be the closest length) and only a NULL (missing)
+// reference is skipped for its sentence (variable number of references); a
+// sentence left with none is scored against one empty reference (sacreBLEU
+// fails on it). A NULL hypothesis is read as "".
 BleuResult bleu_corpus_multi(const char *const *hyps, const char *const *const *refs,
                              int nrefs, int64_t n, const BleuOptions *opt);
 
@@ -99,7 +100,7 @@ BleuTokenizer bleu_tokenizer_for(const char *target_lang);
 const char *bleu_tokenizer_name(BleuTokenizer tok);
 
 // sacreBLEU-style signature, e.g.
-// "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.x".
+// "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.2+".
 // Returns what snprintf returns.
 int bleu_signature(char *buf, size_t cap, int nrefs, const BleuOptions *opt);
 
@@ -132,8 +133,8 @@ ChrfOptions chrf_options_default(void);
 // Corpus chrF2, one reference per sentence, from summed statistics.
 ChrfResult chrf_corpus(const char *const *hyps, const char *const *refs, int64_t n);
 
-// Corpus chrF with reference streams (empty/NULL references skipped as for
-// bleu_corpus_multi); per sentence the reference with the best sentence
+// Corpus chrF with reference streams (NULL references skipped, "" kept, as
+// for bleu_corpus_multi); per sentence the reference with the best sentence
 // score is used, the first one on ties, as in sacreBLEU.
 ChrfResult chrf_corpus_multi(const char *const *hyps, const char *const *const *refs,
                              int nrefs, int64_t n, const ChrfOptions *opt);
@@ -143,7 +144,7 @@ void chrf_add_segment(ChrfStats *acc, const char *hyp, const char *const *refs, 
 
 double chrf_from_stats(const ChrfStats *s, const ChrfOptions *opt);
 
-// e.g. "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.x".
+// e.g. "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.2+".
 int chrf_signature(char *buf, size_t cap, int nrefs, const ChrfOptions *opt);
 
 #endif

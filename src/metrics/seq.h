@@ -43,9 +43,10 @@ static inline int64_t ngram_count(size_t len, int n) {
 TokList bleu_tokens(const char *line, BleuTokenizer tok);
 void toklist_free(TokList *t);
 
-// The non-empty, non-NULL strings of in[0..nin) into out (room for nin, at
-// least 1), or "" alone if there are none, as sacreBLEU drops empty
-// references of a segment. Returns how many were stored.
+// The non-NULL strings of in[0..nin) into out (room for nin, at least 1),
+// or "" alone if there are none. As in sacreBLEU >= 2.2, only a missing
+// (NULL) reference is dropped; "" is a reference of length 0. Returns how
+// many were stored.
 int refs_usable(const char *const *in, int nin, const char **out);
 
 // row[r] = refs[r][i] for r < nrefs (NULL where refs[r] is NULL).

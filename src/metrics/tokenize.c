@@ -346,7 +346,7 @@ int64_t ngram_clipped_matches(const SymSeq *hyp, const SymSeq *refs, int nrefs, 
 int refs_usable(const char *const *in, int nin, const char **out) {
     int k = 0;
     for (int r = 0; r < nin; r++)
-        if (in && in[r] && in[r][0]) out[k++] = in[r];
+        if (in && in[r]) out[k++] = in[r];
     if (!k) out[k++] = "";
     return k;
 }

@@ -9,6 +9,7 @@
 
 #include "data/open.h"
 #include "mpi/comm.h"
+#include "train/metrics_file.h"
 #include "train/model_load.h"
 #include "train/run.h"
 #include "util/alloc.h"
@@ -31,7 +32,8 @@ static LmStatus validate(Run *r, double *val) {
     *val = n > 0 ? sum / n : NAN;
     if (comm_rank() == 0) printf("step %6lld | valid loss %.4f\n", (long long)r->tr.step, *val);
     if (r->metrics) {
-        fprintf(r->metrics, "{\"step\": %lld, \"valid_loss\": %.6g}\n", (long long)r->tr.step, *val);
+        fprintf(r->metrics, "{\"step\": %lld, \"iter\": %lld, \"valid_loss\": %.6g}\n",
+                (long long)r->tr.step, (long long)(r->tr.step + r->tr.skipped), *val);
         fflush(r->metrics);
     }
     return LM_OK;
@@ -68,9 +70,10 @@ static void hist_push(TrainState *h, int64_t step, double loss, double val) {
 // One JSON object per line, for plots and dashboards (docs/training.md).
 static void metrics_json(const Run *r, const StepStats *s, double ms) {
     if (!r->metrics) return;
-    fprintf(r->metrics, "{\"step\": %lld, \"loss\": %.6g, \"grad_norm\": %.6g, \"lr\": %.6g, "
-            "\"tokens\": %.0f, \"ms\": %.3f, \"skipped\": %d, \"streams\": {", (long long)r->tr.step,
-            s->loss, s->grad_norm, s->lr, s->n_tokens, ms, s->skipped);
+    fprintf(r->metrics, "{\"step\": %lld, \"iter\": %lld, \"loss\": %.6g, \"grad_norm\": %.6g, "
+            "\"lr\": %.6g, \"tokens\": %.0f, \"ms\": %.3f, \"skipped\": %d, \"streams\": {",
+            (long long)r->tr.step, (long long)(r->tr.step + r->tr.skipped), s->loss, s->grad_norm,
+            s->lr, s->n_tokens, ms, s->skipped);
     for (int i = 0; i < r->ss.n; i++)
         fprintf(r->metrics, "%s\"%s\": %.6g", i ? ", " : "", r->ss.train[i].name, s->stream_loss[i]);
     fprintf(r->metrics, "}}\n");
@@ -112,6 +115,7 @@ static LmStatus trainer_setup(Run *r) {
     ActsOpts ao = {c->train.recompute, c->train.ce_chunk};
     LM_TRY(trainer_init(&r->tr, &r->model, r->ss.local_rows, c->train.seq_len, &h, &s,
                         c->train.grad_clip, &spec, &ao));
+    r->tr.micro_delay = c->debug.micro_batch_delay;
     if (comm_rank() == 0)
         printf("train.mode %s: %zu trainable entries of %zu parameters (%.2f%%); allreduce %zu "
                "bytes per step\n", c->train.mode, r->tr.pack.n, r->model.numel,
@@ -136,12 +140,6 @@ static LmStatus run_setup(Run *r) {
     LM_TRY(streamset_open(&r->ss, c, r->model.cfg.vocab_size));
     LM_TRY(trainer_setup(r));
     if (comm_rank() == 0) LM_TRY(make_dirs(c->train.out_dir));
-    if (comm_rank() == 0) {
-        char path[2 * CFG_STR];
-        snprintf(path, sizeof path, "%s/metrics.jsonl", c->train.out_dir);
-        r->metrics = fopen(path, "a");  // a log, not data: training goes on without it
-        if (!r->metrics) fprintf(stderr, "warning: cannot write %s\n", path);
-    }
     return LM_OK;
 }
 
@@ -182,13 +180,62 @@ static LmStatus after_step(Run *r, const StepStats *s, int last) {
     return LM_OK;
 }
 
-// A preemption signal on any rank: all ranks save at this step boundary and
-// stop with LM_EPREEMPT (exit 75: requeue me).
-static LmStatus check_preempt(Run *r) {
-    if (!comm_any(signals_pending() != 0)) return LM_OK;
-    if (comm_rank() == 0) printf("preemption signal: saving at step %lld\n", (long long)r->tr.step);
-    LM_TRY(run_save_step(r));
+// A stop signal on some rank: all ranks save the state of this step
+// boundary - once: a step saved already is not written again - and stop
+// with LM_EPREEMPT (exit 75: requeue me).
+static LmStatus stop_and_save(Run *r) {
+    int saved = r->saved_step == r->tr.step;
+    if (comm_rank() == 0)
+        printf("preemption signal at step %lld: %s\n", (long long)r->tr.step,
+               saved ? "its checkpoint is written already" : "saving");
+    if (!saved) LM_TRY(run_save_step(r));
     return LM_EPREEMPT;
+}
+
+// The data position of every training stream (epoch, cursor), to take back
+// a step that a stop signal cut short.
+static void cursors_get(const Run *r, int64_t *pos) {
+    for (int i = 0; i < r->ss.n; i++) pos[2 * i] = r->ss.train[i].epoch, pos[2 * i + 1] = r->ss.train[i].cursor;
+}
+
+static void cursors_set(Run *r, const int64_t *pos) {
+    for (int i = 0; i < r->ss.n; i++) r->ss.train[i].epoch = pos[2 * i], r->ss.train[i].cursor = pos[2 * i + 1];
+}
+
+// Hang detection in the loop's collectives (mpi/comm.h): a rank waits at
+// most train.hang_timeout beyond 3x the slowest step so far - the longest a
+// healthy rank can lag behind - before the silent ranks are named.
+static void deadline_update(const Run *r) {
+    double h = r->cfg->train.hang_timeout;
+    comm_set_deadline(h > 0 ? h + 3.0 * r->slowest_step : 0, "train.hang_timeout");
+}
+
+// One iteration: a step, its log line, validation and checkpoints. A step
+// that a stop signal cut short is not applied and its data is taken back.
+static LmStatus run_iteration(Run *r, int64_t it, int last) {
+    const Config *c = r->cfg;
+    int64_t pos[2 * STEP_MAX_STREAMS];
+    double t0 = timer_now();
+    cursors_get(r, pos);
+    LM_TRY(streamset_next(&r->ss, c));
+    StepStats s;
+    r->tr.inject_nan = c->debug.nan_at_step == it;
+    trainer_step(&r->tr, r->ss.micro, r->ss.weight, r->ss.n, &s);
+    if (timer_now() - t0 > r->slowest_step) r->slowest_step = timer_now() - t0, deadline_update(r);
+    if (s.skipped == STEP_STOPPED) {
+        cursors_set(r, pos);
+        if (comm_rank() == 0)
+            printf("step %lld stopped by a signal after %.1f s: not applied\n", (long long)it,
+                   timer_now() - t0);
+        return stop_and_save(r);
+    }
+    if (c->train.log_every > 0 && (r->tr.step % c->train.log_every == 0 || s.skipped))
+        log_step(r, &s, 1000.0 * (timer_now() - t0));
+    LM_TRY(after_step(r, &s, last));
+    if (c->debug.exit_at_step == it) raise(SIGKILL);  // a crash, for the resume test
+    // After the last step the run is complete: a late signal changes nothing.
+    if (!last && comm_any(signals_pending() != 0)) return stop_and_save(r);
+    return LM_OK;
 }
 
 static LmStatus run_loop(Run *r) {
@@ -202,18 +249,10 @@ static LmStatus run_loop(Run *r) {
                (long long)r->ss.train[i].rd.n, (long long)r->ss.valid[i].rd.n, r->ss.weight[i]);
     r->t_start = timer_now();
     r->it_start = r->tr.step + r->tr.skipped;
+    deadline_update(r);
     while (r->tr.step + r->tr.skipped < c->train.steps) {
         int64_t it = r->tr.step + r->tr.skipped + 1;  // 1-based iteration
-        double t0 = timer_now();
-        LM_TRY(streamset_next(&r->ss, c));
-        StepStats s;
-        r->tr.inject_nan = c->debug.nan_at_step == it;
-        trainer_step(&r->tr, r->ss.micro, r->ss.weight, r->ss.n, &s);
-        if (c->train.log_every > 0 && (r->tr.step % c->train.log_every == 0 || s.skipped))
-            log_step(r, &s, 1000.0 * (timer_now() - t0));
-        LM_TRY(after_step(r, &s, it >= c->train.steps));
-        if (c->debug.exit_at_step == it) raise(SIGKILL);  // a crash, for the resume test
-        LM_TRY(check_preempt(r));
+        LM_TRY(run_iteration(r, it, it >= c->train.steps));
     }
     report_overlong(r);
     if (comm_rank() == 0 && r->tr.skipped)
@@ -228,10 +267,14 @@ LmStatus train_run(const Config *cfg, const char *config_text) {
     r.cfg = cfg;
     r.config_text = config_text;
     r.best_val = INFINITY;
+    r.saved_step = -1;
     signals_install();
     LmStatus st = (LmStatus)comm_agree_status(run_setup(&r));
     if (st == LM_OK) st = (LmStatus)comm_agree_status(run_resume(&r));
+    if (st == LM_OK && comm_rank() == 0)
+        r.metrics = metrics_file_open(cfg->train.out_dir, r.tr.step, r.tr.step + r.tr.skipped);
     if (st == LM_OK) st = run_loop(&r);
+    comm_set_deadline(0, NULL);
     run_free(&r);
     return st;
 }

@@ -327,18 +327,13 @@ uint64_t pack_layout_hash(const ParamPack *p) {
     return h;
 }
 
-LmStatus pack_restore(ParamPack *p, Model *m, const TrainState *ts, uint64_t base_checksum,
-                      const char *base_name, const char *path) {
+LmStatus pack_restore_check(const ParamPack *p, const TrainState *ts, uint64_t base_checksum,
+                            const char *base_name, const char *path) {
     if (!strcmp(p->mode, "full")) {
-        if (ts->n_packed || !ts->exp_avg || !ts->exp_avg_sq) {
-            lm_error("checkpoint %s has no full-model optimizer state (train.mode %s)", path, p->mode);
-            lm_hint("resume with the train.mode that wrote it");
-            return LM_EUSAGE;
-        }
-        memcpy(p->m, ts->exp_avg, p->n * sizeof(float));
-        memcpy(p->v, ts->exp_avg_sq, p->n * sizeof(float));
-        pack_gather(p, m);
-        return LM_OK;
+        if (!ts->n_packed && ts->exp_avg && ts->exp_avg_sq) return LM_OK;
+        lm_error("checkpoint %s has no full-model optimizer state (train.mode %s)", path, p->mode);
+        lm_hint("resume with the train.mode that wrote it");
+        return LM_EUSAGE;
     }
     if (!ts->n_packed || ts->layout_hash != pack_layout_hash(p) || (size_t)ts->n_packed != p->n) {
         lm_error("checkpoint %s was written by another train.mode, neurons file or routing setup", path);
@@ -353,13 +348,24 @@ LmStatus pack_restore(ParamPack *p, Model *m, const TrainState *ts, uint64_t bas
         lm_hint("restore the original base checkpoint (model.checkpoint) or start a new run");
         return LM_ERUNTIME;
     }
+    return LM_OK;
+}
+
+LmStatus pack_restore(ParamPack *p, Model *m, const TrainState *ts, uint64_t base_checksum,
+                      const char *base_name, const char *path) {
+    LM_TRY(pack_restore_check(p, ts, base_checksum, base_name, path));
+    if (!strcmp(p->mode, "full")) {
+        memcpy(p->m, ts->exp_avg, p->n * sizeof(float));
+        memcpy(p->v, ts->exp_avg_sq, p->n * sizeof(float));
+        pack_gather(p, m);
+        return LM_OK;
+    }
     memcpy(p->param, ts->packed, p->n * sizeof(float));
     memcpy(p->m, ts->packed_m, p->n * sizeof(float));
     memcpy(p->v, ts->packed_v, p->n * sizeof(float));
     pack_scatter(p, m);
     return LM_OK;
 }
-
 
 LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec) {
     static const char *dirs[CFG_LIST_MAX];

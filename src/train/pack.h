@@ -146,6 +146,10 @@ size_t pack_ffn_per_neuron(const ParamPack *p, int C);
 void pack_scatter(const ParamPack *p, Model *m);
 // Copies the model's current values of the packed entries into p->param.
 void pack_gather(ParamPack *p, const Model *m);
+// Whether a checkpoint's training state fits this pack (mode, layout, base
+// checksum) without touching anything; errors name what differs.
+LmStatus pack_restore_check(const ParamPack *p, const TrainState *ts, uint64_t base_checksum,
+                            const char *base_name, const char *path);
 // Loads the pack from a checkpoint's training state (ckpt_read): the whole
 // model and its moments for mode full; otherwise the packed entries, after
 // checking that the layout and the base model (base_checksum of the model

@@ -24,6 +24,8 @@ typedef struct {
     FILE *metrics;           // <out_dir>/metrics.jsonl on rank 0 (appended on resume)
     double t_start;          // for the ETA
     int64_t it_start;        // iteration this process started at
+    int64_t saved_step;      // step of the newest step_N.h5 written or resumed (-1: none)
+    double slowest_step;     // s, of this process's steps (for the hang deadline)
 } Run;
 
 // Writes <out_dir>/<name> (rank 0, atomically) with everything a resume

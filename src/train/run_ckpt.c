@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/ckpt_verify.h"
 #include "mpi/comm.h"
 #include "util/alloc.h"
 
@@ -63,7 +64,13 @@ LmStatus run_save(Run *r, const char *name) {
         snprintf(path, sizeof path, "%s/%s", r->cfg->train.out_dir, name);
         st = write_rank0(r, path);
     }
-    return (LmStatus)comm_agree_status(st);
+    // The other ranks wait for the write: up to train.save_timeout when
+    // hang detection is on (a stuck file system is a hang too).
+    double d = comm_deadline(), save = r->cfg->train.save_timeout;
+    if (d > 0) comm_set_deadline(save > 0 ? fmax(save, d) : 0, "train.save_timeout");
+    st = (LmStatus)comm_agree_status(st);
+    comm_set_deadline(d, "train.hang_timeout");
+    return st;
 }
 
 // Steps of the step_<N>.h5 files in dir, ascending; returns the count.
@@ -103,24 +110,75 @@ LmStatus run_save_step(Run *r) {
     char name[32];
     snprintf(name, sizeof name, "step_%08lld.h5", (long long)r->tr.step);
     LM_TRY(run_save(r, name));
+    r->saved_step = r->tr.step;
     if (comm_rank() == 0) prune(r);
     return LM_OK;
 }
 
-// train.resume as a path: "auto" becomes the newest step_*.h5 (rank 0
-// looks, every rank gets its answer); "" or nothing found = fresh start.
-static void resume_path(const Run *r, char *path, size_t cap) {
-    const char *want = r->cfg->train.resume;
-    path[0] = '\0';
-    if (comm_rank() == 0 && !strcmp(want, "auto")) {
-        long long *steps;
-        int n = list_steps(r->cfg->train.out_dir, &steps);
-        if (n) snprintf(path, cap, "%s/step_%08lld.h5", r->cfg->train.out_dir, steps[n - 1]);
-        free(steps);
-    } else if (comm_rank() == 0) {
-        snprintf(path, cap, "%s", want);
+// Temporary files of interrupted checkpoint writes (<name>.h5.tmp.<pid>,
+// io/h5.c): a run owns its out_dir, so any left there is its own debris.
+static void remove_stale_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        const char *t = strstr(e->d_name, ".h5.tmp.");
+        if (!t || strspn(t + 8, "0123456789") != strlen(t + 8) || !t[8]) continue;
+        char path[2 * CFG_STR];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0) printf("resume: removed %s (left by an interrupted checkpoint write)\n", path);
     }
-    comm_bcast(path, cap, 0);
+    if (d) closedir(d);
+}
+
+// Rank 0: whether a checkpoint can be resumed from: it verifies
+// (io/ckpt_verify.c) and a selective run's packed state fits this run and
+// its base. The reason goes to why.
+static int candidate_ok(Run *r, const char *path, char *why, size_t cap) {
+    lm_capture_begin(why, cap);
+    LmStatus st = ckpt_verify(path, &r->model);
+    if (st == LM_OK && ckpt_is_trainable_only(path)) {  // reading it touches no parameter
+        TrainState ts;
+        memset(&ts, 0, sizeof ts);
+        st = ckpt_read(path, &r->model, &ts);
+        if (st == LM_OK)
+            st = pack_restore_check(&r->tr.pack, &ts, r->base_checksum, r->cfg->model.checkpoint, path);
+        train_state_free(&ts);
+    }
+    lm_capture_end();
+    return st == LM_OK;
+}
+
+// Rank 0: the checkpoint to resume from ("" = start fresh). "auto" takes
+// the newest step_*.h5 of out_dir that verifies, saying which ones it
+// skipped and why; if none does, that is an error (starting afresh would
+// quietly discard the run). A path must verify itself.
+static LmStatus resume_choose(Run *r, char *path, size_t cap) {
+    const char *want = r->cfg->train.resume, *dir = r->cfg->train.out_dir;
+    char why[1024];
+    path[0] = '\0';
+    remove_stale_tmp(dir);
+    if (!want[0]) return LM_OK;
+    if (strcmp(want, "auto")) {
+        if (candidate_ok(r, want, why, sizeof why)) return snprintf(path, cap, "%s", want), LM_OK;
+        lm_error("train.resume %s cannot be used: %s", want, why);
+        lm_hint("name another checkpoint, or use train.resume: auto");
+        return LM_ERUNTIME;
+    }
+    long long *steps;
+    int n = list_steps(dir, &steps), i = n - 1;
+    for (; i >= 0; i--) {
+        snprintf(path, cap, "%s/step_%08lld.h5", dir, steps[i]);
+        if (candidate_ok(r, path, why, sizeof why)) break;
+        fprintf(stderr, "warning: resume: skipping %s: %s\n", path, why);
+    }
+    free(steps);
+    if (i >= 0 || n == 0) {
+        if (n == 0) path[0] = '\0';
+        return LM_OK;
+    }
+    path[0] = '\0';
+    lm_error("resume: none of the %d checkpoint(s) in %s can be used (see the warnings above)", n, dir);
+    lm_hint("move them away to start afresh, or name one with train.resume: PATH");
+    return LM_ERUNTIME;
 }
 
 static LmStatus restore_cursors(Run *r, const TrainState *ts, const char *path) {
@@ -150,7 +208,10 @@ static void restore_history(Run *r, TrainState *ts) {
 
 LmStatus run_resume(Run *r) {
     char path[2 * CFG_STR];
-    resume_path(r, path, sizeof path);
+    int st0 = comm_rank() == 0 ? (int)resume_choose(r, path, sizeof path) : 0;
+    comm_bcast(&st0, sizeof st0, 0);
+    comm_bcast(path, sizeof path, 0);
+    if (st0 != LM_OK) return (LmStatus)st0;
     if (!path[0]) {
         if (comm_rank() == 0 && r->cfg->train.resume[0])
             printf("resume: no checkpoint in %s, starting fresh\n", r->cfg->train.out_dir);
@@ -163,7 +224,7 @@ LmStatus run_resume(Run *r) {
         st = pack_restore(&r->tr.pack, &r->model, &ts, r->base_checksum, r->cfg->model.checkpoint, path);
     if (st == LM_OK) st = restore_cursors(r, &ts, path);
     if (st == LM_OK) {
-        r->tr.step = ts.step, r->tr.skipped = ts.skipped_steps;
+        r->tr.step = ts.step, r->tr.skipped = ts.skipped_steps, r->saved_step = ts.step;
         restore_history(r, &ts);
         if (comm_rank() == 0) printf("resumed from %s at step %lld\n", path, (long long)ts.step);
     }

@@ -6,6 +6,7 @@
 
 #include "mpi/comm.h"
 #include "util/alloc.h"
+#include "util/signals.h"
 #include "util/timer.h"
 
 LmStatus trainer_init(Trainer *tr, Model *m, int B, int T, const AdamWHyper *h,
@@ -43,8 +44,14 @@ static double global_tokens(const Batch *micro, int n, double *per) {
     return total;
 }
 
+// Wall time that no signal cuts short, like a long sgemm (debug.micro_batch_delay).
+static void busy_for(double seconds) {
+    for (double t0 = timer_now(); timer_now() - t0 < seconds;) timer_sleep(1e-3);
+}
+
 // Forward + backward of every micro-batch into the packed gradient; per-stream loss
-// sums in loss[i].
+// sums in loss[i]. Once a stop signal is pending the rest are skipped: the
+// step will not be applied (trainer_step), so only the time counts.
 static void accumulate(Trainer *tr, const Batch *micro, const double *weight, int n, double total,
                        double *loss) {
     Model *m = tr->model;
@@ -52,7 +59,7 @@ static void accumulate(Trainer *tr, const Batch *micro, const double *weight, in
         const Batch *b = &micro[i];
         double w = weight ? weight[i] : 1.0, nt;
         loss[i] = 0;
-        if (b->b == 0) continue;
+        if (b->b == 0 || signals_pending()) continue;
         double t0 = timer_now();
         BackwardOpts o;
         pack_micro_begin(&tr->pack, m, i, &tr->gview, &o);
@@ -60,6 +67,7 @@ static void accumulate(Trainer *tr, const Batch *micro, const double *weight, in
         model_loss(m, &tr->acts, b->targets, b->weight, (float)(w / total), &loss[i], &nt);
         double t1 = timer_now();
         model_backward(m, &tr->acts, b->tokens, &tr->gview, &o);
+        if (tr->micro_delay > 0) busy_for(tr->micro_delay);
         tr->times.forward += t1 - t0;
         tr->times.backward += timer_now() - t1;
     }
@@ -86,10 +94,15 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
     }
     out->grad_norm = grad_norm(p->grad, p->n);
     out->lr = schedule_lr(&tr->sched, tr->step);
-    // Every rank holds the same reduced values, but the decision is still
+    // Every rank holds the same reduced values, but the decisions are still
     // taken collectively so no rank can ever diverge from the others.
     int bad = !isfinite(out->loss) || !isfinite(out->grad_norm);
-    if (comm_any(bad) || total == 0) {
+    int flags = comm_or(bad | (signals_pending() ? 2 : 0));
+    if (flags & 2) {
+        out->skipped = STEP_STOPPED;
+        return;
+    }
+    if ((flags & 1) || total == 0) {
         out->skipped = total == 0 ? STEP_EMPTY : STEP_NONFINITE;
         tr->skipped++;
         return;

@@ -29,6 +29,7 @@ typedef struct {
     int64_t skipped;      // steps skipped for a non-finite loss or gradient
     StepTimes times;      // accumulated over all steps
     int inject_nan;       // debug.nan_at_step: poison this step's gradient
+    double micro_delay;   // debug.micro_batch_delay: s of extra work per micro-batch
 } Trainer;
 
 #define STEP_MAX_STREAMS 128
@@ -40,10 +41,13 @@ typedef struct {
     double stream_tokens[STEP_MAX_STREAMS];  // per micro-batch: global target tokens
     double grad_norm;     // before clipping
     double lr;
-    int skipped;          // step skipped: STEP_NONFINITE or STEP_EMPTY
+    int skipped;          // step not applied: STEP_NONFINITE, STEP_EMPTY or STEP_STOPPED
 } StepStats;
 
-enum { STEP_NONFINITE = 1, STEP_EMPTY = 2 };
+// STEP_STOPPED: a stop signal reached some rank before the update; the
+// ranks skip their remaining micro-batches and apply nothing, so the state
+// is still that of the step before (the caller saves it).
+enum { STEP_NONFINITE = 1, STEP_EMPTY = 2, STEP_STOPPED = 3 };
 
 // Builds the pack of `spec` (which entries are trainable) for micro-batches
 // of up to B x T tokens, with activation memory options ao (may be NULL).

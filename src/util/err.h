@@ -5,6 +5,8 @@
 #ifndef LM_ERR_H
 #define LM_ERR_H
 
+#include <stddef.h>
+
 typedef enum {
     LM_OK = 0,
     LM_ERUNTIME = 1,   // bad data, I/O failure (exit 1)
@@ -15,6 +17,13 @@ typedef enum {
 // Printed to stderr as "error: <msg>" / "HINT: <msg>".
 void lm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lm_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// Capture: while active, lm_error messages are appended to buf (joined by
+// "; ", truncated to cap) and lm_hint messages dropped, instead of going to
+// stderr. For a caller that tries alternatives and reports why one was
+// passed over in its own words (resume skipping a damaged checkpoint).
+void lm_capture_begin(char *buf, size_t cap);
+void lm_capture_end(void);
 
 // Propagate a non-OK status from an expression.
 #define LM_TRY(expr)                         \

@@ -13,6 +13,7 @@ void signals_install(void) {
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
 }
 

@@ -1,11 +1,13 @@
-// Preemption signals (Slurm's SIGTERM at scancel / time limit, SIGUSR1 from
-// --signal): the handler only records the signal; the training loop acts
-// on it at the next step boundary, after all ranks agree.
+// Stop signals: SIGTERM (Slurm's scancel, time limit, preemption; kill),
+// SIGINT (Ctrl-C; srun -X forwards it) and SIGUSR1 (Slurm's --signal, the
+// job templates and jobs/mpirun.sh). The handler only records the signal;
+// the training loop acts on it - within the current micro-batch - after
+// all ranks agree, saves and exits 75 (docs/training.md).
 #ifndef LM_SIGNALS_H
 #define LM_SIGNALS_H
 
 void signals_install(void);
-// The signal received (SIGTERM or SIGUSR1), or 0.
+// The last stop signal received, or 0.
 int signals_pending(void);
 
 #endif

@@ -22,3 +22,17 @@ dev_frac=0.3
 "$LM_BINARY_DIR/tests/test_ckpt" --write-only "$work/tied.h5" --tied
 "$PY" "$LM_SOURCE_DIR/tests/cli/ckpt_h5py.py" "$work/untied.h5" "$work/tied.h5" \
     "$work/corpus.h5" "$dev_frac"
+
+# inspect lists every /config attribute the file holds, also ones this build does not
+# know (a newer writer's, added here with h5py), with its value.
+cp "$work/untied.h5" "$work/extra.h5"
+"$PY" -c 'import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r+") as f:
+    f["config"].attrs["sliding_window"] = np.int64(4096)
+    f["config"].attrs["rope_scaling_type"] = "linear"' "$work/extra.h5"
+"$LANDERMT" inspect "$work/extra.h5" >"$work/inspect.txt"
+for want in 'attention_bias +[01]$' 'hidden_size +[0-9]+$' 'sliding_window +4096$' \
+    'rope_scaling_type +"linear"$' 'rms_norm_eps +[0-9.e-]+$'; do
+    grep -Eq "^  $want" "$work/inspect.txt" || { echo "FAIL: inspect shows no /config line /$want/:"; cat "$work/inspect.txt"; exit 1; }
+done
+echo "inspect lists every /config attribute"

@@ -40,6 +40,10 @@ for mode in full landermt; do
   run -np 2 "$LANDERMT" train "${T[@]}" --set train.out_dir="$WORK/$mode.b" --set train.resume=auto \
     >>"$WORK/$mode.b.log" 2>&1 || fail "$mode resume: $(tail -3 "$WORK/$mode.b.log")"
   grep -q "resumed from .*step_00000008.h5 at step 8" "$WORK/$mode.b.log" && pass || fail "$mode: no resume line"
+  # metrics.jsonl continues from the checkpoint: steps 1..16 once each (the killed run
+  # had logged steps 9 and 10 after its last checkpoint)
+  steps=$(grep -o '"step": [0-9]*, "iter": [0-9]*, "loss"' "$WORK/$mode.b/metrics.jsonl" | awk '{print $2}' | tr -d , | tr '\n' ' ')
+  [[ $steps == "$(seq -s ' ' 1 16) " ]] && pass || fail "$mode: metrics.jsonl steps after resume: $steps"
   grp=params; [[ $mode == landermt ]] && grp=train/packed
   same_state "$WORK/$mode.a/step_00000016.h5" "$WORK/$mode.b/step_00000016.h5" $grp && pass \
     || fail "$mode: resumed run differs from the uninterrupted one"
@@ -63,6 +67,54 @@ d = float(np.abs(a - b).max())
 print(f"1-rank resume vs 2-rank run: max |diff| {d:.2e} over {a.size} packed entries")
 sys.exit(0 if d < 1e-3 else 1)
 PY
+
+# Damaged newest checkpoint (truncated, bit-flipped inside a Fletcher32-checked dataset,
+# zero-length): resume=auto skips it, says why, removes stale temporary files of
+# interrupted writes, and continues from step 8 exactly as the uninterrupted run.
+F=(-c "$CFG" --set train.save_every=4 --set train.eval_every=0)
+"$LANDERMT" train "${F[@]}" --set train.steps=16 --set train.out_dir="$WORK/dref" >/dev/null 2>&1 || fail "damage ref"
+"$LANDERMT" train "${F[@]}" --set train.steps=16 --set debug.exit_at_step=12 --set train.out_dir="$WORK/d0" \
+  >/dev/null 2>&1 && fail "damage base: not killed at step 12"
+for kind in truncated bitflip empty; do
+  d="$WORK/d_$kind" f="$WORK/d_$kind/step_00000012.h5"
+  cp -r "$WORK/d0" "$d"
+  case $kind in
+    truncated) truncate -s $(($(stat -c %s "$f") / 2)) "$f"; why="truncated" ;;
+    empty) : >"$f"; why="empty" ;;
+    bitflip) /usr/bin/python3 - "$f" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as h:
+    off = h["params/model.embed_tokens.weight"].id.get_chunk_info(0).byte_offset
+data = bytearray(open(sys.argv[1], "rb").read())
+data[off + 100] ^= 0x10
+open(sys.argv[1], "wb").write(data)
+PY
+      why="does not read back" ;;
+  esac
+  : >"$d/step_00000016.h5.tmp.4242"
+  "$LANDERMT" train "${F[@]}" --set train.steps=16 --set train.out_dir="$d" --set train.resume=auto \
+    >"$d.log" 2>&1 || fail "$kind: resume failed: $(grep -v '^step' "$d.log" | tail -3)"
+  grep -q "warning: resume: skipping $f: .*$why" "$d.log" && grep -q "resumed from .*step_00000008.h5 at step 8" "$d.log" \
+    && pass || fail "$kind: no fallback to step 8: $(grep -v '^step' "$d.log" | head -5)"
+  grep -q "error: error:" "$d.log" && fail "$kind: doubled error prefix"
+  [[ ! -e $d/step_00000016.h5.tmp.4242 ]] && grep -q "removed .*step_00000016.h5.tmp.4242" "$d.log" && pass \
+    || fail "$kind: stale temporary file not removed"
+  same_state "$WORK/dref/step_00000016.h5" "$d/step_00000016.h5" params && pass || fail "$kind: result differs"
+done
+# all checkpoints damaged: an error naming the directory, not a silent fresh start
+mkdir -p "$WORK/d_all" && : >"$WORK/d_all/step_00000004.h5" && : >"$WORK/d_all/step_00000008.h5"
+expect_exit 1 "none of the 2 checkpoint\(s\) in .*d_all can be used" "$LANDERMT" train "${F[@]}" \
+  --set train.out_dir="$WORK/d_all" --set train.resume=auto
+# a selective checkpoint whose base checksum does not match: skipped like a damaged one
+cp -r "$WORK/landermt.b" "$WORK/lm_bad"
+/usr/bin/python3 -c 'import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f: f["train"].attrs["base_checksum"] = "0123456789abcdef"' \
+  "$WORK/lm_bad/step_00000016.h5"
+"$LANDERMT" train -c "$CFG" "${LM[@]}" --set train.steps=17 --set train.save_every=4 --set train.eval_every=0 \
+  --set train.out_dir="$WORK/lm_bad" --set train.resume=auto >"$WORK/lm_bad.log" 2>&1 || fail "lm_bad: $(tail -3 "$WORK/lm_bad.log")"
+grep -q "skipping .*step_00000016.h5: .*different base model" "$WORK/lm_bad.log" &&
+  grep -q "resumed from .*step_00000012.h5 at step 12" "$WORK/lm_bad.log" && pass ||
+  fail "base checksum mismatch not skipped: $(grep -v '^step' "$WORK/lm_bad.log" | head -4)"
 
 # a base checkpoint that changed is refused
 cp "$BASE" "$WORK/base_copy.h5"

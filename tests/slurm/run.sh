@@ -13,12 +13,20 @@
 #      B  base model      (finetune.sbatch, train.mode=full)              mpirun
 #      D, F, E  detect -> finetune -> evaluate  (pipeline.sh --after B)   srun
 #      R  reference finetune, never interrupted                           srun
-#      M  finetune preempted like F                                       mpirun
+#      M  finetune requeued by Slurm (scontrol requeue)                   mpirun
+#      Q  finetune requeued by Slurm (scontrol requeue)                   srun
 #      K  finetune whose rank 1 is SIGKILLed                              srun
-#    F and M get `scancel --signal=USR1 --batch` mid-run (what --signal=B:USR1@T does
-#    before the time limit): they must save, exit 75, be requeued, resume and end with
-#    train state byte-identical to R's. K must fail within 30 s and not be requeued.
-#    E must start only after F's final run (afterok across the requeue).
+#      S1 slow steps (~3 s), plain scancel (SIGTERM to every process)    mpirun
+#      S2 slow steps (~3 s), scancel --signal=TERM --batch               srun
+#    F gets `scancel --signal=USR1 --batch` mid-run (what --signal=B:USR1@T does before
+#    the time limit): it must save, exit 75, be requeued by the job script, resume and
+#    end with train state byte-identical to R's. M and Q are requeued by Slurm itself
+#    (as preemption with PreemptMode=REQUEUE does): logged as preemption, not failure;
+#    M's ranks save first; both end identical to R. S1 and S2 must stop within a
+#    micro-batch, save and exit 75 although a step is longer than mpirun's kill delay.
+#    K must fail within 30 s and not be requeued. E must start only after F's final
+#    run (afterok across the requeue). An undersized pipeline is refused before any
+#    submission, and the pipeline's job logs land in the stages' run directories.
 # 4. Stops what it started (jobs, slurmd, slurmctld, munged, by pid), also on failure.
 # Environment: KEEP=1 keeps the temp dir; LM_SLURM_TIMEOUT (s, default 240) bounds the
 # whole job phase.
@@ -229,11 +237,11 @@ evaluate: {checkpoints: ["base:$T/base/step_00000020.h5", "landermt:$T/ft-lander
 translate: {max_new_tokens: 16}
 YAML
 
-# Every job: 2 tasks x 1 thread (the templates' cpus-per-task=2 would not fit), a time
-# limit well above the 300 s lead of finetune.sbatch's --signal=B:USR1@300. With the
-# templates' --ntasks-per-node=2 one job runs at a time on 2 CPUs, which also keeps the
-# ranks from oversubscribing the cores.
-export LANDERMT_SBATCH_ARGS="--ntasks=2 --cpus-per-task=1 --time=30"
+# Every job: 2 tasks (pipeline.sh gives each the CPUs a node can give it: 1 here), a
+# time limit well above the 300 s lead of finetune.sbatch's --signal=B:USR1@300. With
+# the templates' --ntasks-per-node=2 one job runs at a time on 2 CPUs, which also keeps
+# the ranks from oversubscribing the cores.
+export LANDERMT_SBATCH_ARGS="--ntasks=2 --time=30"
 export LANDERMT_SBATCH_PREP="--ntasks=1"
 export LANDERMT_HOME=$SRC
 submit() {  # submit NAME LAUNCHER SBATCH_ARGS... -- TEMPLATE ARGS...: prints the job id
@@ -244,6 +252,15 @@ submit() {  # submit NAME LAUNCHER SBATCH_ARGS... -- TEMPLATE ARGS...: prints th
   LANDERMT_LAUNCHER=$launcher sbatch --parsable $LANDERMT_SBATCH_ARGS -J "lm-$name" -o "$T/$name.out" \
     "${sb[@]}" "$SRC/jobs/slurm/$tpl.sbatch" "$T/mt.yaml" "$@"
 }
+# A stage that cannot fit the partition (2 tasks x 2 CPUs on 2 CPUs) is refused before
+# anything is submitted, with the reason and what to change.
+if LANDERMT_SBATCH_FINETUNE="--cpus-per-task=2" bash "$SRC/jobs/slurm/pipeline.sh" --stages detect,finetune \
+  mt.yaml >undersized.out 2>&1; then
+  fail "pipeline.sh accepted a finetune of 2 tasks x 2 CPUs on a 2-CPU partition"
+else
+  grep -q "stage finetune does not fit partition debug" undersized.out && grep -q "^HINT:" undersized.out &&
+    [[ -z $(squeue -h -o %i) ]] && pass || fail "undersized pipeline: $(cat undersized.out)"
+fi
 P=$(LANDERMT_LAUNCHER=srun bash "$SRC/jobs/slurm/pipeline.sh" --stages prep mt.yaml | awk '$1 == "prep" { print $2 }')
 [[ -n $P ]] || die "pipeline.sh --stages prep submitted nothing"
 B=$(submit base mpirun --dependency=afterok:"$P" -- finetune --set train.mode=full --set model.checkpoint= \
@@ -259,10 +276,17 @@ F=$(awk '$1 == "finetune" { print $2 }' ids.txt)
 E=$(awk '$1 == "evaluate" { print $2 }' ids.txt)
 R=$(submit ref srun --dependency=afterok:"$D" -- finetune --set train.out_dir="$T/ref")
 M=$(submit ftm mpirun --dependency=afterok:"$D" -- finetune --set train.out_dir="$T/ftm")
+Q=$(submit ftq srun --dependency=afterok:"$D" -- finetune --set train.out_dir="$T/ftq")
+SLOW=(--set train.mode=full --set model.checkpoint= --set train.neurons= --set train.steps=100000
+  --set train.save_every=0 --set train.eval_every=0 --set debug.micro_batch_delay=1.5)
+S1=$(submit slow1 mpirun --dependency=afterok:"$P" -- finetune "${SLOW[@]}" --set train.out_dir="$T/slow1")
+S2=$(LANDERMT_REQUEUE=0 submit slow2 srun --dependency=afterok:"$P" -- finetune "${SLOW[@]}" --set train.out_dir="$T/slow2")
 K=$(submit kill srun --dependency=afterok:"$D" -- finetune --set train.out_dir="$T/kill" --set train.steps=100000 \
   --set train.save_every=0 --set train.eval_every=0)
-[[ -n $B && -n $D && -n $F && -n $R && -n $M && -n $K ]] || die "submission failed (P=$P B=$B D=$D F=$F R=$R M=$M K=$K)"
-log "submitted prep $P, base $B, detect $D, finetune $F, evaluate ${E:-none}, ref $R, preempted-mpirun $M, killed $K"
+[[ -n $B && -n $D && -n $F && -n $R && -n $M && -n $Q && -n $K && -n $S1 && -n $S2 ]] ||
+  die "submission failed (P=$P B=$B D=$D F=$F R=$R M=$M Q=$Q K=$K S1=$S1 S2=$S2)"
+log "submitted prep $P, base $B, detect $D, finetune $F, evaluate ${E:-none}, ref $R, requeued $M (mpirun)" \
+  "$Q (srun), killed $K, slow $S1 (mpirun) $S2 (srun)"
 
 # job FIELD ID: one field of `scontrol show job` (no accounting database needed).
 job() { scontrol show job -o "$2" 2>/dev/null | grep -o "\b$1=[^ ]*" | head -1 | cut -d= -f2-; }
@@ -280,15 +304,24 @@ rank1_pid() {
 
 # Finetune log of pipeline job F: the pipeline names its output lm-<name>-<id>.out.
 FOUT=$(job StdOut "$F")
-signalled_F=0 signalled_M=0 killed_K=0 kill_time=0
+signalled_F=0 signalled_M=0 signalled_Q=0 signalled_S1=0 signalled_S2=0 killed_K=0 kill_time=0
 deadline=$((SECONDS + ${LM_SLURM_TIMEOUT:-240}))
-all="$P $B $D $F $R $M $K $E"
+all="$P $B $D $F $R $M $Q $K $S1 $S2 $E"
 while ((SECONDS < deadline)); do
   if ((!signalled_F)) && (($(steps_logged "$FOUT") >= 5)); then
     scancel --signal=USR1 --batch "$F" && signalled_F=1 && log "finetune $F: scancel --signal=USR1 --batch"
   fi
   if ((!signalled_M)) && (($(steps_logged "$(out ftm)") >= 5)); then
-    scancel --signal=USR1 --batch "$M" && signalled_M=1 && log "finetune $M (mpirun): scancel --signal=USR1 --batch"
+    scontrol requeue "$M" && signalled_M=1 && log "finetune $M (mpirun): scontrol requeue"
+  fi
+  if ((!signalled_Q)) && (($(steps_logged "$(out ftq)") >= 5)); then
+    scontrol requeue "$Q" && signalled_Q=1 && log "finetune $Q (srun): scontrol requeue"
+  fi
+  if ((!signalled_S1)) && (($(steps_logged "$(out slow1)") >= 1)); then
+    sleep 0.5; scancel "$S1" && signalled_S1=1 && log "slow $S1 (mpirun): scancel"
+  fi
+  if ((!signalled_S2)) && (($(steps_logged "$(out slow2)") >= 1)); then
+    sleep 0.5; scancel --signal=TERM --batch "$S2" && signalled_S2=1 && log "slow $S2 (srun): scancel --signal=TERM --batch"
   fi
   if ((!killed_K)) && (($(steps_logged "$(out kill)") >= 20)); then
     pid=$(rank1_pid "$K")
@@ -348,22 +381,41 @@ expect_job "$P" prep COMPLETED 0
 has "$(job StdOut "$P")" 'landermt-job .*launcher srun' "prep log"
 expect_job "$B" "base (mpirun)" COMPLETED 0
 [[ -f $T/base/step_00000020.h5 ]] && pass || fail "base: no step_00000020.h5"
-has "$(out base)" 'run: mpirun -np 2' "base log"
+has "$(out base)" 'run: .*/jobs/mpirun.sh -np 2' "base log"
 expect_job "$D" detect COMPLETED 0
 [[ -s $T/neurons.h5 ]] && pass || fail "detect wrote no neurons.h5"
 [[ $(job StartTime "$D") > $(job EndTime "$B") || $(job StartTime "$D") == $(job EndTime "$B") ]] && pass ||
   fail "detect started $(job StartTime "$D") before base ended $(job EndTime "$B") (afterok)"
 expect_job "$R" "reference finetune" COMPLETED 0
 
-for pair in "F:$F:$FOUT:ft:srun" "M:$M:$(out ftm):ftm:mpirun"; do
+[[ $FOUT == "$T/ft/lm-finetune-$F.out" && $(job StdOut "$P") == "$T/lm-prep-$P.out" ]] && pass ||
+  fail "pipeline job logs not in the run directories: $FOUT, $(job StdOut "$P")"
+has "$(out ftm)" 'run: .*/jobs/mpirun.sh -np 2' "M log: mpirun through jobs/mpirun.sh"
+for id in $M $Q; do
+  has "$(job StdOut "$id")" "Slurm is requeueing this job" "requeue $id: stop reason logged"
+  has "$(job StdOut "$id")" "exited with status [0-9]+ after [0-9]+ s: preempted, not failed" "requeue $id: preemption, not failure"
+done
+has "$(out ftm)" "^preemption signal at step [0-9]+: saving" "M: the ranks saved before the requeue (mpirun)"
+has "$(out ftm)" "^saved .*step_" "M: the ranks' saved line is in the log"
+for pair in "S1:$S1:slow1:mpirun:CANCELLED" "S2:$S2:slow2:srun:FAILED"; do
+  IFS=: read -r tag id name launcher state <<<"$pair"
+  [[ $(job JobState "$id") == "$state" ]] && pass || fail "$tag ($launcher): state $(job JobState "$id"), expected $state"
+  has "$(out "$name")" "^step 2 stopped by a signal after|^preemption signal at step 1: saving" "$tag ($launcher): stopped within the step"
+  has "$(out "$name")" "^saved .*slow./step_00000001.h5" "$tag ($launcher): saved"
+  has "$(out "$name")" "landermt train exited with status 75" "$tag ($launcher): exit 75"
+done
+has "$(out slow1)" "stopped by Slurm .* not failed; its checkpoint is saved" "S1: scancel logged as a stop by Slurm"
+for pair in "F:$F:$FOUT:ft:srun" "M:$M:$(out ftm):ftm:mpirun" "Q:$Q:$(out ftq):ftq:srun"; do
   IFS=: read -r tag id log dir launcher <<<"$pair"
   expect_job "$id" "preempted finetune ($launcher)" COMPLETED 1
-  has "$log" "run: $launcher " "$tag log"
-  has "$log" 'batch shell got SIGUSR1' "$tag: signal reached the batch shell"
-  has "$log" '^preemption signal: saving at step' "$tag: ranks saved"
-  has "$log" 'landermt train exited with status 75' "$tag: exit 75"
-  has "$log" "requeueing job $id" "$tag: requeue"
-  has "$log" 'resumed from .*step_[0-9]+\.h5 at step [0-9]+' "$tag: resume"
+  has "$log" "run: .*${launcher}[ .]" "$tag log"
+  if [[ $tag == F ]]; then
+    has "$log" 'batch shell got SIGUSR1' "$tag: signal reached the batch shell"
+    has "$log" '^preemption signal at step [0-9]+: saving' "$tag: ranks saved"
+    has "$log" 'landermt train exited with status 75' "$tag: exit 75"
+    has "$log" "requeueing job $id" "$tag: requeue"
+  fi
+  has "$log" 'resumed from .*step_[0-9]+\.h5 at step [0-9]+|resume: no checkpoint' "$tag: resume"
   if [[ -f $T/$dir/$FINAL && -f $T/ref/$FINAL ]]; then
     same_state "$T/$dir/$FINAL" "$T/ref/$FINAL" && pass ||
       fail "$tag ($launcher): preempted+requeued run differs from the uninterrupted one"

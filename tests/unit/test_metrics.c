@@ -133,10 +133,65 @@ static void test_bleu_variable_references(void) {
     check_fmt(r.ratio, 3, "0.895", "variable refs ratio");
     CHECK(r.sys_len == 17 && r.ref_len == 19, "lengths %lld %lld", (long long)r.sys_len,
           (long long)r.ref_len);
-    // A NULL reference stream entry is skipped the same way (None in sacreBLEU).
+    // sacreBLEU >= 2.2 keeps the '' as a reference of length 0; it is never the
+    // closest length here (|6 - 0| > |6 - 7|), so the score is the same as with
+    // the reference missing (None in sacreBLEU, NULL here).
     const char *ref1n[] = {NULL, "It was not unexpected.", "The man bit him first."};
     const char *const *refsn[2] = {ref1n, README_REF2};
-    CHECK(bleu_corpus_multi(README_SYS, refsn, 2, 3, &o).score == r.score, "NULL == ''");
+    CHECK(bleu_corpus_multi(README_SYS, refsn, 2, 3, &o).score == r.score, "NULL ~ '' here");
+}
+
+// Empty references as sacreBLEU >= 2.2 reads them (2.2.0 release notes: "allow
+// empty references", #161; metrics/base.py _cache_references drops only None):
+// "" is a reference of length 0 with no n-grams. Derived from bleu.py
+// (_get_closest_ref_len, compute_bleu) and by hand, and confirmed with
+// sacreBLEU 2.6.0's BLEU().corpus_score. Segment 1: hyp "the cat" (2 tokens),
+// refs "" (0) and a 7-token sentence: the closest length is 0. Segment 2: hyp
+// "a dog runs in a park ." (7), refs "a dog runs in the park ." (7) and "".
+// Matches 8/9, 5/7, 2/5, 1/4; hyp_len 9, ref_len 0 + 7 = 7, BP 1:
+// BLEU = 100 exp((ln 8/9 + ln 5/7 + ln 2/5 + ln 1/4) / 4) = 50.197242487957936.
+// With the '' missing instead (None; what 2.0/2.1 did with ''), ref_len is
+// 7 + 7 = 14 and BP = exp(1 - 14/9): 28.80.
+static void test_bleu_empty_reference(void) {
+    const char *hyps[] = {"the cat", "a dog runs in a park ."};
+    const char *r1[] = {"", "a dog runs in the park ."}, *r2[] = {"the cat sat on the mat today", ""};
+    const char *const *refs[2] = {r1, r2};
+    BleuOptions o = bleu_options_default();
+    BleuResult r = bleu_corpus_multi(hyps, refs, 2, 2, &o);
+    CHECK_CLOSE(r.score, 50.197242487957936, 0, 1e-8, "'' is a reference of length 0");
+    CHECK(r.sys_len == 9 && r.ref_len == 7, "lengths %lld %lld", (long long)r.sys_len,
+          (long long)r.ref_len);
+    const char *r1n[] = {NULL, "a dog runs in the park ."}, *r2n[] = {"the cat sat on the mat today", NULL};
+    const char *const *refsn[2] = {r1n, r2n};
+    r = bleu_corpus_multi(hyps, refsn, 2, 2, &o);
+    check_fmt(r.score, 2, "28.80", "a missing reference is skipped");
+    CHECK(r.ref_len == 14, "ref_len %lld", (long long)r.ref_len);
+    // One reference stream with an empty line: a reference of length 0.
+    const char *h1[] = {"", "a dog runs in the park ."}, *ref[] = {"", "a dog runs in the park ."};
+    r = bleu_corpus(h1, ref, 2, BLEU_TOK_13A);
+    CHECK(r.ref_len == 7, "single empty reference: ref_len %lld", (long long)r.ref_len);
+    CHECK_CLOSE(r.score, 100.0, 0, 1e-9, "single empty reference");
+}
+
+// chrF with an empty reference (chrf.py _compute_segment_statistics: the
+// first reference with the best sentence score, starting from -1, so an
+// empty first reference, whose score is 0, is kept unless another scores
+// above 0; _get_match_statistics then counts no hypothesis n-grams for it).
+// Segment 1: hyp "the cat", refs "" and "dogs" (no common character, score 0):
+// the empty one is used and adds nothing. Segment 2 matches exactly:
+// chrF2 = 100. With the '' missing (None), "dogs" is used: hyp counts
+// 15/13/11/9/5/4, ref 13/11/9/7/5/4, matches 9/8/7/6/5/4 per order ->
+// 82.28905171144048 (sacreBLEU 2.6.0 gives the same two values).
+static void test_chrf_empty_reference(void) {
+    const char *hyps[] = {"the cat", "the dog sat"};
+    const char *r1[] = {"", "the dog sat"}, *r2[] = {"dogs", ""};
+    const char *const *refs[2] = {r1, r2};
+    ChrfOptions o = chrf_options_default();
+    CHECK_CLOSE(chrf_corpus_multi(hyps, refs, 2, 2, &o).score, 100.0, 0, 1e-9, "'' kept");
+    const char *r1n[] = {NULL, "the dog sat"}, *r2n[] = {"dogs", "the dog sat"};
+    const char *const *refsn[2] = {r1n, r2n};
+    CHECK_CLOSE(chrf_corpus_multi(hyps, refsn, 2, 2, &o).score, 82.28905171144048, 0, 1e-9,
+                "None skipped");
 }
 
 // test/test_bleu.py test_raw_bleu, test_effective_order, test_offset and
@@ -526,19 +581,20 @@ static void test_tokenizer_for_language(void) {
 }
 
 // Signature layout of the README ("Version Signatures" and the chrF2 line of
-// "Using multiple metrics"), version field "2.x".
+// "Using multiple metrics"); the version field names the sacreBLEU
+// behaviour reproduced, 2.2 and later (empty references).
 static void test_signatures(void) {
     char buf[160];
     BleuOptions b = bleu_options_default();
     bleu_signature(buf, sizeof buf, 1, &b);
-    CHECK(strcmp(buf, "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.x") == 0, "%s", buf);
+    CHECK(strcmp(buf, "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.2+") == 0, "%s", buf);
     b = bopt(BLEU_TOK_ZH, BLEU_SMOOTH_FLOOR, -1, 1, 4);
     bleu_signature(buf, sizeof buf, 2, &b);
-    CHECK(strcmp(buf, "nrefs:2|case:mixed|eff:yes|tok:zh|smooth:floor[0.10]|version:2.x") == 0,
+    CHECK(strcmp(buf, "nrefs:2|case:mixed|eff:yes|tok:zh|smooth:floor[0.10]|version:2.2+") == 0,
           "%s", buf);
     ChrfOptions c = chrf_options_default();
     chrf_signature(buf, sizeof buf, 1, &c);
-    CHECK(strcmp(buf, "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.x") == 0, "%s",
+    CHECK(strcmp(buf, "nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.2+") == 0, "%s",
           buf);
 }
 
@@ -547,6 +603,8 @@ int main(void) {
     RUN(test_bleu_empty_hypotheses);
     RUN(test_bleu_max_order);
     RUN(test_bleu_variable_references);
+    RUN(test_bleu_empty_reference);
+    RUN(test_chrf_empty_reference);
     RUN(test_bleu_raw);
     RUN(test_bleu_from_stats);
     RUN(test_bleu_closest_ref_len);
