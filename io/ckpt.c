@@ -117,10 +117,11 @@ static double float_as_decimal(float f) {
 
 // ---------------------------------------------------------------- write
 
-static LmStatus config_write(hid_t f, const ModelConfig *c) {
+static LmStatus config_write(hid_t f, const ModelConfig *c, const char *hf_config_json) {
     hid_t g;
     LM_TRY(h5_ensure_group(f, "config", &g));
     LmStatus st = h5_attr_write_str(g, "architecture", ARCH_NAMES[c->architecture]);
+    if (st == LM_OK && hf_config_json) st = h5_attr_write_str(g, CKPT_HF_CONFIG_ATTR, hf_config_json);
     if (st == LM_OK) st = h5_attr_write_str(g, "model_type", c->model_type);
     if (st == LM_OK && c->architecture == ARCH_LLAMA)
         st = h5_attr_write_str(g, "rope_scaling.rope_type", ROPE_NAMES[c->rope_scaling]);
@@ -250,7 +251,7 @@ static LmStatus root_write(hid_t f, const char *config_text) {
 
 // /landermt: classes of the selected layers and the routing gates, one
 // gates/layer_<l>/{weight (G,C), bias (G)} per selected layer.
-static LmStatus landermt_write(hid_t f, const LandermtState *lm, int C) {
+LmStatus ckpt_landermt_write(hid_t f, const LandermtState *lm, int C) {
     hid_t g;
     LM_TRY(h5_ensure_group(f, "landermt", &g));
     const Neurons *n = lm->neurons;
@@ -286,20 +287,21 @@ static LmStatus landermt_write(hid_t f, const LandermtState *lm, int C) {
     return st;
 }
 
-LmStatus ckpt_write(const char *path, const Model *m, const char *config_text,
-                    const TrainState *ts, const char *tokenizer_from, const LandermtState *lm) {
+static LmStatus write_file(const char *path, const Model *m, const char *config_text,
+                           const TrainState *ts, const char *tokenizer_from, const LandermtState *lm,
+                           const char *hf_config_json) {
     size_t tmp_size = strlen(path) + 32;
     char *tmp = xmalloc(tmp_size);
     hid_t f;
     LmStatus st = h5_create_tmp(path, tmp, tmp_size, &f);
     if (st == LM_OK) {
         st = root_write(f, config_text);
-        if (st == LM_OK) st = config_write(f, &m->cfg);
+        if (st == LM_OK) st = config_write(f, &m->cfg, hf_config_json);
         int trainable_only = ts && ts->n_packed;
         if (st == LM_OK) st = h5_attr_write_str(f, "contents", trainable_only ? "trainable" : "full");
         if (st == LM_OK && !trainable_only) st = tensors_write(f, "params", m, m->data);
         if (st == LM_OK && ts) st = train_write(f, m, ts, config_text);
-        if (st == LM_OK && lm) st = landermt_write(f, lm, m->cfg.hidden_size);
+        if (st == LM_OK && lm) st = ckpt_landermt_write(f, lm, m->cfg.hidden_size);
         if (st == LM_OK) st = tokenizer_copy(f, tokenizer_from);
         if (st == LM_OK) {
             st = h5_commit(f, tmp, path);
@@ -310,6 +312,17 @@ LmStatus ckpt_write(const char *path, const Model *m, const char *config_text,
     }
     free(tmp);
     return st;
+}
+
+LmStatus ckpt_write(const char *path, const Model *m, const char *config_text,
+                    const TrainState *ts, const char *tokenizer_from, const LandermtState *lm) {
+    return write_file(path, m, config_text, ts, tokenizer_from, lm, NULL);
+}
+
+LmStatus ckpt_write_model(const char *path, const Model *m, const char *config_text,
+                          const char *tokenizer_from, const LandermtState *lm,
+                          const char *hf_config_json) {
+    return write_file(path, m, config_text, NULL, tokenizer_from, lm, hf_config_json);
 }
 
 // ----------------------------------------------------------------- read
@@ -568,6 +581,31 @@ LmStatus ckpt_read(const char *path, Model *m, TrainState *ts) {
     if (st == LM_OK && ts) st = train_read(f, m, ts, what);
     H5Fclose(f);
     return st;
+}
+
+LmStatus ckpt_read_hf_config(const char *path, char **json) {
+    hid_t f, g;
+    int version;
+    char what[WHAT_LEN];
+    what_init(what, path);
+    *json = NULL;
+    LM_TRY(h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version));
+    LmStatus st = h5_open_group(f, "config", &g, what);
+    if (st == LM_OK) {
+        if (h5_attr_exists(g, CKPT_HF_CONFIG_ATTR)) st = h5_attr_read_str(g, CKPT_HF_CONFIG_ATTR, json, what);
+        H5Gclose(g);
+    }
+    H5Fclose(f);
+    return st;
+}
+
+int ckpt_is_training(const char *path) {
+    hid_t f;
+    int version;
+    if (h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version) != LM_OK) return 0;
+    int t = h5_exists(f, "train");
+    H5Fclose(f);
+    return t;
 }
 
 int ckpt_is_trainable_only(const char *path) {

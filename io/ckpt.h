@@ -65,8 +65,21 @@ void train_state_free(TrainState *ts);
 LmStatus ckpt_write(const char *path, const Model *m, const char *config_text,
                     const TrainState *ts, const char *tokenizer_from, const LandermtState *lm);
 
+// A standalone model (no training state): as ckpt_write, plus the
+// config.json text of the Hugging Face model it came from (NULL: none),
+// stored as /config attribute hf_config_json so an export to Hugging Face
+// format reproduces it.
+LmStatus ckpt_write_model(const char *path, const Model *m, const char *config_text,
+                          const char *tokenizer_from, const LandermtState *lm,
+                          const char *hf_config_json);
+#define CKPT_HF_CONFIG_ATTR "hf_config_json"
+// The stored config.json text (malloc'ed), or *json = NULL when absent.
+LmStatus ckpt_read_hf_config(const char *path, char **json);
+
 // 1 if the checkpoint holds only trainable entries (no /params).
 int ckpt_is_trainable_only(const char *path);
+// 1 if the file is a checkpoint with a /train group (a training checkpoint).
+int ckpt_is_training(const char *path);
 
 // Reads and validates /config into cfg.
 LmStatus ckpt_read_config(const char *path, ModelConfig *cfg);
@@ -98,5 +111,21 @@ typedef struct {
 // (LM_ERUNTIME). An absent group gives present = 0 and LM_OK.
 LmStatus ckpt_read_landermt(const char *path, const ModelConfig *cfg, CkptLandermt *lm);
 void ckpt_landermt_free(CkptLandermt *lm);
+// The same state as a LandermtState for writers; dirs (room for
+// lm->n_gates pointers) receives the gate directions.
+void ckpt_landermt_state(const CkptLandermt *lm, const char **dirs, LandermtState *out);
+
+// Writes the /landermt group (docs/formats.md) into an open file.
+LmStatus ckpt_landermt_write(hid_t f, const LandermtState *lm, int C);
+
+// The LANDeRMT sidecar of an exported Hugging Face directory: a small HDF5
+// file (format "landermt.state") holding only the /landermt group, which
+// the model source applies like a checkpoint's (docs/formats.md).
+#define LANDERMT_SIDECAR "landermt_state.h5"
+#define SIDECAR_FORMAT "landermt.state"
+#define SIDECAR_VERSION 1
+LmStatus ckpt_sidecar_write(const char *path, const LandermtState *lm, int C);
+// present = 0 (and LM_OK) when the file does not exist.
+LmStatus ckpt_sidecar_read(const char *path, const ModelConfig *cfg, CkptLandermt *lm);
 
 #endif

@@ -6,12 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io/ckpt.h"
 #include "io/h5.h"
 #include "util/alloc.h"
 
 #define WHAT_LEN 1100
+#ifndef LANDERMT_VERSION
+#define LANDERMT_VERSION "unknown"
+#endif
 
 static LmStatus units_read(hid_t f, Neurons *nr, const char *what) {
     char **names;
@@ -163,13 +167,14 @@ static LmStatus landermt_read(hid_t f, const ModelConfig *cfg, CkptLandermt *lm,
     return gate_dirs_read(f, lm, what);
 }
 
-LmStatus ckpt_read_landermt(const char *path, const ModelConfig *cfg, CkptLandermt *lm) {
+static LmStatus read_file(const char *path, const char *format, int max_version,
+                          const ModelConfig *cfg, CkptLandermt *lm) {
     memset(lm, 0, sizeof *lm);
     char what[WHAT_LEN];
-    snprintf(what, sizeof what, "checkpoint %s", path);
+    snprintf(what, sizeof what, "%s %s", strcmp(format, CKPT_FORMAT) ? "LANDeRMT state" : "checkpoint", path);
     hid_t f;
     int version;
-    LM_TRY(h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version));
+    LM_TRY(h5_open_format(path, format, max_version, &f, &version));
     LmStatus st = LM_OK;
     if (h5_exists(f, "landermt")) {
         lm->present = 1;
@@ -178,6 +183,42 @@ LmStatus ckpt_read_landermt(const char *path, const ModelConfig *cfg, CkptLander
     H5Fclose(f);
     if (st != LM_OK) ckpt_landermt_free(lm);
     return st;
+}
+
+LmStatus ckpt_read_landermt(const char *path, const ModelConfig *cfg, CkptLandermt *lm) {
+    return read_file(path, CKPT_FORMAT, CKPT_VERSION, cfg, lm);
+}
+
+LmStatus ckpt_sidecar_read(const char *path, const ModelConfig *cfg, CkptLandermt *lm) {
+    memset(lm, 0, sizeof *lm);
+    if (access(path, F_OK) != 0) return LM_OK;
+    LM_TRY(read_file(path, SIDECAR_FORMAT, SIDECAR_VERSION, cfg, lm));
+    if (lm->present) return LM_OK;
+    lm_error("LANDeRMT state %s has no /landermt group", path);
+    return LM_ERUNTIME;
+}
+
+LmStatus ckpt_sidecar_write(const char *path, const LandermtState *lm, int C) {
+    size_t tmp_size = strlen(path) + 32;
+    char *tmp = xmalloc(tmp_size);
+    hid_t f;
+    LmStatus st = h5_create_tmp(path, tmp, tmp_size, &f);
+    if (st == LM_OK) {
+        st = h5_attr_write_str(f, "format", SIDECAR_FORMAT);
+        if (st == LM_OK) st = h5_attr_write_i64(f, "format_version", SIDECAR_VERSION);
+        if (st == LM_OK) st = h5_attr_write_str(f, "writer", "landermt " LANDERMT_VERSION);
+        if (st == LM_OK) st = ckpt_landermt_write(f, lm, C);
+        if (st == LM_OK) st = h5_commit(f, tmp, path);
+        else h5_abandon(f, tmp);
+    }
+    free(tmp);
+    return st;
+}
+
+void ckpt_landermt_state(const CkptLandermt *lm, const char **dirs, LandermtState *out) {
+    for (int g = 0; lm->gate_dirs && g < lm->n_gates; g++) dirs[g] = lm->gate_dirs[g];
+    *out = (LandermtState){&lm->neurons, lm->n_gates, lm->gates, lm->scale,
+                           lm->gate_dirs ? dirs : NULL};
 }
 
 void ckpt_landermt_free(CkptLandermt *lm) {

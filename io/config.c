@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "io/files.h"
 #include "util/alloc.h"
 
 // ---------------------------------------------------------------------------
@@ -74,13 +75,18 @@ static const struct {
     {"evaluate", "Scoring checkpoints with `landermt evaluate`."},
     {"score", "Scoring text files with `landermt score HYP REF...`."},
     {"prep", "Inputs, cleaning, splits and tokenizer of `landermt prep`."},
+    {"export", "What `landermt export`, `landermt convert` and `landermt init` write "
+               "(docs/models.md)."},
+    {"logprob", "Log-probabilities of given lines with `landermt logprob` (the model is "
+                "model.checkpoint; docs/models.md)."},
     {"debug", "Fault injection for tests; never needed in normal runs."},
 };
 
 static const Key KEYS[] = {
     K_ENUM(model, architecture, "llama", "llama|bloom", "Model family."),
     K_STR(model, checkpoint, "", NULL,
-          "Pretrained checkpoint to start from; empty = random initialisation."),
+          "Pretrained model to start from: a landermt checkpoint or a Hugging Face model "
+          "directory (docs/models.md); empty = random initialisation."),
     K_INT(model, vocab_size, "8192", "[2, 16777216]",
           "Vocabulary size; must match the corpus tokenizer."),
     K_INT(model, hidden_size, "256", "[2, 65536]", "Width of the residual stream."),
@@ -286,6 +292,31 @@ static const Key KEYS[] = {
     K_BOOL(prep, mono_from_bitext, "true",
            "Also store each language's side of the bitext as its monolingual text (for "
            "language modelling and perplexity)."),
+
+    K_ENUM(export, format, "hdf5", "hdf5|hf",
+           "hdf5: a standalone landermt checkpoint; hf: a Hugging Face model directory "
+           "(config.json, safetensors, tokenizer files, LANDeRMT sidecar)."),
+    K_ENUM(export, dtype, "float32", "float32|bfloat16|float16|source",
+           "dtype of the safetensors written (format hf, init); source = the dtype the source "
+           "model was published in (init: config.json's torch_dtype). bfloat16/float16 round to "
+           "nearest even."),
+    K_STR(export, max_shard_size, "5GB", "size",
+          "Largest safetensors shard (transformers' max_shard_size); bigger models are split "
+          "into model-0000k-of-0000N.safetensors with an index."),
+
+    K_STR(logprob, input, "-", "nonempty", "Lines to score: a file path, or - for stdin."),
+    K_ENUM(logprob, format, "ids", "ids|text",
+           "ids: each line a JSON array of token ids; text: each line tokenized with the "
+           "model's tokenizer (checkpoint /tokenizer or data.corpus)."),
+    K_STR(logprob, output, "-", "nonempty", "Where the JSON lines go; - = stdout."),
+    K_BOOL(logprob, per_token, "false", "Also print each token's log-probability."),
+    K_BOOL(logprob, add_bos, "true",
+           "Prepend the bos token, so every token of the line is scored; false = the first "
+           "token is context only (not scored)."),
+    K_BOOL(logprob, add_eos, "false", "Append the eos token (scored) to every line."),
+    K_STR(logprob, direction, "", NULL,
+          "Direction s-t whose CAR routes a LANDeRMT model applies (required when the model has "
+          "routing gates; ignored otherwise)."),
 
     K_INT(debug, nan_at_step, "0", "[0, inf)",
           "Make the loss NaN at this optimizer step (1-based) to exercise the skip path; "
@@ -506,6 +537,8 @@ static int pat_langpath(const char *s) {
     return colon && colon > s && colon[1];
 }
 
+static int pat_size(const char *s) { return file_parse_size(s) > 0; }
+
 // A LoRA target name (pack.c maps it to the model's linears).
 static int pat_loratarget(const char *s) {
     static const char *const names[] = {
@@ -530,6 +563,7 @@ static const struct {
      "`SRC-TGT`, two different language codes (letters and `_`), e.g. `de-en`"},
     {"langpath", pat_langpath, "LANG:PATH or SRC-TGT:PATH with both parts non-empty",
      "`LANG:PATH` or `SRC-TGT:PATH`"},
+    {"size", pat_size, "a byte size such as 5GB, 500MB or 2GiB", "a size: `5GB`, `500MB`, `2GiB`, bytes"},
     {"loratarget", pat_loratarget,
      "a linear: q, k, v, o, gate, up, down (or q_proj ... down_proj), query_key_value, dense, "
      "dense_h_to_4h or dense_4h_to_h",

@@ -153,6 +153,21 @@ typedef struct {
         int min_chars, max_chars;    // kept sentence length (either side)
         int mono_from_bitext;        // bitext sides also stored as mono text
     } prep;
+    // export: what `landermt export`, `convert` and `init` write.
+    struct {
+        char format[CFG_STR];        // hdf5 | hf
+        char dtype[CFG_STR];         // float32 | bfloat16 | float16 | source
+        char max_shard_size[CFG_STR];  // e.g. 5GB
+    } export;
+    // logprob: `landermt logprob` (model = model.checkpoint).
+    struct {
+        char input[CFG_STR];         // path | -
+        char format[CFG_STR];        // ids | text
+        char output[CFG_STR];        // path | -
+        int per_token;               // also print each token's log-probability
+        int add_bos, add_eos;        // prepend bos (scores the first token) / append eos
+        char direction[CFG_STR];     // CAR routes of this direction (LANDeRMT models)
+    } logprob;
     // debug: fault injection for tests (1-based optimizer steps; 0 = off).
     struct {
         int nan_at_step;             // loss becomes NaN at this step

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/files.h"
 #include "util/alloc.h"
 
 // Chunks of at most this size keep Fletcher32 checksums cheap to verify and
@@ -263,26 +264,6 @@ LmStatus h5_create_tmp(const char *path, char *tmp, size_t tmp_size, hid_t *file
     return LM_OK;
 }
 
-// fsync of a file or directory; EINVAL means the filesystem cannot sync
-// directories, which is not an error of ours.
-static int fsync_path(const char *p) {
-    int fd = open(p, O_RDONLY);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    if (rc != 0 && errno == EINVAL) rc = 0;
-    int e = errno;
-    close(fd);
-    errno = e;
-    return rc;
-}
-
-static void dir_of(const char *path, char *dir, size_t n) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(dir, n, ".");
-    else if (slash == path) snprintf(dir, n, "/");
-    else snprintf(dir, n, "%.*s", (int)(slash - path), path);
-}
-
 LmStatus h5_commit(hid_t file, const char *tmp, const char *path) {
     herr_t fl = H5Fflush(file, H5F_SCOPE_GLOBAL);
     char why[200];
@@ -291,7 +272,7 @@ LmStatus h5_commit(hid_t file, const char *tmp, const char *path) {
     if (cl < 0 && !why[0]) snprintf(why, sizeof why, "%s", h5_reason());
     const char *failed = NULL;
     if (fl < 0 || cl < 0) lm_error("cannot write %s%s", tmp, why);
-    else if (fsync_path(tmp) != 0) failed = "fsync";
+    else if (file_fsync(tmp) != 0) failed = "fsync";
     else if (rename(tmp, path) != 0) failed = "rename to its final name";
     if (failed) lm_error("cannot %s %s: %s", failed, tmp, strerror(errno));
     if (failed || fl < 0 || cl < 0) {
@@ -300,8 +281,8 @@ LmStatus h5_commit(hid_t file, const char *tmp, const char *path) {
         return LM_ERUNTIME;
     }
     char dir[PATH_BUF];
-    dir_of(path, dir, sizeof dir);
-    if (fsync_path(dir) != 0) {
+    file_dir_of(path, dir, sizeof dir);
+    if (file_fsync(dir) != 0) {
         lm_error("%s was written, but syncing directory %s failed: %s", path, dir, strerror(errno));
         return LM_ERUNTIME;
     }

@@ -27,6 +27,9 @@ typedef struct {
 // Per-rank thread budget (OpenBLAS + OpenMP) and the start-up banner on
 // rank 0; every compute command calls it first.
 void startup(const CliArgs *a);
+// startup() for commands whose results go to `output`: when that is "-"
+// (stdout), the banner goes to stderr so stdout holds results only.
+void startup_stdout_free(const CliArgs *a, const char *output);
 
 LmStatus cmd_train(CliArgs *a);
 LmStatus cmd_bench(CliArgs *a);
@@ -38,5 +41,10 @@ LmStatus cmd_translate(CliArgs *a);
 LmStatus cmd_evaluate(CliArgs *a);
 LmStatus cmd_score(CliArgs *a);
 LmStatus cmd_tokenize(CliArgs *a);
+LmStatus cmd_convert(CliArgs *a);
+LmStatus cmd_init(CliArgs *a);
+LmStatus cmd_logprob(CliArgs *a);
+// `inspect DIR`: a Hugging Face model directory (src/cli/inspect_hf.c).
+LmStatus inspect_hf_dir(const char *path);
 
 #endif

@@ -8,6 +8,7 @@
 #include "io/ckpt.h"
 #include "io/corpus.h"
 #include "io/h5.h"
+#include "io/model_source.h"
 #include "io/neurons.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -220,6 +221,7 @@ static LmStatus print_neurons(const char *path) {
 
 LmStatus cmd_inspect(CliArgs *a) {
     const char *path = a->pos[0];
+    if (model_source_is_hf(path)) return inspect_hf_dir(path);
     hid_t f;
     LM_TRY(h5_open(path, path, &f));
     char *format = NULL;

@@ -20,14 +20,17 @@ typedef struct {
 
 static const Command COMMANDS[] = {
     {"prep", cmd_prep, "build a corpus file (tokenizer, bitext, mono) from TSV, Moses, text, .mo", 0, 0},
-    {"train", cmd_train, "train (train.mode full | layers | landermt | general | specific)", 0, 0},
+    {"train", cmd_train, "train (train.mode full | layers | landermt | general | specific | lora)", 0, 0},
     {"detect", cmd_detect, "score FFN neurons per direction, select layers, classify -> neurons file", 0, 0},
     {"bench", cmd_bench, "time train steps of a configured model: tokens/s, phases, MFU", 0, 0},
     {"translate", cmd_translate, "decode translate.direction from a corpus split, file:PATH or stdin", 0, 0},
     {"evaluate", cmd_evaluate, "BLEU/chrF per direction and perplexity per language for checkpoints", 0, 0},
-    {"export", cmd_export, "training checkpoint (+ its base) -> standalone: export -c CFG IN OUT", 2, 0},
+    {"export", cmd_export, "model -> standalone checkpoint or HF directory (export.format): export -c CFG IN OUT", 2, 0},
+    {"convert", cmd_convert, "Hugging Face model directory -> landermt checkpoint: convert DIR OUT.h5", 2, 0},
+    {"init", cmd_init, "random Hugging Face model directory from a config.json: init CONFIG.json OUT_DIR", 2, 0},
+    {"logprob", cmd_logprob, "log-probability of given lines (token ids or text) under model.checkpoint", 0, 0},
     {"score", cmd_score, "BLEU and chrF2 of a hypothesis file: score HYP REF [REF...]", -2, 0},
-    {"inspect", cmd_inspect, "summarise a landermt HDF5 file: inspect FILE", 1, 0},
+    {"inspect", cmd_inspect, "summarise a landermt HDF5 file or a Hugging Face model directory: inspect PATH", 1, 0},
     {"tokenize", cmd_tokenize, "text <-> token ids: tokenize [--special] [--decode] [--json] TOKENIZER [FILE]", -1, 1},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };

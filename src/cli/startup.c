@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -46,4 +47,13 @@ void startup(const CliArgs *a) {
         printf("landermt %s (git %s) %s | config %016llx | ranks %d x threads %d (from %s) | %s%s%s\n",
                LANDERMT_VERSION, LANDERMT_GIT, a->sub, config_hash(a->config_text), comm_size(), n,
                source, hosts, job ? " | slurm job " : "", job ? job : "");
+}
+
+void startup_stdout_free(const CliArgs *a, const char *output) {
+    int saved = -1;
+    fflush(stdout);
+    if (!strcmp(output, "-") && (saved = dup(STDOUT_FILENO)) >= 0) dup2(STDERR_FILENO, STDOUT_FILENO);
+    startup(a);
+    fflush(stdout);
+    if (saved >= 0) dup2(saved, STDOUT_FILENO), close(saved);
 }

@@ -19,6 +19,7 @@
 #include "util/lines.h"
 #include "io/corpus.h"
 #include "io/h5.h"
+#include "io/model_source.h"
 #include "mpi/comm.h"
 #include "train/model_load.h"
 #include "util/alloc.h"
@@ -64,7 +65,7 @@ static LmStatus model_setup(Translate *tr) {
     const Config *c = tr->cfg;
     LM_TRY(model_from_config(c, &tr->model));
     tr->has_model = 1;
-    LM_TRY(ckpt_read_landermt(c->model.checkpoint, &tr->model.cfg, &tr->lm));
+    LM_TRY(model_source_read_landermt(c->model.checkpoint, &tr->model.cfg, &tr->lm));
     LM_TRY(decode_routing_init(&tr->rt, &tr->lm, &tr->model.cfg, c->translate.direction,
                                c->model.checkpoint));
     tr->model.route = tr->rt.route;

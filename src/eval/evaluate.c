@@ -9,6 +9,7 @@
 #include "data/open.h"
 #include "eval/report.h"
 #include "eval/scores.h"
+#include "io/model_source.h"
 #include "mpi/comm.h"
 #include "util/alloc.h"
 
@@ -55,12 +56,8 @@ static void eval_units(const Config *c, Eval *e) {
 }
 
 static LmStatus load_model(const char *path, Model *m, CkptLandermt *lm) {
-    ModelConfig mc;
-    LM_TRY(ckpt_read_config(path, &mc));
-    model_init(m, &mc);
-    LmStatus st = ckpt_read(path, m, NULL);
-    if (st == LM_OK) st = ckpt_read_landermt(path, &mc, lm);
-    return st;
+    LM_TRY(model_source_read(path, m));
+    return model_source_read_landermt(path, &m->cfg, lm);
 }
 
 // Every measurement of one checkpoint.

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/rng.h"
+
 // What a query may see beyond causality: ALiBi (BLOOM) adds alibi[h] * j
 // to the score of key j for head h; a sliding window (Mistral) hides keys
 // window or more positions back. Zero-initialised = plain causal.
@@ -151,9 +153,17 @@ int model_config_check(const ModelConfig *cfg);
 
 // Allocates parameters (zeroed) and builds the tensor table and views.
 void model_init(Model *m, const ModelConfig *cfg);
+// The tensor table alone (data NULL, no views): names, shapes and offsets
+// of a model too large to allocate, e.g. to write it tensor by tensor.
+// model_free releases it.
+void model_table_init(Model *m, const ModelConfig *cfg);
 void model_free(Model *m);
 // Normal(0, std) weights, norms = 1, biases = 0; deterministic in seed.
 void model_init_random(Model *m, uint64_t seed, float std);
+// The next n initial values of tensor t as model_init_random draws them
+// from r (matrices in element order; 1-D tensors need no draws), so a
+// model can be initialised piece by piece.
+void model_init_values(const TensorInfo *t, Rng *r, float std, float *out, size_t n);
 const TensorInfo *model_find_tensor(const Model *m, const char *name);
 // 64-bit checksum of every parameter's bits: identifies a base model in
 // the checkpoints of selective finetuning.

@@ -206,11 +206,15 @@ void model_weights_free(ModelWeights *w) {
     memset(w, 0, sizeof *w);
 }
 
-void model_init(Model *m, const ModelConfig *cfg) {
+void model_table_init(Model *m, const ModelConfig *cfg) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     model_config_finish(&m->cfg);
     build_table(m);
+}
+
+void model_init(Model *m, const ModelConfig *cfg) {
+    model_table_init(m, cfg);
     m->data = falloc(m->numel);
     model_weights_view(m, m->data, &m->w);
 }
@@ -222,17 +226,19 @@ void model_free(Model *m) {
     memset(m, 0, sizeof *m);
 }
 
-// Norm weights start at 1 and biases at 0 (as in HF); matrices ~ N(0, std).
+// Norm weights (the only 1-D weights of both families) start at 1 and
+// biases at 0, as in HF; matrices ~ N(0, std).
+void model_init_values(const TensorInfo *t, Rng *r, float std, float *out, size_t n) {
+    size_t len = strlen(t->name);
+    float one_d = len > 7 && !strcmp(t->name + len - 7, ".weight") ? 1.0f : 0.0f;
+    for (size_t j = 0; j < n; j++) out[j] = t->ndim == 2 ? std * rng_normal(r) : one_d;
+}
+
 void model_init_random(Model *m, uint64_t seed, float std) {
     Rng r;
     rng_seed(&r, seed);
-    for (int i = 0; i < m->n_tensors; i++) {
-        const TensorInfo *t = &m->tensors[i];
-        float *p = m->data + t->offset;
-        int norm_weight = strstr(t->name, "norm") && !strstr(t->name, "bias");
-        for (size_t j = 0; j < t->numel; j++)
-            p[j] = t->ndim == 2 ? std * rng_normal(&r) : (norm_weight ? 1.0f : 0.0f);
-    }
+    for (int i = 0; i < m->n_tensors; i++)
+        model_init_values(&m->tensors[i], &r, std, m->data + m->tensors[i].offset, m->tensors[i].numel);
 }
 
 uint64_t model_checksum(const Model *m) {

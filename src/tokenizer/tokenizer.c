@@ -288,6 +288,10 @@ LmStatus tokenizer_decode(Tokenizer *t, const int32_t *ids, int64_t n, int flags
     return LM_OK;
 }
 
+const char *tokenizer_json_text(const Tokenizer *t) {
+    return t->kind == TOKENIZER_HF ? t->hf->json : NULL;
+}
+
 int32_t tokenizer_special_id(const Tokenizer *t, const char *name) {
     if (t->kind == TOKENIZER_BPE) {
         for (int32_t i = 0; i < t->bpe.n_special; i++)

@@ -94,6 +94,9 @@ int64_t tokenizer_encode(Tokenizer *t, const char *text, size_t len, int flags, 
 LmStatus tokenizer_decode(Tokenizer *t, const int32_t *ids, int64_t n, int flags, char **text,
                           size_t *len);
 
+// The tokenizer.json text of a Hugging Face tokenizer (NULL for BPE).
+const char *tokenizer_json_text(const Tokenizer *t);
+
 // The id of a special token by name, or -1.
 int32_t tokenizer_special_id(const Tokenizer *t, const char *name);
 

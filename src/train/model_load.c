@@ -1,10 +1,11 @@
-// Building the model a run configures: a pretrained checkpoint, or a
+// Building the model a run configures: a pretrained model (checkpoint or
+// Hugging Face directory), or a
 // random initialisation from the model.* keys and train.seed.
 #include "train/model_load.h"
 
 #include <string.h>
 
-#include "io/ckpt.h"
+#include "io/model_source.h"
 
 LmStatus model_config_from(const Config *cfg, ModelConfig *mc) {
     *mc = (ModelConfig){.architecture =
@@ -26,13 +27,7 @@ LmStatus model_config_from(const Config *cfg, ModelConfig *mc) {
 
 LmStatus model_from_config(const Config *cfg, Model *m) {
     ModelConfig mc;
-    if (cfg->model.checkpoint[0]) {
-        LM_TRY(ckpt_read_config(cfg->model.checkpoint, &mc));
-        model_init(m, &mc);
-        LmStatus st = ckpt_read(cfg->model.checkpoint, m, NULL);
-        if (st != LM_OK) model_free(m);
-        return st;
-    }
+    if (cfg->model.checkpoint[0]) return model_source_read(cfg->model.checkpoint, m);
     LM_TRY(model_config_from(cfg, &mc));
     model_init(m, &mc);
     model_init_random(m, (uint64_t)cfg->train.seed, (float)cfg->model.init_std);

@@ -4,8 +4,9 @@
 #include "io/config.h"
 #include "model/model.h"
 
-// The model of the config: loaded from model.checkpoint when set (its
-// /config wins; model.* sizes are ignored), else random from
+// The model of the config: loaded from model.checkpoint when set (a
+// landermt checkpoint or a Hugging Face directory, io/model_source.h; its
+// configuration wins; model.* sizes are ignored), else random from
 // (train.seed, model.init_std).
 LmStatus model_from_config(const Config *cfg, Model *m);
 // ModelConfig from the model.* keys.
