@@ -112,6 +112,14 @@ head -5 "$WORK/test_src.txt" | "$LANDERMT" translate -c "$WORK/tiny_mt.yaml" --s
   --set translate.direction=en-de --set translate.input=- --set data.corpus= --set translate.max_new_tokens=8 \
   >"$WORK/tr.txt" 2>"$WORK/tr.err" || fail "translate with the checkpoint's tokenizer: $(tail -3 "$WORK/tr.err")"
 [[ $(wc -l <"$WORK/tr.txt") -eq 5 ]] && pass || fail "5 sentences gave $(wc -l <"$WORK/tr.txt") lines"
+# exported as a Hugging Face directory: its tokenizer.json is the one in
+# /tokenizer, and the directory alone translates the same
+"$LANDERMT" export -c "$WORK/tiny_mt.yaml" --set export.format=hf "$CK" "$WORK/hfout" >"$WORK/export.log" 2>&1 \
+  || fail "export: $(tail -3 "$WORK/export.log")"
+cmp -s "$WORK/hfout/tokenizer.json" "$M/tokenizer.json" && pass || fail "exported tokenizer.json differs from the source's"
+head -5 "$WORK/test_src.txt" | "$LANDERMT" translate -c "$WORK/tiny_mt.yaml" --set model.checkpoint="$WORK/hfout" \
+  --set translate.direction=en-de --set translate.input=- --set data.corpus= --set translate.max_new_tokens=8 \
+  2>"$WORK/tr2.err" | cmp -s - "$WORK/tr.txt" && pass || fail "the exported directory translates differently: $(tail -3 "$WORK/tr2.err")"
 expect_exit 1 "has a tokenizer of $V tokens but the model's vocab_size is 300" \
   "$LANDERMT" train -c "$WORK/tiny_mt.yaml" --set model.vocab_size=300 --set train.out_dir="$WORK/small"
 expect_exit 1 "corpus $WORK/bpe.h5 has another tokenizer" "$LANDERMT" translate -c "$WORK/tiny_mt.yaml" \
