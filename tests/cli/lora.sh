@@ -64,6 +64,31 @@ for name in base:
 sys.exit(0 if ok else 1)
 PY
 
+# logprob, evaluate and translate on the training checkpoint apply the
+# adapters unmerged and agree with the merged export (to fp32 rounding:
+# W x + s B A x vs (W + s B A) x)
+printf '[1, 17, 40, 33, 2]\n[1, 5, 9, 100, 250, 7]\n' >"$WORK/ids.txt"
+for ck in "$WORK/a/step_00000016.h5" "$WORK/merged.h5"; do
+  "$LANDERMT" logprob -c "$CFG" --set model.checkpoint="$ck" --set logprob.format=ids \
+    --set logprob.input="$WORK/ids.txt" --set logprob.add_bos=false --set logprob.per_token=true 2>>"$WORK/lp.err"
+done >"$WORK/lp.both" || fail "logprob: $(tail -3 "$WORK/lp.err")"
+"$LANDERMT" evaluate -c "$CFG" --set "evaluate.checkpoints=[lora:$WORK/a/step_00000016.h5, merged:$WORK/merged.h5]" \
+  --set evaluate.max_sentences=20 --set evaluate.output="$WORK/eval" >"$WORK/eval.log" 2>&1 \
+  || fail "evaluate: $(tail -3 "$WORK/eval.log")"
+/usr/bin/python3 - "$WORK" <<'PY' && pass || fail "unmerged and merged adapters disagree (see above)"
+import json, re, sys
+w = sys.argv[1]
+nums = [float(x) for x in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", open(f"{w}/lp.both").read())]
+half = len(nums) // 2
+d = max(abs(a - b) / max(1.0, abs(b)) for a, b in zip(nums[:half], nums[half:]))
+print(f"logprob: {half} numbers each, max relative difference {d:.2e}")
+r = json.load(open(f"{w}/eval/eval.json"))
+p = [c["perplexity"] for c in r["checkpoints"]]
+dp = max(abs(p[0][k] - p[1][k]) / p[1][k] for k in p[1])
+print(f"evaluate perplexity {p[0]} vs {p[1]}: max relative difference {dp:.2e}")
+sys.exit(0 if half >= 9 and d < 1e-4 and dp < 1e-4 else 1)
+PY
+
 expect_exit 2 "lora.rank" "$LANDERMT" train "${L[@]}" --set lora.rank=0
 expect_exit 2 "lora.alpha" "$LANDERMT" train "${L[@]}" --set lora.alpha=0
 expect_exit 2 "lora.target" "$LANDERMT" train "${L[@]}" --set "lora.target=[q, attn]"
