@@ -367,15 +367,19 @@ LmStatus pack_restore(ParamPack *p, Model *m, const TrainState *ts, uint64_t bas
     return LM_OK;
 }
 
+LoraSpec pack_lora_spec(const Config *c) {
+    static const char *targets[CFG_LIST_MAX];
+    for (int i = 0; i < c->lora.target.n; i++) targets[i] = c->lora.target.item[i];
+    return (LoraSpec){c->lora.rank, (float)c->lora.alpha, targets, c->lora.target.n,
+                      !strcmp(c->lora.layers, "selected"), (uint64_t)c->train.seed};
+}
+
 LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec) {
     static const char *dirs[CFG_LIST_MAX];
     *spec = (PackSpec){.mode = c->train.mode, .routing = c->routing.enabled,
                        .per_direction = c->routing.per_direction, .scale = (float)c->routing.scale,
                        .awareness_scaled = c->train.awareness_scaled_grads};
-    static const char *targets[CFG_LIST_MAX];
-    for (int i = 0; i < c->lora.target.n; i++) targets[i] = c->lora.target.item[i];
-    spec->lora = (LoraSpec){c->lora.rank, (float)c->lora.alpha, targets, c->lora.target.n,
-                            !strcmp(c->lora.layers, "selected"), (uint64_t)c->train.seed};
+    spec->lora = pack_lora_spec(c);
     int neuron_mode = strcmp(c->train.mode, "full") && strcmp(c->train.mode, "layers") &&
                       strcmp(c->train.mode, "lora");
     if (spec->awareness_scaled && !neuron_mode) {

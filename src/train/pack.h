@@ -114,6 +114,8 @@ typedef struct {
     LoraSpec lora;               // mode lora
 } PackSpec;
 
+// The lora.* keys (and train.seed) as a LoraSpec.
+LoraSpec pack_lora_spec(const Config *c);
 // The spec a run's config asks for: train.mode, the neurons file (read
 // into nr for the selective modes), data.directions, routing.*, lora.*.
 LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec);
