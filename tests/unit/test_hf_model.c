@@ -11,6 +11,7 @@
 
 #include "fixture.h"
 #include "harness.h"
+#include "util/half.h"
 #include "io/files.h"
 #include "io/hf_config.h"
 #include "io/hf_dir.h"
@@ -72,7 +73,7 @@ static LmStatus init_dir(const char *dir, int f, const char *dtype, const char *
 }
 
 static float rounded(float x, StDtype d) {
-    return d == ST_F32 ? x : d == ST_BF16 ? st_bf16_to_f32(st_f32_to_bf16(x)) : st_f16_to_f32(st_f32_to_f16(x));
+    return d == ST_F32 ? x : d == ST_BF16 ? half_bf16_to_f32(half_f32_to_bf16(x)) : half_f16_to_f32(half_f32_to_f16(x));
 }
 
 // The directory holds model_init_random(SEED, STD) rounded to dtype d.
