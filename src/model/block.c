@@ -62,15 +62,15 @@ const LoraPair *block_lora(const Model *m, int l, LoraTarget t) {
 }
 
 void block_linear_forward(const Model *m, int l, LoraTarget t, float *y, float *const *u,
-                          const float *x, const float *W, const float *b, int N, int in, int out) {
+                          const float *x, Mat W, const float *b, int N, int in, int out) {
     linear_forward(y, x, W, b, N, in, out);
     const LoraPair *p = block_lora(m, l, t);
     if (p) lora_forward(y, u[t], x, p->A, p->B, m->lora->scale, N, in, out, m->lora->rank);
 }
 
 void block_linear_backward(const Model *m, int l, LoraTarget t, float *dx, float *dW, float *db,
-                           const float *dy, const float *x, const float *W, int N, int in,
-                           int out, const LoraGrad *lg, float *const *u, float *scratch) {
+                           const float *dy, const float *x, Mat W, int N, int in, int out,
+                           const LoraGrad *lg, float *const *u, float *scratch) {
     linear_backward(dx, dW, db, dy, x, W, N, in, out);
     const LoraPair *p = block_lora(m, l, t);
     if (!p) return;
@@ -82,7 +82,7 @@ void block_linear_backward(const Model *m, int l, LoraTarget t, float *dx, float
 void block_qkv_forward(const Model *m, int l, const float *xn, float *q, float *k, float *v,
                        float *qkv, float *const *u, int N) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     int C = c->hidden_size, H = c->num_attention_heads, D = c->head_dim;
     int QD = H * D, KD = c->num_key_value_heads * D;
     if (c->architecture == ARCH_BLOOM) {
@@ -99,7 +99,7 @@ void block_qkv_backward(const Model *m, int l, LayerWeights *gw, const LoraGrad 
                         const float *dq, const float *dk, const float *dv, const float *xn,
                         float *dqkv, float *const *u, float *scratch, int N) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     int C = c->hidden_size, H = c->num_attention_heads, D = c->head_dim;
     int QD = H * D, KD = c->num_key_value_heads * D;
     if (c->architecture == ARCH_BLOOM) {
@@ -124,7 +124,7 @@ const FfnRoute *block_route(const Model *m, int l) {
 void block_ffn_forward(const Model *m, int l, const float *xn, float *gate, float *up, float *h,
                        float *route_c, float *const *u, float *out, int N) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     const FfnRoute *rt = block_route(m, l);
     int C = c->hidden_size, F = c->intermediate_size;
     ActRoute ar = {rt ? rt->cls : NULL, route_c, rt ? rt->scale : 0.0f};

@@ -29,12 +29,12 @@ void block_embed_forward(const Model *m, float *x0, float *emb, float *mean, flo
 // one: y (N,out) = x W^T + b (+ scale B A x, with A x kept in u[t] (N,r)).
 // u is the layer's [LORA_N] adapter buffers (may be NULL without LoRA).
 void block_linear_forward(const Model *m, int l, LoraTarget t, float *y, float *const *u,
-                          const float *x, const float *W, const float *b, int N, int in, int out);
+                          const float *x, Mat W, const float *b, int N, int in, int out);
 // Its backward: dx (N,in) += ..., dW, db as linear_backward; the adapter's
 // gradients into lg[l * LORA_N + t] when given. scratch (N,r).
 void block_linear_backward(const Model *m, int l, LoraTarget t, float *dx, float *dW, float *db,
-                           const float *dy, const float *x, const float *W, int N, int in,
-                           int out, const LoraGrad *lg, float *const *u, float *scratch);
+                           const float *dy, const float *x, Mat W, int N, int in, int out,
+                           const LoraGrad *lg, float *const *u, float *scratch);
 
 // q (N,H*D), k, v (N,KV*D) of normalised inputs xn, biases included, no
 // positions yet. qkv (N, 3*H*D) is scratch for the fused projection.

@@ -136,7 +136,7 @@ static void add_inplace(float *y, const float *x, size_t n) {
 // x[l] -> xmid = x[l] + o_proj(attn(norm(x[l])))
 static void attn_block_forward(const Model *m, Acts *a, int l, Dims d, int b, int t) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     float *const *u = block_lora_bufs(m, a, l);
     block_norm_forward(c, a->xn1[l], a->mean1[l], a->rstd1[l], a->x[l], w->input_layernorm,
                        w->input_layernorm_bias, d.N);
@@ -156,7 +156,7 @@ static void attn_block_forward(const Model *m, Acts *a, int l, Dims d, int b, in
 // inputs are scaled by the gate.
 static void ffn_block_forward(const Model *m, Acts *a, int l, Dims d) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     block_norm_forward(c, a->xn2[l], a->mean2[l], a->rstd2[l], a->xmid[l],
                        w->post_attention_layernorm, w->post_attention_layernorm_bias, d.N);
     block_ffn_forward(m, l, a->xn2[l], a->gate[l], a->up[l], a->h[l], a->route_c[l],

@@ -59,7 +59,7 @@ static void ffn_select_grads(const Acts *a, int l, Dims d, const FfnGrad *fg) {
 // dh -> dgate, dup (dL/d bias-free products) and dc; bloom's up-bias
 // gradient.
 static void ffn_act_backward(const Model *m, Acts *a, int l, Dims d, LayerWeights *gw) {
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     const FfnRoute *rt = block_route(m, l);
     ActRoute ar = {rt ? rt->cls : NULL, a->route_c[l], rt ? rt->scale : 0.0f};
     size_t NF = (size_t)d.N * d.F;
@@ -78,7 +78,7 @@ static void ffn_act_backward(const Model *m, Acts *a, int l, Dims d, LayerWeight
 static void ffn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWeights *gw,
                                const BackwardOpts *o, int need_dx) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     const FfnRoute *rt = block_route(m, l);
     const FfnGrad *fg = o->ffn ? &o->ffn[l] : NULL;
     float *const *u = block_lora_bufs(m, a, l);
@@ -117,7 +117,7 @@ static int attn_has_grads(const LayerWeights *g, const LoraGrad *lg, int l) {
 static void attn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWeights *gw,
                                 const LoraGrad *lg, int need_dx) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     float *const *u = block_lora_bufs(m, a, l);
     int b = a->b, t = a->t;
     zero(a->dctx, (size_t)d.N * d.QD);

@@ -33,7 +33,7 @@ static void exported_free(Exported *e) {
     pack_free(&e->p);
     neurons_free(&e->nr);
     ckpt_landermt_free(&e->ck);
-    if (e->m.data) model_free(&e->m);
+    if (e->m.tensors) model_free(&e->m);
 }
 
 // Base (model.checkpoint) + the training checkpoint's entries.
@@ -64,8 +64,7 @@ static LmStatus from_model(ModelSource *src, Exported *e) {
 }
 
 static LmStatus fill_from_model(void *ctx, int tensor, size_t start, size_t n, float *out) {
-    const Model *m = ctx;
-    memcpy(out, m->data + m->tensors[tensor].offset + start, n * sizeof(float));
+    model_tensor_read(ctx, tensor, start, n, out);
     return LM_OK;
 }
 

@@ -145,7 +145,7 @@ static LmStatus run_setup(Run *r) {
 
 static void run_free(Run *r) {
     if (r->tr.model) trainer_free(&r->tr);
-    if (r->model.data) model_free(&r->model);
+    if (r->model.tensors) model_free(&r->model);
     streamset_close(&r->ss);
     neurons_free(&r->neurons);
     train_state_free(&r->hist);

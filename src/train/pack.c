@@ -1,5 +1,6 @@
 #include "train/pack.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static LmStatus check_neurons(const Model *m, const PackSpec *s) {
 static int mode_is(const PackSpec *s, const char *m) { return !strcmp(s->mode, m); }
 
 // Whole tensors: every one (full) or those of the selected layers (layers).
-static void layout_tensors(ParamPack *p, const Model *m, const PackSpec *s) {
+static void layout_tensors(ParamPack *p, Model *m, const PackSpec *s) {
     p->tensor = xcalloc((size_t)m->n_tensors, sizeof(PackTensor));
     for (int i = 0; i < m->n_tensors; i++) {
         const TensorInfo *t = &m->tensors[i];
@@ -61,6 +62,7 @@ static void layout_tensors(ParamPack *p, const Model *m, const PackSpec *s) {
         for (int j = 0; !take && mode_is(s, "layers") && j < s->neurons->k; j++)
             take = t->layer == s->neurons->selected[j];
         if (!take) continue;
+        model_tensor_to_f32(m, i);  // trainable: float32 in the model
         p->tensor[p->n_tensor++] = (PackTensor){i, p->n};
         p->n += t->numel;
     }
@@ -186,7 +188,24 @@ static int lowest_layer(const ParamPack *p, const Model *m) {
     return low;
 }
 
-LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *s) {
+// The float32 storage of tensor `pslot` of a layer's LayerParams, made
+// float32 first if it was stored in 16 bits (the packed neurons live there).
+static float *ffn_tensor(Model *m, int layer, size_t pslot) {
+    int i = model_tensor_at(m, layer, pslot);
+    model_tensor_to_f32(m, i);
+    return model_tensor_f32(m, i);
+}
+
+static void ffn_to_f32(const ParamPack *p, Model *m) {
+    for (int j = 0; j < p->n_ffn; j++) {
+        int l = p->ffn[j].layer;
+        if (p->ffn_gated) ffn_tensor(m, l, offsetof(LayerParams, gate_proj));
+        ffn_tensor(m, l, offsetof(LayerParams, up_proj));
+        ffn_tensor(m, l, offsetof(LayerParams, down_proj));
+    }
+}
+
+LmStatus pack_build(ParamPack *p, Model *m, const PackSpec *s) {
     memset(p, 0, sizeof *p);
     snprintf(p->mode, sizeof p->mode, "%s", s->mode);
     int lora = mode_is(s, "lora");
@@ -211,6 +230,7 @@ LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *s) {
     p->scale = s->scale;
     if (p->routing) layout_routes(p, s, C);
     if (lora) LM_TRY(pack_lora_layout(p, m, s));
+    ffn_to_f32(p, m);
     layout_decay(p, m);
     p->param = falloc(p->n), p->grad = falloc(p->n), p->m = falloc(p->n), p->v = falloc(p->n);
     p->route = xcalloc((size_t)L, sizeof(FfnRoute));
@@ -239,19 +259,27 @@ static void copy_rows(float *pack, float *model, size_t n, int to_pack) {
     else memcpy(model, pack, n * sizeof(float));
 }
 
+// The model tensors of a neuron segment (float32 since pack_build).
+static float *seg_tensor(const Model *m, int layer, size_t pslot) {
+    return model_tensor_f32(m, model_tensor_at(m, layer, pslot));
+}
+
 static void copy_ffn(const ParamPack *p, const PackFfn *f, Model *m, int to_pack) {
-    const LayerWeights *w = &m->w.layers[f->layer];
+    const LayerParams *w = &m->w.layers[f->layer];
     int C = m->cfg.hidden_size, F = m->cfg.intermediate_size;
+    float *gate = p->ffn_gated ? seg_tensor(m, f->layer, offsetof(LayerParams, gate_proj)) : NULL;
+    float *up = seg_tensor(m, f->layer, offsetof(LayerParams, up_proj));
+    float *down = seg_tensor(m, f->layer, offsetof(LayerParams, down_proj));
     PackFfnView v = pack_ffn_view(p, f, p->param, C);
     for (int r = 0; r < f->n; r++) {
         int i = f->neuron[r];
-        if (v.gate) copy_rows(v.gate + (size_t)r * C, w->gate_proj + (size_t)i * C, (size_t)C, to_pack);
-        copy_rows(v.up + (size_t)r * C, w->up_proj + (size_t)i * C, (size_t)C, to_pack);
+        if (v.gate) copy_rows(v.gate + (size_t)r * C, gate + (size_t)i * C, (size_t)C, to_pack);
+        copy_rows(v.up + (size_t)r * C, up + (size_t)i * C, (size_t)C, to_pack);
         if (v.bias) copy_rows(v.bias + r, w->up_bias + i, 1, to_pack);
         float *col = v.down + (size_t)r * C;  // column i of down_proj (C,F)
         for (int c = 0; c < C; c++) {
-            if (to_pack) col[c] = w->down_proj[(size_t)c * F + i];
-            else w->down_proj[(size_t)c * F + i] = col[c];
+            if (to_pack) col[c] = down[(size_t)c * F + i];
+            else down[(size_t)c * F + i] = col[c];
         }
     }
 }
@@ -259,7 +287,7 @@ static void copy_ffn(const ParamPack *p, const PackFfn *f, Model *m, int to_pack
 static void copy_all(const ParamPack *p, Model *m, int to_pack) {
     for (int k = 0; k < p->n_tensor; k++) {
         const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
-        copy_rows(p->param + p->tensor[k].off, m->data + t->offset, t->numel, to_pack);
+        copy_rows(p->param + p->tensor[k].off, model_tensor_f32(m, p->tensor[k].tensor), t->numel, to_pack);
     }
     for (int j = 0; j < p->n_ffn; j++) copy_ffn(p, &p->ffn[j], m, to_pack);
 }

@@ -125,7 +125,9 @@ LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec);
 // starts as the base). Errors (LM_EUSAGE) name what does not fit: a neurons
 // file of another model, a direction without neurons, a mode without a
 // neurons file, a LoRA target the family lacks or a rank above a matrix.
-LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *spec);
+// Trainable model tensors stored in 16 bits get float32 storage of their
+// own first (model_tensor_to_f32).
+LmStatus pack_build(ParamPack *p, Model *m, const PackSpec *spec);
 void pack_free(ParamPack *p);
 
 // Prepares the model and the gradient views for a micro-batch of direction

@@ -96,6 +96,6 @@ LmStatus trained_load(const char *path, Model *m, CkptLandermt *lm, Trained *t) 
 void trained_free(Trained *t, Model *m, CkptLandermt *lm) {
     if (t->training) pack_free(&t->pack), neurons_free(&t->nr);
     ckpt_landermt_free(lm);
-    if (m->data) model_free(m);
+    if (m->tensors) model_free(m);
     memset(t, 0, sizeof *t);
 }

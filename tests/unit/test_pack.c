@@ -96,9 +96,9 @@ static float *dense_grad(Fix *f, ParamPack *p, int d) {
 // when the neuron is in direction d's mask, exactly zero otherwise.
 static int compare_segment(const ParamPack *p, const Fix *f, const float *dense, int j, int d) {
     const PackFfn *s = &p->ffn[j];
-    const LayerWeights *w = &f->m.w.layers[s->layer];
-    size_t og = (size_t)(w->gate_proj - f->m.data), ou = (size_t)(w->up_proj - f->m.data),
-           od = (size_t)(w->down_proj - f->m.data);
+    const LayerParams *w = &f->m.w.layers[s->layer];
+    size_t og = (size_t)((float *)w->gate_proj.p - f->m.data), ou = (size_t)((float *)w->up_proj.p - f->m.data),
+           od = (size_t)((float *)w->down_proj.p - f->m.data);
     int bad = 0;
     for (int r = 0; r < s->n; r++) {
         int i = s->neuron[r], own = f->nr.owner[j * F + i];
