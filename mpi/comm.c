@@ -12,6 +12,7 @@ static double g_comm_seconds;
 static double g_deadline;              // s; 0 = no hang detection
 static const char *g_deadline_setting = "the deadline";
 static MPI_Comm g_probe = MPI_COMM_NULL;  // hang probes and their answers
+static MPI_Comm g_probe_sum = MPI_COMM_NULL;  // the point-to-point messages of comm_sum
 static char *g_hosts;                  // (size, MPI_MAX_PROCESSOR_NAME) host of every rank
 static int64_t g_seq;                  // collectives entered so far
 static int64_t *g_answer;              // during a hang check: per rank, its g_seq + 1 (0 = silent)
@@ -44,6 +45,7 @@ void comm_init(int *argc, char ***argv) {
     MPI_Comm_size(local, &g_local);
     MPI_Comm_free(&local);
     check(MPI_Comm_dup(MPI_COMM_WORLD, &g_probe), "MPI_Comm_dup");
+    check(MPI_Comm_dup(MPI_COMM_WORLD, &g_probe_sum), "MPI_Comm_dup");
     char name[MPI_MAX_PROCESSOR_NAME] = "";
     int len = 0;
     MPI_Get_processor_name(name, &len);
@@ -164,6 +166,7 @@ void comm_finalize(void) {
     MPI_Finalized(&fin);
     if (fin) return;
     if (g_probe != MPI_COMM_NULL) MPI_Comm_free(&g_probe);
+    if (g_probe_sum != MPI_COMM_NULL) MPI_Comm_free(&g_probe_sum);
     free(g_hosts);
     g_hosts = NULL;
     MPI_Finalize();
@@ -232,6 +235,98 @@ void comm_barrier(void) {
     else check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
 }
 double comm_seconds(void) { return g_comm_seconds; }
+
+// ------------------------------------------------------ deterministic sum
+//
+// Phases with P2 the largest power of two <= P and E = P - P2 extra ranks:
+//   fold   rank P2 + i sends to rank i (i < E), which adds;
+//   tree   log2(P2) steps, rank r exchanges with r ^ d (d = 1, 2, ...)
+//          and adds what it receives: a + b == b + a, so both hold the
+//          same bits after every step;
+//   unfold rank i sends the result back to rank P2 + i.
+
+static int pow2_below(int n) {
+    int p = 1;
+    while (2 * p <= n) p *= 2;
+    return p;
+}
+
+// Sets what phase `ph` asks of this rank (partner -1: nothing).
+static void sum_phase(CommSum *s, int ph) {
+    int P2 = pow2_below(g_size), E = g_size - P2, r = g_rank;
+    s->partner = -1, s->recv = s->send = 0;
+    if (ph == 0) {  // fold
+        if (r >= P2) s->partner = r - P2, s->send = 1;
+        else if (r < E) s->partner = r + P2, s->recv = 1;
+    } else if (ph <= s->n_phase - 2) {  // tree step d = 2^(ph-1)
+        if (r < P2) s->partner = r ^ (1 << (ph - 1)), s->send = s->recv = 1;
+    } else {  // unfold
+        if (r < E) s->partner = r + P2, s->send = 1;
+        else if (r >= P2) s->partner = r - P2, s->recv = 1;
+    }
+}
+
+static void sum_post(CommSum *s) {
+    MPI_Request *rq = s->req;
+    rq[0] = rq[1] = MPI_REQUEST_NULL;
+    sum_phase(s, s->phase);
+    if (s->partner < 0) return;
+    int unfold = s->phase == s->n_phase - 1;  // the result arrives in buf itself
+    if (s->recv)
+        check(MPI_Irecv(unfold ? s->buf : s->tmp, s->n, MPI_FLOAT, s->partner, s->tag, g_probe_sum, &rq[0]),
+              "MPI_Irecv(sum)");
+    if (s->send) check(MPI_Isend(s->buf, s->n, MPI_FLOAT, s->partner, s->tag, g_probe_sum, &rq[1]), "MPI_Isend(sum)");
+}
+
+// After phase ph's messages: add what came in (fold and tree steps);
+// the requests are released with the last phase.
+static void sum_finish_phase(CommSum *s) {
+    if (s->recv && s->phase < s->n_phase - 1)
+        for (int i = 0; i < s->n; i++) s->buf[i] += s->tmp[i];
+    s->phase++;
+    if (s->phase < s->n_phase) {
+        sum_post(s);
+        return;
+    }
+    free(s->req);
+    s->req = NULL;
+}
+
+void comm_sum_start(CommSum *s, float *buf, float *tmp, int n) {
+    static int seq;
+    int steps = 0;
+    for (int p = pow2_below(g_size); p > 1; p /= 2) steps++;
+    *s = (CommSum){.buf = buf, .tmp = tmp, .n = n, .phase = 0, .n_phase = steps + 2,
+                   .tag = seq++ % 30000};
+    if (g_size == 1) {
+        s->phase = s->n_phase;
+        return;
+    }
+    s->req = calloc(2, sizeof(MPI_Request));
+    sum_post(s);
+}
+
+int comm_sum_test(CommSum *s) {
+    while (s->phase < s->n_phase) {
+        int done = 0;
+        check(MPI_Testall(2, s->req, &done, MPI_STATUSES_IGNORE), "MPI_Testall(sum)");
+        if (!done) return 0;
+        sum_finish_phase(s);
+    }
+    return 1;
+}
+
+void comm_sum_wait(CommSum *s) {
+    double t0 = MPI_Wtime();
+    while (s->phase < s->n_phase) {
+        MPI_Request *rq = s->req;
+        for (int k = 0; k < 2; k++)
+            if (checked()) wait_checked(&rq[k], "the gradient sum", SPIN_DATA);
+            else check(MPI_Wait(&rq[k], MPI_STATUS_IGNORE), "MPI_Wait(sum)");
+        sum_finish_phase(s);
+    }
+    g_comm_seconds += MPI_Wtime() - t0;
+}
 
 // Consecutive ranks on one host are listed as a range.
 void comm_host_map(char *out, size_t cap) {

@@ -38,6 +38,29 @@ void comm_host_map(char *out, size_t cap);
 // Seconds spent inside collectives so far (communication timing).
 double comm_seconds(void);
 
+// Deterministic in-place sum of float buffers over all ranks, non-blocking:
+// a fixed tree — ranks pair at distance 1, then 2, 4, ... (recursive
+// doubling; beyond the largest power of two, the extra ranks fold into the
+// first ones before and receive the result after) — so every rank gets the
+// same bits, independent of the message size and of MPI's own algorithm
+// choice: ((r0 + r1) + (r2 + r3)) for 4 ranks. Gradient buckets use it.
+// tmp has room for n floats. Several may be in flight; all ranks start
+// them in the same order.
+typedef struct {
+    float *buf, *tmp;
+    int n;            // floats (a bucket; < 2^31)
+    int phase;        // step of the schedule now running; -1 = not started, done = n_phase
+    int n_phase;
+    int tag;
+    int partner, recv, send;  // what the running phase does
+    void *req;        // MPI requests of the phase (2)
+} CommSum;
+void comm_sum_start(CommSum *s, float *buf, float *tmp, int n);
+// Advances without waiting; 1 once the sum is complete.
+int comm_sum_test(CommSum *s);
+// Completes it (under the hang deadline).
+void comm_sum_wait(CommSum *s);
+
 // Hang detection (docs/cluster.md). With a deadline set, every collective
 // above first waits for all ranks to arrive (a non-blocking barrier polled
 // with naps of at most 1 ms, so a waiting rank uses almost no CPU), then runs

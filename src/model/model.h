@@ -357,6 +357,13 @@ typedef struct {
     FfnGrad *ffn;        // [L] or NULL: FFN weight gradients come from here
                          // (the gate/up/down pointers of g must be NULL)
     const LoraGrad *lora;  // [L*LORA_N] or NULL: gradients of the adapters
+    // Optional: called with done = 0 before and done = 1 after the stretch
+    // of the pass that computes the weight gradients of `layer` (L: the
+    // final norm and head, then the blocks top-down), so a trainer can
+    // point the next gradients somewhere and reduce the finished ones while
+    // the pass goes on.
+    void (*grad_hook)(void *ctx, int layer, int done);
+    void *grad_ctx;
 } BackwardOpts;
 
 // Accumulates (+=) gradients into the non-NULL pointers of g.

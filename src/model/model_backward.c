@@ -179,8 +179,10 @@ void model_backward(const Model *m, Acts *a, const int *tokens, ModelWeights *g,
     static const BackwardOpts none = {0};
     const BackwardOpts *o = opts ? opts : &none;
     Dims d = dims_of(&m->cfg, a->b, a->t);
-    int embed = o->stop_layer == 0 && embed_has_grads(g);
+    int embed = o->stop_layer == 0 && embed_has_grads(g), L = m->cfg.num_hidden_layers;
+    if (o->grad_hook) o->grad_hook(o->grad_ctx, L, 0);
     head_backward(m, a, d, g);
+    if (o->grad_hook) o->grad_hook(o->grad_ctx, L, 1);
     for (int l = m->cfg.num_hidden_layers - 1; l >= o->stop_layer; l--) {
         LayerWeights *gw = &g->layers[l];
         // Below the stop layer nothing needs gradients, so the stop layer
@@ -188,9 +190,11 @@ void model_backward(const Model *m, Acts *a, const int *tokens, ModelWeights *g,
         int below = l > o->stop_layer || (l == 0 && embed);
         int attn = below || attn_has_grads(gw, o->lora, l);
         // the shared buffers still hold the top layer from the forward pass
-        if (a->recompute && l < m->cfg.num_hidden_layers - 1) model_layer_forward(m, a, l);
+        if (a->recompute && l < L - 1) model_layer_forward(m, a, l);
+        if (o->grad_hook) o->grad_hook(o->grad_ctx, l, 0);
         ffn_block_backward(m, a, l, d, gw, o, attn);
         if (attn) attn_block_backward(m, a, l, d, gw, o->lora, below);
+        if (o->grad_hook) o->grad_hook(o->grad_ctx, l, 1);
     }
     if (embed) embed_backward(m, a, d, g, tokens);
 }

@@ -117,9 +117,10 @@ static LmStatus trainer_setup(Run *r) {
                         c->train.grad_clip, &spec, &ao));
     r->tr.micro_delay = c->debug.micro_batch_delay;
     if (comm_rank() == 0)
-        printf("train.mode %s: %zu trainable entries of %zu parameters (%.2f%%); allreduce %zu "
-               "bytes per step\n", c->train.mode, r->tr.pack.n, r->model.numel,
-               100.0 * (double)r->tr.pack.n / (double)r->model.numel, r->tr.pack.n * sizeof(float));
+        printf("train.mode %s: %zu trainable entries of %zu parameters (%.2f%%); gradient sums of "
+               "%zu bytes per micro-batch in %d buckets\n", c->train.mode, r->tr.pack.n, r->model.numel,
+               100.0 * (double)r->tr.pack.n / (double)r->model.numel, r->tr.pack.n * sizeof(float),
+               r->tr.pack.n_bucket);
     return LM_OK;
 }
 

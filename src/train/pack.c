@@ -82,9 +82,9 @@ static void awareness_factors(PackFfn *f, const Neurons *nr) {
     for (int r = 0; r < f->n; r++) f->grad_scale[r] = total > 0 ? (float)(f->grad_scale[r] * f->n / total) : 1.0f;
 }
 
-PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, int C) {
+PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, size_t origin, int C) {
     size_t rows = (size_t)f->n * C;
-    float *at = buf + f->off;
+    float *at = buf + (f->off - origin);
     PackFfnView v = {NULL, NULL, NULL, NULL};
     if (p->ffn_gated) v.gate = at, at += rows;
     v.up = at, at += rows;
@@ -101,7 +101,7 @@ void pack_scale_grads(ParamPack *p, int C) {
     for (int j = 0; j < p->n_ffn; j++) {
         const PackFfn *f = &p->ffn[j];
         if (!f->grad_scale) continue;
-        PackFfnView v = pack_ffn_view(p, f, p->grad, C);
+        PackFfnView v = pack_ffn_view(p, f, p->grad, 0, C);
         float *rows[3] = {v.gate, v.up, v.down};
         for (int r = 0; r < f->n; r++) {
             for (int k = 0; k < 3; k++)
@@ -176,6 +176,47 @@ static void layout_decay(ParamPack *p, const Model *m) {
         memset(p->decay + p->ffn[j].off, 1, (size_t)(p->ffn_gated ? 3 : 2) * p->ffn[j].n * C);
 }
 
+// The bucket key of a whole tensor: its layer, L for the final norm and
+// head (after the last block), -1 for the embedding and its norm.
+static int tensor_bucket_layer(const Model *m, const TensorInfo *t) {
+    if (t->layer >= 0) return t->layer;
+    return t->offset == 0 || strstr(t->name, "embed") ? -1 : m->cfg.num_hidden_layers;
+}
+
+static void bucket_add(ParamPack *p, int layer, int kind, int first, size_t off, size_t n) {
+    PackBucket *b = p->n_bucket ? &p->bucket[p->n_bucket - 1] : NULL;
+    if (b && b->kind == kind && b->layer == layer && b->off + b->n == off) {
+        b->count++, b->n += n;
+        return;
+    }
+    p->bucket[p->n_bucket++] = (PackBucket){layer, kind, first, 1, layer < 0, off, n};
+}
+
+static int bucket_order(const void *a, const void *b) {
+    int la = ((const PackBucket *)a)->layer, lb = ((const PackBucket *)b)->layer;
+    return la != lb ? lb - la : 0;  // descending: head, layers top-down, embedding, gates
+}
+
+// Groups consecutive entries of one layer (in each region) into buckets,
+// then sorts them into backward order.
+static void layout_buckets(ParamPack *p, const Model *m) {
+    p->bucket = xcalloc((size_t)(p->n_tensor + p->n_ffn + p->n_lora + 1), sizeof(PackBucket));
+    for (int k = 0; k < p->n_tensor; k++) {
+        const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
+        bucket_add(p, tensor_bucket_layer(m, t), PACK_TENSORS, k, p->tensor[k].off, t->numel);
+    }
+    size_t per = pack_ffn_per_neuron(p, m->cfg.hidden_size);
+    for (int j = 0; j < p->n_ffn; j++)
+        bucket_add(p, p->ffn[j].layer, PACK_FFN, j, p->ffn[j].off, (size_t)p->ffn[j].n * per);
+    for (int k = 0; k < p->n_lora; k++)
+        bucket_add(p, p->lora[k].layer, PACK_LORA, k, p->lora[k].off,
+                   (size_t)p->lora_set.rank * (p->lora[k].in + p->lora[k].out));
+    if (p->routing)
+        bucket_add(p, -2, PACK_ROUTES, 0, p->route_off,
+                   (size_t)p->n_gates * p->n_ffn * (m->cfg.hidden_size + 1));
+    qsort(p->bucket, (size_t)p->n_bucket, sizeof *p->bucket, bucket_order);
+}
+
 static int lowest_layer(const ParamPack *p, const Model *m) {
     int low = m->cfg.num_hidden_layers;
     for (int k = 0; k < p->n_tensor; k++) {
@@ -231,6 +272,7 @@ LmStatus pack_build(ParamPack *p, Model *m, const PackSpec *s) {
     if (p->routing) layout_routes(p, s, C);
     if (lora) LM_TRY(pack_lora_layout(p, m, s));
     ffn_to_f32(p, m);
+    layout_buckets(p, m);
     layout_decay(p, m);
     p->param = falloc(p->n), p->grad = falloc(p->n), p->m = falloc(p->n), p->v = falloc(p->n);
     p->route = xcalloc((size_t)L, sizeof(FfnRoute));
@@ -248,7 +290,7 @@ void pack_free(ParamPack *p) {
     for (int k = 0; p->cls && k < p->n_dir * p->n_ffn; k++) free(p->cls[k]);
     free(p->cls), free(p->ffn), free(p->tensor), free(p->n_groups), free(p->groups);
     free(p->param), free(p->grad), free(p->m), free(p->v), free(p->decay);
-    free(p->route), free(p->fgrad), free(p->blocks);
+    free(p->route), free(p->fgrad), free(p->blocks), free(p->bucket);
     pack_lora_free(p);
     memset(p, 0, sizeof *p);
 }
@@ -270,7 +312,7 @@ static void copy_ffn(const ParamPack *p, const PackFfn *f, Model *m, int to_pack
     float *gate = p->ffn_gated ? seg_tensor(m, f->layer, offsetof(LayerParams, gate_proj)) : NULL;
     float *up = seg_tensor(m, f->layer, offsetof(LayerParams, up_proj));
     float *down = seg_tensor(m, f->layer, offsetof(LayerParams, down_proj));
-    PackFfnView v = pack_ffn_view(p, f, p->param, C);
+    PackFfnView v = pack_ffn_view(p, f, p->param, 0, C);
     for (int r = 0; r < f->n; r++) {
         int i = f->neuron[r];
         if (v.gate) copy_rows(v.gate + (size_t)r * C, gate + (size_t)i * C, (size_t)C, to_pack);
@@ -296,11 +338,11 @@ void pack_gather(ParamPack *p, const Model *m) { copy_all(p, (Model *)m, 1); }
 void pack_scatter(const ParamPack *p, Model *m) { copy_all(p, m, 0); }
 
 // Gradient blocks of direction d for FFN segment j: one per group it uses,
-// pointing at that group's packed rows.
-static void ffn_blocks(ParamPack *p, int d, int j, int C) {
+// pointing at that group's rows in buf (holding packed entries from origin).
+static void ffn_blocks(ParamPack *p, int d, int j, int C, float *buf, size_t origin) {
     const PackFfn *f = &p->ffn[j];
     FfnBlock *b = p->blocks + (size_t)f->layer * 3;
-    PackFfnView v = pack_ffn_view(p, f, p->grad, C);
+    PackFfnView v = pack_ffn_view(p, f, buf, origin, C);
     for (int k = 0; k < p->n_groups[d]; k++) {
         int grp = p->groups[d][k], r0 = f->group_start[grp];
         size_t at = (size_t)r0 * C;
@@ -308,34 +350,51 @@ static void ffn_blocks(ParamPack *p, int d, int j, int C) {
                           v.gate ? v.gate + at : NULL, v.up + at, v.down + at,
                           v.bias ? v.bias + r0 : NULL};
     }
-    p->fgrad[f->layer] = (FfnGrad){p->n_groups[d], b, NULL, NULL};
+    p->fgrad[f->layer].n_block = p->n_groups[d];
+    p->fgrad[f->layer].block = b;
 }
 
-static void route_setup(ParamPack *p, Model *m, int d, int j, int C) {
-    int l = p->ffn[j].layer, gate = p->n_gates > 1 ? d : 0;
-    size_t off = p->route_off + ((size_t)gate * p->n_ffn + j) * (C + 1);
-    p->route[l] = (FfnRoute){p->cls[d * p->n_ffn + j], p->param + off, p->param + off + C, p->scale};
-    p->fgrad[l].d_route_w = p->grad + off;
-    p->fgrad[l].d_route_b = p->grad + off + C;
-    m->route = p->route;
+// Direction d's gates of every segment, their gradients in buf (holding
+// packed entries from origin).
+static void routes_point(ParamPack *p, float *buf, size_t origin, int C) {
+    int gate = p->n_gates > 1 ? p->dir : 0;
+    for (int j = 0; j < p->n_ffn; j++) {
+        int l = p->ffn[j].layer;
+        size_t off = p->route_off + ((size_t)gate * p->n_ffn + j) * (C + 1);
+        p->route[l] = (FfnRoute){p->cls[p->dir * p->n_ffn + j], p->param + off, p->param + off + C, p->scale};
+        p->fgrad[l].d_route_w = buf + (off - origin);
+        p->fgrad[l].d_route_b = buf + (off - origin) + C;
+    }
+}
+
+void pack_point(ParamPack *p, Model *m, ModelWeights *g, int bi, float *buf) {
+    const PackBucket *b = &p->bucket[bi];
+    int C = m->cfg.hidden_size;
+    for (int k = b->first; k < b->first + b->count; k++) {
+        if (b->kind == PACK_TENSORS) {
+            *model_weights_slot(m, g, p->tensor[k].tensor) = buf + (p->tensor[k].off - b->off);
+            if (m->cfg.tie_word_embeddings) g->lm_head = g->embed_tokens;
+        } else if (b->kind == PACK_FFN) {
+            ffn_blocks(p, p->dir, k, C, buf, b->off);
+        } else if (b->kind == PACK_LORA) {
+            const PackLora *a = &p->lora[k];
+            float *at = buf + (a->off - b->off);
+            p->lora_grad[(size_t)a->layer * LORA_N + a->target] =
+                (LoraGrad){at, at + (size_t)p->lora_set.rank * a->in};
+        }
+    }
+    if (b->kind == PACK_ROUTES) routes_point(p, buf, b->off, C);
 }
 
 void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOpts *o) {
-    int C = m->cfg.hidden_size;
-    for (int k = 0; k < p->n_tensor; k++)
-        *model_weights_slot(m, g, p->tensor[k].tensor) = p->grad + p->tensor[k].off;
-    if (m->cfg.tie_word_embeddings) g->lm_head = g->embed_tokens;
     memset(o, 0, sizeof *o);
     o->stop_layer = p->stop_layer;
-    m->route = NULL;
+    p->dir = d;
+    m->route = p->routing ? p->route : NULL;
     m->lora = p->n_lora ? &p->lora_set : NULL;
     o->lora = p->n_lora ? p->lora_grad : NULL;
-    if (!p->n_ffn) return;
-    o->ffn = p->fgrad;
-    for (int j = 0; j < p->n_ffn; j++) {
-        ffn_blocks(p, d, j, C);
-        if (p->routing) route_setup(p, m, d, j, C);
-    }
+    o->ffn = p->n_ffn ? p->fgrad : NULL;
+    for (int b = 0; b < p->n_bucket; b++) pack_point(p, m, g, b, p->grad + p->bucket[b].off);
 }
 
 static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001B3ull + (h >> 31); }

@@ -60,6 +60,23 @@ typedef struct {
     size_t off;       // A (r, in) at off, B (out, r) after it
 } PackLora;
 
+// A bucket: a contiguous run of packed entries whose gradients one stretch
+// of the backward pass completes — one layer's (layer = its index), the
+// final norm and head's (layer = L, completed first), the embedding's
+// (layer = -1) or the routing gates' (layer = -2, written by every
+// selected layer). The buckets list the entries in backward order; a
+// persistent bucket collects gradients over the whole backward pass (the
+// embedding of a tied head, the gates), the others only during their own
+// stretch, so their gradients can be reduced while the pass goes on.
+enum { PACK_TENSORS, PACK_FFN, PACK_ROUTES, PACK_LORA };
+typedef struct {
+    int layer;
+    int kind;          // PACK_TENSORS, PACK_FFN, PACK_ROUTES, PACK_LORA
+    int first, count;  // the entries of that kind (p->tensor, p->ffn, p->lora indices)
+    int persistent;
+    size_t off, n;     // packed range
+} PackBucket;
+
 typedef struct {
     char mode[16];
     size_t n;                    // packed floats = floats allreduced per step
@@ -92,6 +109,9 @@ typedef struct {
     LoraPair *lora_at;           // [L * LORA_N]
     LoraGrad *lora_grad;         // [L * LORA_N]
     LoraSet lora_set;
+    int n_bucket;
+    PackBucket *bucket;          // in backward order
+    int dir;                     // the direction of the current micro-batch
 } ParamPack;
 
 typedef struct {
@@ -136,13 +156,17 @@ void pack_free(ParamPack *p);
 // packed rows of d's groups, LoRA adapters and their gradient views. g
 // must come from model_weights_none.
 void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOpts *o);
+// Points the gradient views of bucket b's entries at buf, which holds the
+// packed range [b.off, b.off + b.n) (for the micro-batch's direction).
+void pack_point(ParamPack *p, Model *m, ModelWeights *g, int b, float *buf);
 // With awareness-scaled gradients: multiplies each trainable neuron's
 // gradient rows by its factor (its awareness averaged over units, divided by
 // the mean over the layer's trainable neurons). A no-op otherwise.
 void pack_scale_grads(ParamPack *p, int C);
 
-// The parts of neuron segment f inside buf (p->param, p->grad, ...).
-PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, int C);
+// The parts of neuron segment f inside buf (p->param, p->grad, ...), a
+// buffer holding the packed range from offset `origin` on.
+PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, size_t origin, int C);
 // Floats per trainable neuron: 3 C (llama), 2 C + 1 (bloom).
 size_t pack_ffn_per_neuron(const ParamPack *p, int C);
 

@@ -35,7 +35,8 @@ for d in en-de en-fr; do
              exit !(n == 40 && b < a - 0.01) }' "$WORK/lm4.log" \
     && pass || fail "landermt loss of $d did not fall"
 done
-grep -q "allreduce [0-9]* bytes per step" "$WORK/landermt.log" && pass || fail "no allreduce size in the log"
+grep -q "gradient sums of [0-9]* bytes per micro-batch in 3 buckets" "$WORK/landermt.log" && pass \
+  || fail "no gradient sum size in the log (2 selected layers + the gates: 3 buckets)"
 
 /usr/bin/python3 - "$WORK" "$BASE" <<'PY' && pass || fail "masks not respected (see above)"
 import sys, h5py, numpy as np
