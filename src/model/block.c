@@ -121,14 +121,35 @@ const FfnRoute *block_route(const Model *m, int l) {
     return m->route && m->route[l].cls ? &m->route[l] : NULL;
 }
 
+// The FFN of a layer whose trained neurons are packed (block_packed).
+static void ffn_forward_packed(const Model *m, int l, const float *xn, float *gate, float *up,
+                               float *h, const ActRoute *ar, float *out, int N, const FfnScratch *s) {
+    const ModelConfig *c = &m->cfg;
+    const LayerParams *w = &m->w.layers[l];
+    const FfnPacked *pk = block_packed(m, l);
+    int C = c->hidden_size, F = c->intermediate_size;
+    packed_proj_forward(up, xn, w->up_proj, pk, pk->up, N, C, F, s->a);  // (N,F)
+    if (c->architecture == ARCH_BLOOM) {
+        gelu_forward(h, up, packed_up_bias(w, pk, F, s->bias), N, F, ar);
+    } else {
+        packed_proj_forward(gate, xn, w->gate_proj, pk, pk->gate, N, C, F, s->a);  // (N,F)
+        swiglu_forward(h, gate, up, N, F, ar);
+    }
+    packed_down_forward(out, h, w->down_proj, w->down_bias, pk, N, F, C, s->a, s->b);  // (N,C)
+}
+
 void block_ffn_forward(const Model *m, int l, const float *xn, float *gate, float *up, float *h,
-                       float *route_c, float *const *u, float *out, int N) {
+                       float *route_c, float *const *u, float *out, int N, const FfnScratch *pk) {
     const ModelConfig *c = &m->cfg;
     const LayerParams *w = &m->w.layers[l];
     const FfnRoute *rt = block_route(m, l);
     int C = c->hidden_size, F = c->intermediate_size;
     ActRoute ar = {rt ? rt->cls : NULL, route_c, rt ? rt->scale : 0.0f};
     if (rt) route_forward(route_c, xn, rt->w, *rt->b, rt->scale, N, C);
+    if (block_packed(m, l)) {
+        ffn_forward_packed(m, l, xn, gate, up, h, rt ? &ar : NULL, out, N, pk);
+        return;
+    }
     // (N,F) bias-free: the activation adds the bias after routing's scale
     block_linear_forward(m, l, LORA_UP, up, u, xn, w->up_proj, NULL, N, C, F);
     if (c->architecture == ARCH_BLOOM) {

@@ -47,11 +47,31 @@ void block_qkv_backward(const Model *m, int l, LayerWeights *gw, const LoraGrad 
                         const float *dq, const float *dk, const float *dv, const float *xn,
                         float *dqkv, float *const *u, float *scratch, int N);
 
+// Scratch for layers with packed neurons (ffn_packed.c): (N,F) x 2, (F).
+typedef struct {
+    float *a, *b, *bias;
+} FfnScratch;
+
 // FFN of normalised inputs xn (N,C): gate, up (N,F) bias-free products
 // (gate unused by bloom), h (N,F) neuron activations, route_c (N) the CAR
-// gate when layer l is routed; out (N,C) = down(h) + down bias.
+// gate when layer l is routed; out (N,C) = down(h) + down bias. pk: scratch
+// for a layer with packed neurons (NULL where the model has none).
 void block_ffn_forward(const Model *m, int l, const float *xn, float *gate, float *up, float *h,
-                       float *route_c, float *const *u, float *out, int N);
+                       float *route_c, float *const *u, float *out, int N, const FfnScratch *pk);
+
+// Layers with packed neurons (ffn_packed.c; FfnPacked in model.h).
+const FfnPacked *block_packed(const Model *m, int l);
+void packed_proj_forward(float *z, const float *xn, Mat W, const FfnPacked *pk, const float *rows,
+                         int N, int C, int F, float *tmp);
+void packed_proj_backward(float *dxn, const float *dz, Mat W, const FfnPacked *pk, const float *rows,
+                          int N, int C, int F, float *tmp_nf, float *tmp_nn);
+void packed_down_forward(float *out, const float *h, Mat Wd, const float *bd, const FfnPacked *pk,
+                         int N, int F, int C, float *tmp_nf, float *tmp_nn);
+void packed_down_backward(float *dh, const float *dy, Mat Wd, const FfnPacked *pk, int N, int F, int C,
+                          float *tmp_nn);
+// The layer's up bias with the packed neurons' entries (in buf), or the
+// tensor itself when there are none.
+const float *packed_up_bias(const LayerParams *w, const FfnPacked *pk, int F, float *buf);
 
 // Layer l's adapter buffers in a (NULL without adapters).
 float *const *block_lora_bufs(const Model *m, const Acts *a, int l);

@@ -151,7 +151,7 @@ static void ffn_step(const Model *m, KvCache *kc, int l, int N) {
     block_norm_forward(&m->cfg, kc->xn, kc->mean, kc->rstd, kc->xmid, w->post_attention_layernorm,
                        w->post_attention_layernorm_bias, N);
     float *const *u = m->lora ? kc->lora_u : NULL;
-    block_ffn_forward(m, l, kc->xn, kc->gate, kc->up, kc->h, kc->c, u, kc->x, N);
+    block_ffn_forward(m, l, kc->xn, kc->gate, kc->up, kc->h, kc->c, u, kc->x, N, NULL);  // no packed neurons
     add_inplace(kc->x, kc->xmid, (size_t)N * kc->C);
 }
 

@@ -174,9 +174,22 @@ typedef struct {
 // (in, out) of the linear that target t adapts in a model of config c.
 void model_lora_dims(const ModelConfig *c, LoraTarget t, int *in, int *out);
 
+// FFN neurons whose current values live outside the model's tensors — in
+// the trainer's packed buffer — for layers trained neuron by neuron: their
+// rows of gate_proj and up_proj, up-bias entries and columns of down_proj
+// (as rows). The forward and backward passes read these instead of the
+// tensors' (frozen, possibly 16-bit) values for those neurons.
+typedef struct {
+    int n;                          // 0: the layer's tensors hold every value
+    const int *neuron;              // [n] which neurons
+    const float *gate, *up, *down;  // (n, C) each; gate NULL for bloom
+    const float *up_bias;           // (n) bloom; NULL for llama
+} FfnPacked;
+
 typedef struct {
     ModelConfig cfg;
     FfnRoute *route;      // [L] or NULL; set per micro-batch by the trainer
+    const FfnPacked *packed;  // [L] or NULL; set by the trainer
     const LoraSet *lora;  // or NULL
     int n_tensors;
     TensorInfo *tensors;  // HF order: embed, per layer ..., norm, lm_head
@@ -270,6 +283,8 @@ typedef struct {
     float **lora_u;     // [L*LORA_N] A x of each adapter, allocated on
                         // the first forward with adapters           (B,T,r)
     float *lora_t;      // backward scratch                          (B,T,r)
+    float *pk_a, *pk_b; // packed FFN neurons (Model.packed): scratch  (B,T,F) each
+    float *pk_bias;     // (F) the up bias with the packed neurons' values
     int lora_rank;      // rank lora_u was allocated for
     float *xf;          // final norm output                          (B,T,C)
     float *meanf, *rstdf;  //                                         (B,T)

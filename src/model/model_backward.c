@@ -61,12 +61,14 @@ static void ffn_select_grads(const Acts *a, int l, Dims d, const FfnGrad *fg) {
 static void ffn_act_backward(const Model *m, Acts *a, int l, Dims d, LayerWeights *gw) {
     const LayerParams *w = &m->w.layers[l];
     const FfnRoute *rt = block_route(m, l);
+    const FfnPacked *pk = block_packed(m, l);
     ActRoute ar = {rt ? rt->cls : NULL, a->route_c[l], rt ? rt->scale : 0.0f};
     size_t NF = (size_t)d.N * d.F;
     zero(a->dup, NF);
     zero(a->dc, (size_t)d.N);
     if (m->cfg.architecture == ARCH_BLOOM) {
-        gelu_backward(a->dup, a->dgate, a->dc, a->dh, a->up[l], w->up_bias, d.N, d.F, rt ? &ar : NULL);
+        const float *bias = pk ? packed_up_bias(w, pk, d.F, a->pk_bias) : w->up_bias;
+        gelu_backward(a->dup, a->dgate, a->dc, a->dh, a->up[l], bias, d.N, d.F, rt ? &ar : NULL);
         if (gw->up_bias) colsum_add(gw->up_bias, a->dgate, d.N, d.F, NULL, d.F);
         return;
     }
@@ -82,20 +84,30 @@ static void ffn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWeig
     const FfnRoute *rt = block_route(m, l);
     const FfnGrad *fg = o->ffn ? &o->ffn[l] : NULL;
     float *const *u = block_lora_bufs(m, a, l);
+    const FfnPacked *pk = block_packed(m, l);
     zero(a->dh, (size_t)d.N * d.F);
-    block_linear_backward(m, l, LORA_DOWN, a->dh, gw->down_proj, gw->down_bias, a->dx, a->h[l],
-                          w->down_proj, d.N, d.F, d.C, o->lora, u, a->lora_t);
+    if (pk)  // the neurons' weights are packed: none of the layer's FFN tensors is trained
+        packed_down_backward(a->dh, a->dx, w->down_proj, pk, d.N, d.F, d.C, a->pk_b);
+    else
+        block_linear_backward(m, l, LORA_DOWN, a->dh, gw->down_proj, gw->down_bias, a->dx, a->h[l],
+                              w->down_proj, d.N, d.F, d.C, o->lora, u, a->lora_t);
     if (o->ffn_hook) o->ffn_hook(o->hook_ctx, l, a->h[l], a->dh, d.N, d.F);
     ffn_act_backward(m, a, l, d, gw);
     if (fg && fg->n_block) ffn_select_grads(a, l, d, fg);
     int need_dxn = need_dx || gw->post_attention_layernorm || gw->post_attention_layernorm_bias;
     float *dxn = need_dxn ? a->dxn : NULL;  // (N,C)
     if (dxn) zero(dxn, (size_t)d.N * d.C);
-    if (c->architecture != ARCH_BLOOM)
-        block_linear_backward(m, l, LORA_GATE, dxn, gw->gate_proj, NULL, a->dgate, a->xn2[l],
-                              w->gate_proj, d.N, d.C, d.F, o->lora, u, a->lora_t);
-    block_linear_backward(m, l, LORA_UP, dxn, gw->up_proj, NULL, a->dup, a->xn2[l], w->up_proj,
-                          d.N, d.C, d.F, o->lora, u, a->lora_t);
+    if (pk) {
+        if (c->architecture != ARCH_BLOOM)
+            packed_proj_backward(dxn, a->dgate, w->gate_proj, pk, pk->gate, d.N, d.C, d.F, a->pk_a, a->pk_b);
+        packed_proj_backward(dxn, a->dup, w->up_proj, pk, pk->up, d.N, d.C, d.F, a->pk_a, a->pk_b);
+    } else {
+        if (c->architecture != ARCH_BLOOM)
+            block_linear_backward(m, l, LORA_GATE, dxn, gw->gate_proj, NULL, a->dgate, a->xn2[l],
+                                  w->gate_proj, d.N, d.C, d.F, o->lora, u, a->lora_t);
+        block_linear_backward(m, l, LORA_UP, dxn, gw->up_proj, NULL, a->dup, a->xn2[l], w->up_proj,
+                              d.N, d.C, d.F, o->lora, u, a->lora_t);
+    }
     if (rt)
         route_backward(dxn, fg ? fg->d_route_w : NULL, fg ? fg->d_route_b : NULL, a->dc,
                        a->route_c[l], a->xn2[l], rt->w, rt->scale, d.N, d.C);

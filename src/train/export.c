@@ -47,6 +47,8 @@ static LmStatus from_training(const Config *c, const char *in, Exported *e) {
     if (st == LM_OK) st = pack_build(&e->p, &e->m, &spec);
     if (st == LM_OK) st = ckpt_read(in, &e->m, &ts);
     if (st == LM_OK) st = pack_restore(&e->p, &e->m, &ts, base, c->model.checkpoint, in);
+    if (st == LM_OK) pack_scatter(&e->p, &e->m);  // trained neurons into the model's tensors
+    e->m.packed = NULL;
     if (st == LM_OK && e->p.n_lora) e->m.lora = &e->p.lora_set, model_lora_merge(&e->m);
     train_state_free(&ts);
     for (int i = 0; i < c->data.directions.n; i++) e->dirs[i] = c->data.directions.item[i];

@@ -217,6 +217,8 @@ static void layout_buckets(ParamPack *p, const Model *m) {
     qsort(p->bucket, (size_t)p->n_bucket, sizeof *p->bucket, bucket_order);
 }
 
+static void packed_views(ParamPack *p, const Model *m);
+
 static int lowest_layer(const ParamPack *p, const Model *m) {
     int low = m->cfg.num_hidden_layers;
     for (int k = 0; k < p->n_tensor; k++) {
@@ -227,23 +229,6 @@ static int lowest_layer(const ParamPack *p, const Model *m) {
     for (int j = 0; j < p->n_ffn; j++) low = p->ffn[j].layer < low ? p->ffn[j].layer : low;
     for (int k = 0; k < p->n_lora; k++) low = p->lora[k].layer < low ? p->lora[k].layer : low;
     return low;
-}
-
-// The float32 storage of tensor `pslot` of a layer's LayerParams, made
-// float32 first if it was stored in 16 bits (the packed neurons live there).
-static float *ffn_tensor(Model *m, int layer, size_t pslot) {
-    int i = model_tensor_at(m, layer, pslot);
-    model_tensor_to_f32(m, i);
-    return model_tensor_f32(m, i);
-}
-
-static void ffn_to_f32(const ParamPack *p, Model *m) {
-    for (int j = 0; j < p->n_ffn; j++) {
-        int l = p->ffn[j].layer;
-        if (p->ffn_gated) ffn_tensor(m, l, offsetof(LayerParams, gate_proj));
-        ffn_tensor(m, l, offsetof(LayerParams, up_proj));
-        ffn_tensor(m, l, offsetof(LayerParams, down_proj));
-    }
 }
 
 LmStatus pack_build(ParamPack *p, Model *m, const PackSpec *s) {
@@ -271,7 +256,6 @@ LmStatus pack_build(ParamPack *p, Model *m, const PackSpec *s) {
     p->scale = s->scale;
     if (p->routing) layout_routes(p, s, C);
     if (lora) LM_TRY(pack_lora_layout(p, m, s));
-    ffn_to_f32(p, m);
     layout_buckets(p, m);
     layout_decay(p, m);
     p->param = falloc(p->n), p->grad = falloc(p->n), p->m = falloc(p->n), p->v = falloc(p->n);
@@ -281,6 +265,7 @@ LmStatus pack_build(ParamPack *p, Model *m, const PackSpec *s) {
     p->stop_layer = lowest_layer(p, m);
     pack_gather(p, m);
     if (lora) pack_lora_views(p), pack_lora_init(p, s->lora.seed);
+    if (p->n_ffn) packed_views(p, m);
     return LM_OK;
 }
 
@@ -290,7 +275,7 @@ void pack_free(ParamPack *p) {
     for (int k = 0; p->cls && k < p->n_dir * p->n_ffn; k++) free(p->cls[k]);
     free(p->cls), free(p->ffn), free(p->tensor), free(p->n_groups), free(p->groups);
     free(p->param), free(p->grad), free(p->m), free(p->v), free(p->decay);
-    free(p->route), free(p->fgrad), free(p->blocks), free(p->bucket);
+    free(p->route), free(p->fgrad), free(p->blocks), free(p->bucket), free(p->packed);
     pack_lora_free(p);
     memset(p, 0, sizeof *p);
 }
@@ -301,41 +286,82 @@ static void copy_rows(float *pack, float *model, size_t n, int to_pack) {
     else memcpy(model, pack, n * sizeof(float));
 }
 
-// The model tensors of a neuron segment (float32 since pack_build).
-static float *seg_tensor(const Model *m, int layer, size_t pslot) {
-    return model_tensor_f32(m, model_tensor_at(m, layer, pslot));
-}
+// The tensor behind `pslot` of layer `layer`'s LayerParams.
+static int seg_index(const Model *m, int layer, size_t pslot) { return model_tensor_at(m, layer, pslot); }
 
-static void copy_ffn(const ParamPack *p, const PackFfn *f, Model *m, int to_pack) {
+// Packed rows <- the model's values of segment f's neurons (any storage).
+static void gather_ffn(ParamPack *p, const PackFfn *f, const Model *m) {
     const LayerParams *w = &m->w.layers[f->layer];
     int C = m->cfg.hidden_size, F = m->cfg.intermediate_size;
-    float *gate = p->ffn_gated ? seg_tensor(m, f->layer, offsetof(LayerParams, gate_proj)) : NULL;
-    float *up = seg_tensor(m, f->layer, offsetof(LayerParams, up_proj));
-    float *down = seg_tensor(m, f->layer, offsetof(LayerParams, down_proj));
     PackFfnView v = pack_ffn_view(p, f, p->param, 0, C);
+    int gate = p->ffn_gated ? seg_index(m, f->layer, offsetof(LayerParams, gate_proj)) : -1;
+    int up = seg_index(m, f->layer, offsetof(LayerParams, up_proj));
+    int down = seg_index(m, f->layer, offsetof(LayerParams, down_proj));
     for (int r = 0; r < f->n; r++) {
-        int i = f->neuron[r];
-        if (v.gate) copy_rows(v.gate + (size_t)r * C, gate + (size_t)i * C, (size_t)C, to_pack);
-        copy_rows(v.up + (size_t)r * C, up + (size_t)i * C, (size_t)C, to_pack);
-        if (v.bias) copy_rows(v.bias + r, w->up_bias + i, 1, to_pack);
-        float *col = v.down + (size_t)r * C;  // column i of down_proj (C,F)
-        for (int c = 0; c < C; c++) {
-            if (to_pack) col[c] = down[(size_t)c * F + i];
-            else down[(size_t)c * F + i] = col[c];
-        }
+        size_t i = (size_t)f->neuron[r];
+        if (v.gate) model_tensor_read(m, gate, i * C, (size_t)C, v.gate + (size_t)r * C);
+        model_tensor_read(m, up, i * C, (size_t)C, v.up + (size_t)r * C);
+        if (v.bias) v.bias[r] = w->up_bias[i];
+    }
+    float *row = falloc((size_t)F);  // down (C,F) row by row: column i of it is neuron i's
+    for (int c = 0; c < C; c++) {
+        model_tensor_read(m, down, (size_t)c * F, (size_t)F, row);
+        for (int r = 0; r < f->n; r++) v.down[(size_t)r * C + c] = row[f->neuron[r]];
+    }
+    free(row);
+}
+
+// The model's tensors <- segment f's packed values (made float32 first).
+static void scatter_ffn(const ParamPack *p, const PackFfn *f, Model *m) {
+    int C = m->cfg.hidden_size, F = m->cfg.intermediate_size;
+    PackFfnView v = pack_ffn_view(p, f, p->param, 0, C);
+    size_t slots[3] = {offsetof(LayerParams, gate_proj), offsetof(LayerParams, up_proj),
+                       offsetof(LayerParams, down_proj)};
+    float *t[3] = {NULL, NULL, NULL};
+    for (int k = p->ffn_gated ? 0 : 1; k < 3; k++) {
+        int i = seg_index(m, f->layer, slots[k]);
+        model_tensor_to_f32(m, i);
+        t[k] = model_tensor_f32(m, i);
+    }
+    float *up_bias = m->w.layers[f->layer].up_bias;
+    for (int r = 0; r < f->n; r++) {
+        size_t i = (size_t)f->neuron[r];
+        if (v.gate) memcpy(t[0] + i * C, v.gate + (size_t)r * C, sizeof(float) * C);
+        memcpy(t[1] + i * C, v.up + (size_t)r * C, sizeof(float) * C);
+        if (v.bias) up_bias[i] = v.bias[r];
+        for (int c = 0; c < C; c++) t[2][(size_t)c * F + i] = v.down[(size_t)r * C + c];
     }
 }
 
-static void copy_all(const ParamPack *p, Model *m, int to_pack) {
+static void copy_tensors(const ParamPack *p, Model *m, int to_pack) {
     for (int k = 0; k < p->n_tensor; k++) {
         const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
         copy_rows(p->param + p->tensor[k].off, model_tensor_f32(m, p->tensor[k].tensor), t->numel, to_pack);
     }
-    for (int j = 0; j < p->n_ffn; j++) copy_ffn(p, &p->ffn[j], m, to_pack);
 }
 
-void pack_gather(ParamPack *p, const Model *m) { copy_all(p, (Model *)m, 1); }
-void pack_scatter(const ParamPack *p, Model *m) { copy_all(p, m, 0); }
+void pack_gather(ParamPack *p, const Model *m) {
+    copy_tensors(p, (Model *)m, 1);  // reads only
+    for (int j = 0; j < p->n_ffn; j++) gather_ffn(p, &p->ffn[j], m);
+}
+
+void pack_scatter(const ParamPack *p, Model *m) {
+    copy_tensors(p, m, 0);
+    for (int j = 0; j < p->n_ffn; j++) scatter_ffn(p, &p->ffn[j], m);
+}
+
+void pack_scatter_tensors(const ParamPack *p, Model *m) { copy_tensors(p, m, 0); }
+
+// The model reads the trained neurons' values from the pack (FfnPacked).
+static void packed_views(ParamPack *p, const Model *m) {
+    int C = m->cfg.hidden_size;
+    p->packed = xcalloc((size_t)m->cfg.num_hidden_layers, sizeof(FfnPacked));
+    for (int j = 0; j < p->n_ffn; j++) {
+        const PackFfn *f = &p->ffn[j];
+        PackFfnView v = pack_ffn_view(p, f, p->param, 0, C);
+        p->packed[f->layer] = (FfnPacked){f->n, f->neuron, v.gate, v.up, v.down, v.bias};
+    }
+}
 
 // Gradient blocks of direction d for FFN segment j: one per group it uses,
 // pointing at that group's rows in buf (holding packed entries from origin).
@@ -392,6 +418,7 @@ void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOp
     p->dir = d;
     m->route = p->routing ? p->route : NULL;
     m->lora = p->n_lora ? &p->lora_set : NULL;
+    m->packed = p->packed;
     o->lora = p->n_lora ? p->lora_grad : NULL;
     o->ffn = p->n_ffn ? p->fgrad : NULL;
     for (int b = 0; b < p->n_bucket; b++) pack_point(p, m, g, b, p->grad + p->bucket[b].off);
@@ -450,7 +477,7 @@ LmStatus pack_restore(ParamPack *p, Model *m, const TrainState *ts, uint64_t bas
     memcpy(p->param, ts->packed, p->n * sizeof(float));
     memcpy(p->m, ts->packed_m, p->n * sizeof(float));
     memcpy(p->v, ts->packed_v, p->n * sizeof(float));
-    pack_scatter(p, m);
+    pack_scatter_tensors(p, m);  // neuron segments: read from the pack (pack_scatter for the rest)
     return LM_OK;
 }
 

@@ -111,6 +111,7 @@ typedef struct {
     LoraSet lora_set;
     int n_bucket;
     PackBucket *bucket;          // in backward order
+    FfnPacked *packed;           // [L] where the model reads the trained neurons (neuron modes)
     int dir;                     // the direction of the current micro-batch
 } ParamPack;
 
@@ -170,15 +171,22 @@ PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, size
 // Floats per trainable neuron: 3 C (llama), 2 C + 1 (bloom).
 size_t pack_ffn_per_neuron(const ParamPack *p, int C);
 
-// Writes the packed values back into the model's tensors.
+// Writes the packed values back into the model's tensors (made float32
+// first): export and decoding need the whole model.
 void pack_scatter(const ParamPack *p, Model *m);
-// Copies the model's current values of the packed entries into p->param.
+// Only the whole-tensor segments: training, whose forward pass reads
+// neuron segments from the pack itself (Model.packed).
+void pack_scatter_tensors(const ParamPack *p, Model *m);
+// Copies the model's current values of the packed entries into p->param
+// (any storage dtype).
 void pack_gather(ParamPack *p, const Model *m);
 // Whether a checkpoint's training state fits this pack (mode, layout, base
 // checksum) without touching anything; errors name what differs.
 LmStatus pack_restore_check(const ParamPack *p, const TrainState *ts, uint64_t base_checksum,
                             const char *base_name, const char *path);
-// Loads the pack from a checkpoint's training state (ckpt_read): the whole
+// Loads the pack from a checkpoint's training state (ckpt_read) — whole
+// tensors into the model too; neuron segments only into the pack, as
+// training reads them (pack_scatter writes them into the model): the whole
 // model and its moments for mode full; otherwise the packed entries, after
 // checking that the layout and the base model (base_checksum of the model
 // now loaded, base_name for messages) are the ones that wrote them.

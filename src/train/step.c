@@ -30,6 +30,7 @@ void trainer_free(Trainer *tr) {
     pack_free(&tr->pack);
     tr->model->route = NULL;
     tr->model->lora = NULL;
+    tr->model->packed = NULL;
     memset(tr, 0, sizeof *tr);
 }
 
@@ -119,7 +120,7 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
     }
     grad_clip(p->grad, p->n, out->grad_norm, tr->clip);
     adamw_update(p->param, p->grad, p->m, p->v, p->n, out->lr, &tr->hyper, tr->step, p->decay);
-    pack_scatter(p, tr->model);
+    pack_scatter_tensors(p, tr->model);  // neuron segments are read from the pack
     tr->times.optimizer += timer_now() - t1;
     tr->step++;
 }

@@ -70,6 +70,7 @@ static LmStatus training_load(const char *path, Model *m, CkptLandermt *lm, Trai
     if (st == LM_OK) st = pack_build(&t->pack, m, &spec);
     if (st == LM_OK) st = ckpt_read(path, m, &ts);
     if (st == LM_OK) st = pack_restore(&t->pack, m, &ts, base, t->cfg.model.checkpoint, path);
+    if (st == LM_OK) pack_scatter(&t->pack, m);  // decoding reads the model's own tensors
     train_state_free(&ts);
     if (st != LM_OK) return st;
     if (t->pack.n_lora) m->lora = &t->pack.lora_set;

@@ -82,7 +82,8 @@ static float *dense_grad(Fix *f, ParamPack *p, int d) {
     model_weights_view(&f->m, g, &gv);
     model_weights_none(&f->m, &none);
     BackwardOpts o;
-    pack_micro_begin(p, &f->m, d, &none, &o);  // routes only
+    pack_micro_begin(p, &f->m, d, &none, &o);  // routes only: the tensors hold the neurons
+    f->m.packed = NULL;
     double ls, nt;
     model_forward(&f->m, &f->a, f->tokens, B, T);
     model_loss(&f->m, &f->a, f->targets, f->weight, 0.1f, &ls, &nt);
