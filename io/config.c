@@ -324,6 +324,9 @@ static const Key KEYS[] = {
     K_INT(debug, exit_at_step, "0", "[0, inf)",
           "Kill the process with SIGKILL right after this step's checkpoint decision "
           "(1-based); 0 = off."),
+    K_I64(debug, pack_chunk_floats, "0", "[0, inf)",
+          "Floats of FFN neuron rows per gradient bucket (0 = 8M); small values test the "
+          "chunked reduction."),
     K_FLT(debug, micro_batch_delay, "0", "[0, 3600]",
           "Seconds of extra work added to every micro-batch of a training step (signals do "
           "not cut it short), to test slow steps; 0 = off."),

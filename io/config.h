@@ -172,6 +172,7 @@ typedef struct {
     struct {
         int nan_at_step;             // loss becomes NaN at this step
         int exit_at_step;            // SIGKILL after this step's checkpoint decision
+        int64_t pack_chunk_floats;   // FFN gradient bucket size (0 = the default)
         double micro_batch_delay;    // s of extra work per training micro-batch
     } debug;
 } Config;

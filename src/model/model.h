@@ -362,6 +362,8 @@ typedef struct {
     const FfnBlock *block;
     float *d_route_w;      // (C) or NULL
     float *d_route_b;      // (1) or NULL
+    int n_chunk;           // >= 1: the rows come in chunks; BackwardOpts.grad_hook
+                           // (layer, c, 0) sets `block` for chunk c before its rows
 } FfnGrad;
 
 typedef struct {
@@ -372,12 +374,13 @@ typedef struct {
     FfnGrad *ffn;        // [L] or NULL: FFN weight gradients come from here
                          // (the gate/up/down pointers of g must be NULL)
     const LoraGrad *lora;  // [L*LORA_N] or NULL: gradients of the adapters
-    // Optional: called with done = 0 before and done = 1 after the stretch
-    // of the pass that computes the weight gradients of `layer` (L: the
-    // final norm and head, then the blocks top-down), so a trainer can
-    // point the next gradients somewhere and reduce the finished ones while
-    // the pass goes on.
-    void (*grad_hook)(void *ctx, int layer, int done);
+    // Optional: called with done = 0 before and done = 1 after each stretch
+    // of the pass that computes weight gradients: part -1 around a whole
+    // layer (L: the final norm and head, then the blocks top-down), part c
+    // around chunk c of a layer's FFN neuron rows (FfnGrad.n_chunk) — so a
+    // trainer can point the next gradients somewhere and reduce the
+    // finished ones while the pass goes on.
+    void (*grad_hook)(void *ctx, int layer, int part, int done);
     void *grad_ctx;
 } BackwardOpts;
 

@@ -45,14 +45,18 @@ static void block_grad(float *out, float *G, const float *src, const float *X, D
 // a->dh as scratch (free once the activation's backward has run); for
 // bloom a->dgate holds dL/d(pre-activation), whose column sums are the
 // up-bias gradient.
-static void ffn_select_grads(const Acts *a, int l, Dims d, const FfnGrad *fg) {
-    for (int k = 0; k < fg->n_block; k++) {
-        const FfnBlock *b = &fg->block[k];
-        if (b->n == 0) continue;
-        block_grad(b->d_down, a->dh, a->h[l], a->dx, d, b);    // h^T dL/dx[l+1]
-        block_grad(b->d_up, a->dh, a->dup, a->xn2[l], d, b);   // dup^T xn2
-        if (b->d_gate) block_grad(b->d_gate, a->dh, a->dgate, a->xn2[l], d, b);
-        if (b->d_up_bias) colsum_add(b->d_up_bias, a->dgate, d.N, d.F, b->neuron, b->n);
+static void ffn_select_grads(const Acts *a, int l, Dims d, const FfnGrad *fg, const BackwardOpts *o) {
+    for (int c = 0; c < (fg->n_chunk > 0 ? fg->n_chunk : 1); c++) {
+        if (o->grad_hook) o->grad_hook(o->grad_ctx, l, c, 0);  // points fg->block at chunk c
+        for (int k = 0; k < fg->n_block; k++) {
+            const FfnBlock *b = &fg->block[k];
+            if (b->n == 0) continue;
+            block_grad(b->d_down, a->dh, a->h[l], a->dx, d, b);    // h^T dL/dx[l+1]
+            block_grad(b->d_up, a->dh, a->dup, a->xn2[l], d, b);   // dup^T xn2
+            if (b->d_gate) block_grad(b->d_gate, a->dh, a->dgate, a->xn2[l], d, b);
+            if (b->d_up_bias) colsum_add(b->d_up_bias, a->dgate, d.N, d.F, b->neuron, b->n);
+        }
+        if (o->grad_hook) o->grad_hook(o->grad_ctx, l, c, 1);
     }
 }
 
@@ -93,7 +97,7 @@ static void ffn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWeig
                               w->down_proj, d.N, d.F, d.C, o->lora, u, a->lora_t);
     if (o->ffn_hook) o->ffn_hook(o->hook_ctx, l, a->h[l], a->dh, d.N, d.F);
     ffn_act_backward(m, a, l, d, gw);
-    if (fg && fg->n_block) ffn_select_grads(a, l, d, fg);
+    if (fg && fg->n_block) ffn_select_grads(a, l, d, fg, o);
     int need_dxn = need_dx || gw->post_attention_layernorm || gw->post_attention_layernorm_bias;
     float *dxn = need_dxn ? a->dxn : NULL;  // (N,C)
     if (dxn) zero(dxn, (size_t)d.N * d.C);
@@ -192,9 +196,9 @@ void model_backward(const Model *m, Acts *a, const int *tokens, ModelWeights *g,
     const BackwardOpts *o = opts ? opts : &none;
     Dims d = dims_of(&m->cfg, a->b, a->t);
     int embed = o->stop_layer == 0 && embed_has_grads(g), L = m->cfg.num_hidden_layers;
-    if (o->grad_hook) o->grad_hook(o->grad_ctx, L, 0);
+    if (o->grad_hook) o->grad_hook(o->grad_ctx, L, -1, 0);
     head_backward(m, a, d, g);
-    if (o->grad_hook) o->grad_hook(o->grad_ctx, L, 1);
+    if (o->grad_hook) o->grad_hook(o->grad_ctx, L, -1, 1);
     for (int l = m->cfg.num_hidden_layers - 1; l >= o->stop_layer; l--) {
         LayerWeights *gw = &g->layers[l];
         // Below the stop layer nothing needs gradients, so the stop layer
@@ -203,10 +207,10 @@ void model_backward(const Model *m, Acts *a, const int *tokens, ModelWeights *g,
         int attn = below || attn_has_grads(gw, o->lora, l);
         // the shared buffers still hold the top layer from the forward pass
         if (a->recompute && l < L - 1) model_layer_forward(m, a, l);
-        if (o->grad_hook) o->grad_hook(o->grad_ctx, l, 0);
+        if (o->grad_hook) o->grad_hook(o->grad_ctx, l, -1, 0);
         ffn_block_backward(m, a, l, d, gw, o, attn);
         if (attn) attn_block_backward(m, a, l, d, gw, o->lora, below);
-        if (o->grad_hook) o->grad_hook(o->grad_ctx, l, 1);
+        if (o->grad_hook) o->grad_hook(o->grad_ctx, l, -1, 1);
     }
     if (embed) embed_backward(m, a, d, g, tokens);
 }

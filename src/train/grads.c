@@ -35,9 +35,15 @@ void grads_free(GradReduce *gr) {
     memset(gr, 0, sizeof *gr);
 }
 
-static void add_into(float *dst, const float *src, size_t n) {
+// The step gradient += a bucket buffer (its ranges back to back).
+static void add_into(float *grad, const PackBucket *b, const float *src) {
+    for (int r = 0; r < b->n_range; r++) {
+        float *dst = grad + b->off[r];
+        size_t n = b->len[r];
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+        for (size_t i = 0; i < n; i++) dst[i] += src[i];
+        src += n;
+    }
 }
 
 static void sum_wait(GradReduce *gr, CommSum *s) {
@@ -52,8 +58,7 @@ static void slot_finish(GradReduce *gr, int k) {
     if (b < 0) return;
     sum_wait(gr, &gr->sum[k]);
     gr->total += timer_now() - gr->started[k];
-    const PackBucket *bk = &gr->p->bucket[b];
-    add_into(gr->p->grad + bk->off, gr->buf[k], bk->n);
+    add_into(gr->p->grad, &gr->p->bucket[b], gr->buf[k]);
     gr->bucket_of[k] = -1;
 }
 
@@ -74,11 +79,11 @@ static void bucket_end(GradReduce *gr, int b) {
     comm_sum_test(&gr->sum[k ^ 1]);  // progress for the other one
 }
 
-static void hook(void *ctx, int layer, int done) {
+static void hook(void *ctx, int layer, int part, int done) {
     GradReduce *gr = ctx;
     for (int b = 0; b < gr->p->n_bucket; b++) {
         const PackBucket *k = &gr->p->bucket[b];
-        if (k->persistent || k->layer != layer) continue;
+        if (k->persistent || k->layer != layer || k->part != part) continue;
         if (done) bucket_end(gr, b);
         else bucket_begin(gr, b);
     }
@@ -92,6 +97,7 @@ void grads_micro_begin(GradReduce *gr, BackwardOpts *o) {
         memset(at, 0, p->bucket[b].n * sizeof(float));
         pack_point(p, gr->m, gr->g, b, at);
     }
+    pack_chunked(p, 1);
     o->grad_hook = hook, o->grad_ctx = gr;
 }
 
@@ -111,6 +117,6 @@ void grads_micro_end(GradReduce *gr, int computed) {
     for (int b = 0; b < p->n_bucket; b++) {
         if (!p->bucket[b].persistent) continue;
         sum_wait(gr, &gr->persist_sum[b]);
-        add_into(p->grad + p->bucket[b].off, gr->persist + gr->persist_at[b], p->bucket[b].n);
+        add_into(p->grad, &p->bucket[b], gr->persist + gr->persist_at[b]);
     }
 }

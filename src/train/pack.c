@@ -185,35 +185,61 @@ static int tensor_bucket_layer(const Model *m, const TensorInfo *t) {
 
 static void bucket_add(ParamPack *p, int layer, int kind, int first, size_t off, size_t n) {
     PackBucket *b = p->n_bucket ? &p->bucket[p->n_bucket - 1] : NULL;
-    if (b && b->kind == kind && b->layer == layer && b->off + b->n == off) {
-        b->count++, b->n += n;
+    if (b && b->kind == kind && b->layer == layer && b->off[0] + b->len[0] == off) {
+        b->count++, b->len[0] += n, b->n += n;
         return;
     }
-    p->bucket[p->n_bucket++] = (PackBucket){layer, kind, first, 1, layer < 0, off, n};
+    p->bucket[p->n_bucket++] = (PackBucket){.layer = layer, .part = -1, .kind = kind, .first = first,
+                                            .count = 1, .persistent = layer < 0, .n_range = 1,
+                                            .off = {off}, .len = {n}, .n = n};
+}
+
+// Segment j's neuron rows in chunks of at most PACK_CHUNK_FLOATS: each a
+// bucket of its gate, up and down rows and bias entries.
+static void bucket_add_ffn(ParamPack *p, int j, int C) {
+    const PackFfn *f = &p->ffn[j];
+    size_t per = pack_ffn_per_neuron(p, C), rows = (size_t)f->n * C;
+    int nc = (int)(p->chunk_floats / per), parts = 0;
+    nc = nc < 1 ? 1 : nc;
+    for (int r0 = 0; r0 < f->n; r0 += nc, parts++) {
+        int r1 = f->n - r0 < nc ? f->n : r0 + nc;
+        PackBucket b = {.layer = f->layer, .part = parts, .kind = PACK_FFN, .first = j, .count = 1,
+                        .r0 = r0, .r1 = r1};
+        size_t at = f->off, nr = (size_t)(r1 - r0);
+        for (int k = p->ffn_gated ? 0 : 1; k < 3; k++)  // gate, up, down rows
+            b.off[b.n_range] = f->off + (size_t)(k - !p->ffn_gated) * rows + (size_t)r0 * C,
+            b.len[b.n_range++] = nr * C;
+        at = f->off + (size_t)(p->ffn_gated ? 3 : 2) * rows;
+        if (p->ffn_biased) b.off[b.n_range] = at + (size_t)r0, b.len[b.n_range++] = nr;
+        for (int k = 0; k < b.n_range; k++) b.n += b.len[k];
+        p->bucket[p->n_bucket++] = b;
+    }
 }
 
 static int bucket_order(const void *a, const void *b) {
-    int la = ((const PackBucket *)a)->layer, lb = ((const PackBucket *)b)->layer;
-    return la != lb ? lb - la : 0;  // descending: head, layers top-down, embedding, gates
+    const PackBucket *x = a, *y = b;
+    if (x->layer != y->layer) return y->layer - x->layer;  // head, layers top-down, embedding, gates
+    return x->part - y->part;
 }
 
 // Groups consecutive entries of one layer (in each region) into buckets,
 // then sorts them into backward order.
 static void layout_buckets(ParamPack *p, const Model *m) {
-    p->bucket = xcalloc((size_t)(p->n_tensor + p->n_ffn + p->n_lora + 1), sizeof(PackBucket));
+    int C = m->cfg.hidden_size;
+    size_t n_ffn_chunks = 0;
+    for (int j = 0; j < p->n_ffn; j++)
+        n_ffn_chunks += (size_t)p->ffn[j].n * pack_ffn_per_neuron(p, C) / p->chunk_floats + 1;
+    p->bucket = xcalloc((size_t)(p->n_tensor + p->n_lora + 1) + n_ffn_chunks, sizeof(PackBucket));
     for (int k = 0; k < p->n_tensor; k++) {
         const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
         bucket_add(p, tensor_bucket_layer(m, t), PACK_TENSORS, k, p->tensor[k].off, t->numel);
     }
-    size_t per = pack_ffn_per_neuron(p, m->cfg.hidden_size);
-    for (int j = 0; j < p->n_ffn; j++)
-        bucket_add(p, p->ffn[j].layer, PACK_FFN, j, p->ffn[j].off, (size_t)p->ffn[j].n * per);
+    for (int j = 0; j < p->n_ffn; j++) bucket_add_ffn(p, j, C);
     for (int k = 0; k < p->n_lora; k++)
         bucket_add(p, p->lora[k].layer, PACK_LORA, k, p->lora[k].off,
                    (size_t)p->lora_set.rank * (p->lora[k].in + p->lora[k].out));
     if (p->routing)
-        bucket_add(p, -2, PACK_ROUTES, 0, p->route_off,
-                   (size_t)p->n_gates * p->n_ffn * (m->cfg.hidden_size + 1));
+        bucket_add(p, -2, PACK_ROUTES, 0, p->route_off, (size_t)p->n_gates * p->n_ffn * (C + 1));
     qsort(p->bucket, (size_t)p->n_bucket, sizeof *p->bucket, bucket_order);
 }
 
@@ -256,6 +282,7 @@ LmStatus pack_build(ParamPack *p, Model *m, const PackSpec *s) {
     p->scale = s->scale;
     if (p->routing) layout_routes(p, s, C);
     if (lora) LM_TRY(pack_lora_layout(p, m, s));
+    p->chunk_floats = s->chunk_floats ? s->chunk_floats : PACK_CHUNK_FLOATS;
     layout_buckets(p, m);
     layout_decay(p, m);
     p->param = falloc(p->n), p->grad = falloc(p->n), p->m = falloc(p->n), p->v = falloc(p->n);
@@ -363,20 +390,23 @@ static void packed_views(ParamPack *p, const Model *m) {
     }
 }
 
-// Gradient blocks of direction d for FFN segment j: one per group it uses,
-// pointing at that group's rows in buf (holding packed entries from origin).
-static void ffn_blocks(ParamPack *p, int d, int j, int C, float *buf, size_t origin) {
+// Gradient blocks of direction d for rows [r0, r1) of FFN segment j: one
+// per group it uses, pointing at those rows of gate, up, down and bias in
+// v (whose rows start at r0).
+static void ffn_blocks(ParamPack *p, int d, int j, int r0, int r1, PackFfnView v, int C) {
     const PackFfn *f = &p->ffn[j];
     FfnBlock *b = p->blocks + (size_t)f->layer * 3;
-    PackFfnView v = pack_ffn_view(p, f, buf, origin, C);
+    int n = 0;
     for (int k = 0; k < p->n_groups[d]; k++) {
-        int grp = p->groups[d][k], r0 = f->group_start[grp];
-        size_t at = (size_t)r0 * C;
-        b[k] = (FfnBlock){f->group_start[grp + 1] - r0, f->neuron + r0,
-                          v.gate ? v.gate + at : NULL, v.up + at, v.down + at,
-                          v.bias ? v.bias + r0 : NULL};
+        int grp = p->groups[d][k];
+        int a = f->group_start[grp] > r0 ? f->group_start[grp] : r0;
+        int e = f->group_start[grp + 1] < r1 ? f->group_start[grp + 1] : r1;
+        if (a >= e) continue;
+        size_t at = (size_t)(a - r0) * C;
+        b[n++] = (FfnBlock){e - a, f->neuron + a, v.gate ? v.gate + at : NULL, v.up + at, v.down + at,
+                            v.bias ? v.bias + (a - r0) : NULL};
     }
-    p->fgrad[f->layer].n_block = p->n_groups[d];
+    p->fgrad[f->layer].n_block = n;
     p->fgrad[f->layer].block = b;
 }
 
@@ -396,20 +426,38 @@ static void routes_point(ParamPack *p, float *buf, size_t origin, int C) {
 void pack_point(ParamPack *p, Model *m, ModelWeights *g, int bi, float *buf) {
     const PackBucket *b = &p->bucket[bi];
     int C = m->cfg.hidden_size;
+    if (b->kind == PACK_FFN) {  // buf: the chunk's gate, up, down rows, bias entries
+        size_t nr = (size_t)(b->r1 - b->r0) * C;
+        float *at = buf;
+        PackFfnView v = {NULL, NULL, NULL, NULL};
+        if (p->ffn_gated) v.gate = at, at += nr;
+        v.up = at, at += nr;
+        v.down = at, at += nr;
+        if (p->ffn_biased) v.bias = at;
+        ffn_blocks(p, p->dir, b->first, b->r0, b->r1, v, C);
+        return;
+    }
+    if (b->kind == PACK_ROUTES) {
+        routes_point(p, buf, b->off[0], C);
+        return;
+    }
     for (int k = b->first; k < b->first + b->count; k++) {
         if (b->kind == PACK_TENSORS) {
-            *model_weights_slot(m, g, p->tensor[k].tensor) = buf + (p->tensor[k].off - b->off);
+            *model_weights_slot(m, g, p->tensor[k].tensor) = buf + (p->tensor[k].off - b->off[0]);
             if (m->cfg.tie_word_embeddings) g->lm_head = g->embed_tokens;
-        } else if (b->kind == PACK_FFN) {
-            ffn_blocks(p, p->dir, k, C, buf, b->off);
-        } else if (b->kind == PACK_LORA) {
+        } else {
             const PackLora *a = &p->lora[k];
-            float *at = buf + (a->off - b->off);
+            float *at = buf + (a->off - b->off[0]);
             p->lora_grad[(size_t)a->layer * LORA_N + a->target] =
                 (LoraGrad){at, at + (size_t)p->lora_set.rank * a->in};
         }
     }
-    if (b->kind == PACK_ROUTES) routes_point(p, buf, b->off, C);
+}
+
+void pack_chunked(ParamPack *p, int on) {
+    for (int j = 0; j < p->n_ffn; j++) p->fgrad[p->ffn[j].layer].n_chunk = on ? 0 : 1;
+    for (int b = 0; on && b < p->n_bucket; b++)
+        if (p->bucket[b].kind == PACK_FFN) p->fgrad[p->bucket[b].layer].n_chunk++;
 }
 
 void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOpts *o) {
@@ -421,7 +469,12 @@ void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOp
     m->packed = p->packed;
     o->lora = p->n_lora ? p->lora_grad : NULL;
     o->ffn = p->n_ffn ? p->fgrad : NULL;
-    for (int b = 0; b < p->n_bucket; b++) pack_point(p, m, g, b, p->grad + p->bucket[b].off);
+    for (int b = 0; b < p->n_bucket; b++)  // whole ranges straight into p->grad
+        if (p->bucket[b].kind != PACK_FFN) pack_point(p, m, g, b, p->grad + p->bucket[b].off[0]);
+    for (int j = 0; j < p->n_ffn; j++)  // every row of a segment as one chunk
+        ffn_blocks(p, d, j, 0, p->ffn[j].n, pack_ffn_view(p, &p->ffn[j], p->grad, 0, m->cfg.hidden_size),
+                   m->cfg.hidden_size);
+    pack_chunked(p, 0);
 }
 
 static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001B3ull + (h >> 31); }
@@ -494,6 +547,7 @@ LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec) {
                        .per_direction = c->routing.per_direction, .scale = (float)c->routing.scale,
                        .awareness_scaled = c->train.awareness_scaled_grads};
     spec->lora = pack_lora_spec(c);
+    spec->chunk_floats = (size_t)c->debug.pack_chunk_floats;
     int neuron_mode = strcmp(c->train.mode, "full") && strcmp(c->train.mode, "layers") &&
                       strcmp(c->train.mode, "lora");
     if (spec->awareness_scaled && !neuron_mode) {

@@ -60,21 +60,29 @@ typedef struct {
     size_t off;       // A (r, in) at off, B (out, r) after it
 } PackLora;
 
-// A bucket: a contiguous run of packed entries whose gradients one stretch
-// of the backward pass completes — one layer's (layer = its index), the
-// final norm and head's (layer = L, completed first), the embedding's
-// (layer = -1) or the routing gates' (layer = -2, written by every
-// selected layer). The buckets list the entries in backward order; a
+// A bucket: packed entries whose gradients one stretch of the backward
+// pass completes — one layer's (layer = its index, part -1), a chunk of
+// the FFN neuron rows of a layer trained neuron by neuron (part = chunk
+// index: a few thousand neurons, so a bucket stays a few tens of MB even
+// for 7B-sized layers), the final norm and head's (layer = L), the
+// embedding's (layer = -1) or the routing gates' (layer = -2, written by
+// every selected layer). The buckets list the entries in backward order; a
 // persistent bucket collects gradients over the whole backward pass (the
 // embedding of a tied head, the gates), the others only during their own
-// stretch, so their gradients can be reduced while the pass goes on.
+// stretch, so their gradients can be reduced while the pass goes on. A
+// bucket is up to 4 packed ranges (a chunk: its gate, up, down rows and
+// bias entries), gathered back to back in a bucket buffer.
 enum { PACK_TENSORS, PACK_FFN, PACK_ROUTES, PACK_LORA };
+#define PACK_CHUNK_FLOATS ((size_t)1 << 23)  // FFN neuron rows per bucket, in floats
 typedef struct {
-    int layer;
+    int layer, part;
     int kind;          // PACK_TENSORS, PACK_FFN, PACK_ROUTES, PACK_LORA
     int first, count;  // the entries of that kind (p->tensor, p->ffn, p->lora indices)
+    int r0, r1;        // PACK_FFN: the segment's neuron rows [r0, r1)
     int persistent;
-    size_t off, n;     // packed range
+    int n_range;
+    size_t off[4], len[4];  // packed ranges, in the order of the bucket buffer
+    size_t n;          // floats in all
 } PackBucket;
 
 typedef struct {
@@ -111,6 +119,7 @@ typedef struct {
     LoraSet lora_set;
     int n_bucket;
     PackBucket *bucket;          // in backward order
+    size_t chunk_floats;         // FFN neuron rows per bucket, in floats
     FfnPacked *packed;           // [L] where the model reads the trained neurons (neuron modes)
     int dir;                     // the direction of the current micro-batch
 } ParamPack;
@@ -133,6 +142,7 @@ typedef struct {
     float scale;
     int awareness_scaled;        // scale neuron gradients by their awareness
     LoraSpec lora;               // mode lora
+    size_t chunk_floats;         // FFN rows per bucket; 0 = PACK_CHUNK_FLOATS
 } PackSpec;
 
 // The lora.* keys (and train.seed) as a LoraSpec.
@@ -157,9 +167,13 @@ void pack_free(ParamPack *p);
 // packed rows of d's groups, LoRA adapters and their gradient views. g
 // must come from model_weights_none.
 void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOpts *o);
-// Points the gradient views of bucket b's entries at buf, which holds the
-// packed range [b.off, b.off + b.n) (for the micro-batch's direction).
+// Points the gradient views of bucket b's entries at buf, which holds its
+// packed ranges back to back (for the micro-batch's direction).
 void pack_point(ParamPack *p, Model *m, ModelWeights *g, int b, float *buf);
+// Chunked FFN gradients on (the backward pass calls grad_hook around each
+// chunk, and pack_point sets its rows) or off (pack_micro_begin: every row
+// in one chunk, into p->grad).
+void pack_chunked(ParamPack *p, int on);
 // With awareness-scaled gradients: multiplies each trainable neuron's
 // gradient rows by its factor (its awareness averaged over units, divided by
 // the mean over the layer's trainable neurons). A no-op otherwise.

@@ -171,7 +171,7 @@ static void check_routing(HfCase *c) {
         snprintf(ds, sizeof ds, "gates/%d/b", l);
         h5_read(rg, ds, H5T_F32, wl + C, 0, NULL, HF_FIXTURE);
         route[l] = (FfnRoute){cls + (size_t)l * F, wl, wl + C, scale};
-        fg[l] = (FfnGrad){0, NULL, gwb + (size_t)l * (C + 1), gwb + (size_t)l * (C + 1) + C};
+        fg[l] = (FfnGrad){0, NULL, gwb + (size_t)l * (C + 1), gwb + (size_t)l * (C + 1) + C, 1};
     }
     c->m.route = route;
     Acts a;
