@@ -46,8 +46,11 @@ double comm_seconds(void);
 // choice: ((r0 + r1) + (r2 + r3)) for 4 ranks. Gradient buckets use it.
 // tmp has room for n floats. Several may be in flight; all ranks start
 // them in the same order.
+enum { COMM_WORLD_GROUP = 0, COMM_SLICE_GROUP = 1 };
 typedef struct {
     float *buf, *tmp;
+    int group;        // COMM_WORLD_GROUP, or COMM_SLICE_GROUP (comm_node.h)
+    int rank, size;   // in that group
     int n;            // floats (a bucket; < 2^31)
     int phase;        // step of the schedule now running; -1 = not started, done = n_phase
     int n_phase;
@@ -56,6 +59,9 @@ typedef struct {
     void *req;        // MPI requests of the phase (2)
 } CommSum;
 void comm_sum_start(CommSum *s, float *buf, float *tmp, int n);
+// The same over the slice group: one rank per node, those with this rank's
+// node rank (node-shared training, mpi/node.c).
+void comm_sum_start_group(CommSum *s, int group, float *buf, float *tmp, int n);
 // Advances without waiting; 1 once the sum is complete.
 int comm_sum_test(CommSum *s);
 // Completes it (under the hang deadline).

@@ -1,6 +1,7 @@
 #include "train/adamw.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 void adamw_update(float *p, const float *g, float *m, float *v, size_t n, double lr,
                   const AdamWHyper *h, int64_t step, const unsigned char *decay) {
@@ -20,19 +21,28 @@ void adamw_update(float *p, const float *g, float *m, float *v, size_t n, double
     }
 }
 
-double grad_norm(const float *g, size_t n) {
-    // Fixed-order blocks then a serial sum: the same value for any thread
-    // count, so runs reproduce bit for bit.
-    enum { BLK = 4096 };
-    size_t nb = (n + BLK - 1) / BLK;
-    double total = 0;
-    for (size_t b = 0; b < nb; b++) {
-        size_t end = (b + 1) * BLK < n ? (b + 1) * BLK : n;
+void grad_norm_blocks(const float *g, size_t n, size_t b0, size_t b1, double *part) {
+    for (size_t b = b0; b < b1; b++) {
+        size_t end = (b + 1) * ADAMW_NORM_BLOCK < n ? (b + 1) * ADAMW_NORM_BLOCK : n;
         double s = 0;
-        for (size_t i = b * BLK; i < end; i++) s += (double)g[i] * g[i];
-        total += s;
+        for (size_t i = b * ADAMW_NORM_BLOCK; i < end; i++) s += (double)g[i] * g[i];
+        part[b] = s;
     }
+}
+
+double grad_norm_total(const double *part, size_t nb) {
+    double total = 0;
+    for (size_t b = 0; b < nb; b++) total += part[b];
     return sqrt(total);
+}
+
+double grad_norm(const float *g, size_t n) {
+    size_t nb = (n + ADAMW_NORM_BLOCK - 1) / ADAMW_NORM_BLOCK;
+    double *part = malloc(sizeof(double) * (nb + 1));
+    grad_norm_blocks(g, n, 0, nb, part);
+    double norm = grad_norm_total(part, nb);
+    free(part);
+    return norm;
 }
 
 double grad_clip(float *g, size_t n, double norm, double clip) {

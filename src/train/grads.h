@@ -28,6 +28,14 @@ typedef struct {
     CommSum *persist_sum;      // [n_bucket]
     double exposed, total;     // s waited for sums; s from each sum's start to its end
     double *started;           // [2] start times of the buffers' sums
+    // Node-shared (p->shared): every rank's bucket buffers live in node
+    // memory; after a bucket, each rank sums its part of it over the
+    // node's ranks (the same tree as comm_sum), then over the nodes with
+    // its peers (slice group), into the shared step gradient.
+    float *node_buf, *node_persist;  // (node ranks, cap) and (node ranks, persistent floats)
+    size_t persist_n;
+    float *own, *own_recv;     // this rank's part of a bucket, and receive scratch
+    double *norm_part;         // shared: the gradient norm's block sums
 } GradReduce;
 
 void grads_init(GradReduce *gr, ParamPack *p, Model *m, ModelWeights *g);
@@ -39,5 +47,8 @@ void grads_micro_begin(GradReduce *gr, BackwardOpts *o);
 // compute (its buckets are zero but it takes part in every sum): completes
 // every sum and adds the micro-batch's gradient to p->grad.
 void grads_micro_end(GradReduce *gr, int computed);
+// The step gradient's L2 norm (its block sums computed by their owners when
+// node-shared), identical on every rank.
+double grads_norm(GradReduce *gr);
 
 #endif

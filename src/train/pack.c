@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi/node.h"
 #include "train/pack_lora.h"
 #include "util/alloc.h"
 
@@ -257,6 +258,30 @@ static int lowest_layer(const ParamPack *p, const Model *m) {
     return low;
 }
 
+int pack_writer(const ParamPack *p) { return !p->shared || comm_node_rank() == 0; }
+
+// Values, gradient and moments: per rank, or once per node with this rank
+// owning a slice of whole 4096-entry blocks (those of the gradient norm, so
+// the norm's partial sums fall on one owner each).
+static LmStatus state_alloc(ParamPack *p, const PackSpec *s) {
+    p->own_lo = 0, p->own_hi = p->n;
+    if (!s->node_shared) {
+        p->param = falloc(p->n), p->grad = falloc(p->n), p->m = falloc(p->n), p->v = falloc(p->n);
+        return LM_OK;
+    }
+    if (comm_nodes_init(s->ranks_per_node) != 0) return LM_EUSAGE;
+    p->shared = 1;
+    float **state[4] = {&p->param, &p->grad, &p->m, &p->v};
+    for (int k = 0; k < 4; k++) *state[k] = comm_shared_alloc(sizeof(float) * (p->n + 1));
+    size_t blocks = (p->n + PACK_NORM_BLOCK - 1) / PACK_NORM_BLOCK, r = (size_t)comm_node_rank(),
+           k = (size_t)comm_node_size();
+    p->own_lo = blocks * r / k * PACK_NORM_BLOCK;
+    p->own_hi = blocks * (r + 1) / k * PACK_NORM_BLOCK;
+    p->own_hi = p->own_hi < p->n ? p->own_hi : p->n;
+    p->own_lo = p->own_lo < p->n ? p->own_lo : p->n;
+    return LM_OK;
+}
+
 LmStatus pack_build(ParamPack *p, Model *m, const PackSpec *s) {
     memset(p, 0, sizeof *p);
     snprintf(p->mode, sizeof p->mode, "%s", s->mode);
@@ -285,13 +310,15 @@ LmStatus pack_build(ParamPack *p, Model *m, const PackSpec *s) {
     p->chunk_floats = s->chunk_floats ? s->chunk_floats : PACK_CHUNK_FLOATS;
     layout_buckets(p, m);
     layout_decay(p, m);
-    p->param = falloc(p->n), p->grad = falloc(p->n), p->m = falloc(p->n), p->v = falloc(p->n);
+    LM_TRY(state_alloc(p, s));
     p->route = xcalloc((size_t)L, sizeof(FfnRoute));
     p->fgrad = xcalloc((size_t)L, sizeof(FfnGrad));
     p->blocks = xcalloc((size_t)L * 3, sizeof(FfnBlock));
     p->stop_layer = lowest_layer(p, m);
-    pack_gather(p, m);
-    if (lora) pack_lora_views(p), pack_lora_init(p, s->lora.seed);
+    if (pack_writer(p)) pack_gather(p, m);
+    if (lora) pack_lora_views(p);
+    if (lora && pack_writer(p)) pack_lora_init(p, s->lora.seed);
+    if (p->shared) comm_node_barrier();  // the node's values are in place
     if (p->n_ffn) packed_views(p, m);
     return LM_OK;
 }
@@ -301,7 +328,11 @@ void pack_free(ParamPack *p) {
         free(p->ffn[j].neuron), free(p->ffn[j].group_start), free(p->ffn[j].grad_scale);
     for (int k = 0; p->cls && k < p->n_dir * p->n_ffn; k++) free(p->cls[k]);
     free(p->cls), free(p->ffn), free(p->tensor), free(p->n_groups), free(p->groups);
-    free(p->param), free(p->grad), free(p->m), free(p->v), free(p->decay);
+    float *state[4] = {p->param, p->grad, p->m, p->v};
+    for (int k = 0; k < 4; k++)
+        if (p->shared) comm_shared_free(state[k]);
+        else free(state[k]);
+    free(p->decay);
     free(p->route), free(p->fgrad), free(p->blocks), free(p->bucket), free(p->packed);
     pack_lora_free(p);
     memset(p, 0, sizeof *p);
@@ -521,15 +552,22 @@ LmStatus pack_restore_check(const ParamPack *p, const TrainState *ts, uint64_t b
 LmStatus pack_restore(ParamPack *p, Model *m, const TrainState *ts, uint64_t base_checksum,
                       const char *base_name, const char *path) {
     LM_TRY(pack_restore_check(p, ts, base_checksum, base_name, path));
+    if (!pack_writer(p)) {  // the node's rank 0 fills the shared state
+        comm_node_barrier();
+        if (strcmp(p->mode, "full")) pack_scatter_tensors(p, m);  // full: ckpt_read loaded the model
+        return LM_OK;
+    }
     if (!strcmp(p->mode, "full")) {
         memcpy(p->m, ts->exp_avg, p->n * sizeof(float));
         memcpy(p->v, ts->exp_avg_sq, p->n * sizeof(float));
         pack_gather(p, m);
+        if (p->shared) comm_node_barrier();
         return LM_OK;
     }
     memcpy(p->param, ts->packed, p->n * sizeof(float));
     memcpy(p->m, ts->packed_m, p->n * sizeof(float));
     memcpy(p->v, ts->packed_v, p->n * sizeof(float));
+    if (p->shared) comm_node_barrier();
     pack_scatter_tensors(p, m);  // neuron segments: read from the pack (pack_scatter for the rest)
     return LM_OK;
 }
@@ -548,6 +586,8 @@ LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec) {
                        .awareness_scaled = c->train.awareness_scaled_grads};
     spec->lora = pack_lora_spec(c);
     spec->chunk_floats = (size_t)c->debug.pack_chunk_floats;
+    spec->node_shared = c->train.node_shared;
+    spec->ranks_per_node = c->debug.ranks_per_node;
     int neuron_mode = strcmp(c->train.mode, "full") && strcmp(c->train.mode, "layers") &&
                       strcmp(c->train.mode, "lora");
     if (spec->awareness_scaled && !neuron_mode) {

@@ -24,6 +24,7 @@
 #include "io/ckpt.h"
 #include "io/config.h"
 #include "io/neurons.h"
+#include "train/adamw.h"
 #include "model/model.h"
 
 // One selected layer's trainable neurons, grouped by class: general ones
@@ -120,6 +121,8 @@ typedef struct {
     int n_bucket;
     PackBucket *bucket;          // in backward order
     size_t chunk_floats;         // FFN neuron rows per bucket, in floats
+    int shared;                  // param, grad, m, v are node-shared (mpi/node.h)
+    size_t own_lo, own_hi;       // the entries this rank updates (its slice; all when not shared)
     FfnPacked *packed;           // [L] where the model reads the trained neurons (neuron modes)
     int dir;                     // the direction of the current micro-batch
 } ParamPack;
@@ -143,8 +146,15 @@ typedef struct {
     int awareness_scaled;        // scale neuron gradients by their awareness
     LoraSpec lora;               // mode lora
     size_t chunk_floats;         // FFN rows per bucket; 0 = PACK_CHUNK_FLOATS
+    int node_shared;             // values, gradient and moments in node-shared memory
+    int ranks_per_node;          // with node_shared: emulated nodes (0 = real ones)
 } PackSpec;
 
+// Slices are whole blocks of the gradient norm's partial sums (adamw.h).
+#define PACK_NORM_BLOCK ADAMW_NORM_BLOCK
+// 1 where this rank writes the pack's values (always, unless node-shared:
+// then the node's rank 0).
+int pack_writer(const ParamPack *p);
 // The lora.* keys (and train.seed) as a LoraSpec.
 LoraSpec pack_lora_spec(const Config *c);
 // The spec a run's config asks for: train.mode, the neurons file (read

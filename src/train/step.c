@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mpi/comm.h"
+#include "mpi/node.h"
 #include "util/alloc.h"
 #include "util/signals.h"
 #include "util/timer.h"
@@ -94,7 +95,8 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
     if (tr->inject_nan && comm_rank() == 0) p->grad[0] = NAN, loss[0] = NAN;
     double t0 = timer_now();
     comm_allreduce_f64(loss, (size_t)n);
-    pack_scale_grads(p, tr->model->cfg.hidden_size);
+    if (pack_writer(p)) pack_scale_grads(p, tr->model->cfg.hidden_size);
+    if (p->shared) comm_node_barrier();
     double t1 = timer_now();
     tr->times.allreduce += t1 - t0 + tr->red.exposed - waited;
     tr->times.comm_total += tr->red.total - spanned;
@@ -103,7 +105,7 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
         out->loss += (weight ? weight[i] : 1.0) * loss[i] / (total > 0 ? total : 1);
         loss[i] = out->stream_tokens[i] > 0 ? loss[i] / out->stream_tokens[i] : 0;
     }
-    out->grad_norm = grad_norm(p->grad, p->n);
+    out->grad_norm = grads_norm(&tr->red);
     out->lr = schedule_lr(&tr->sched, tr->step);
     // Every rank holds the same reduced values, but the decisions are still
     // taken collectively so no rank can ever diverge from the others.
@@ -118,8 +120,12 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
         tr->skipped++;
         return;
     }
-    grad_clip(p->grad, p->n, out->grad_norm, tr->clip);
-    adamw_update(p->param, p->grad, p->m, p->v, p->n, out->lr, &tr->hyper, tr->step, p->decay);
+    // this rank's slice (all of it unless node-shared)
+    size_t lo = p->own_lo, k = p->own_hi - p->own_lo;
+    grad_clip(p->grad + lo, k, out->grad_norm, tr->clip);
+    adamw_update(p->param + lo, p->grad + lo, p->m + lo, p->v + lo, k, out->lr, &tr->hyper, tr->step,
+                 p->decay + lo);
+    if (p->shared) comm_node_barrier();  // every slice updated before anyone reads them
     pack_scatter_tensors(p, tr->model);  // neuron segments are read from the pack
     tr->times.optimizer += timer_now() - t1;
     tr->step++;
