@@ -4,11 +4,11 @@
 #include <stdlib.h>
 
 void adamw_update(float *p, const float *g, float *m, float *v, size_t n, double lr,
-                  const AdamWHyper *h, int64_t step, const unsigned char *decay) {
+                  const AdamWHyper *h, int64_t step, int decay) {
     double bc1 = 1.0 - pow(h->beta1, (double)(step + 1));
     double bc2 = 1.0 - pow(h->beta2, (double)(step + 1));
     float b1 = (float)h->beta1, b2 = (float)h->beta2;
-    float lr_f = (float)lr, wd = (float)h->weight_decay, eps = (float)h->eps;
+    float lr_f = (float)lr, wd = decay ? (float)h->weight_decay : 0.0f, eps = (float)h->eps;
     float inv_bc1 = (float)(1.0 / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
@@ -17,7 +17,7 @@ void adamw_update(float *p, const float *g, float *m, float *v, size_t n, double
         v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
         float mhat = m[i] * inv_bc1;
         float denom = sqrtf(v[i]) * inv_sqrt_bc2 + eps;
-        p[i] -= lr_f * (mhat / denom + (decay && decay[i] ? wd * p[i] : 0.0f));
+        p[i] -= lr_f * (mhat / denom + wd * p[i]);
     }
 }
 

@@ -13,11 +13,11 @@ typedef struct {
 } AdamWHyper;
 
 // One update of p[0..n) with gradient g; m, v are the moments of the same
-// entries. step is 0-based (bias correction uses step + 1). decay[i] != 0
-// applies weight decay to entry i (the project's rule: entries of 2-D
-// weights only, see docs/training.md); decay NULL = none.
+// entries. step is 0-based (bias correction uses step + 1). decay != 0
+// applies weight decay to the segment (the project's rule: entries of 2-D
+// weights only, see docs/training.md).
 void adamw_update(float *p, const float *g, float *m, float *v, size_t n, double lr,
-                  const AdamWHyper *h, int64_t step, const unsigned char *decay);
+                  const AdamWHyper *h, int64_t step, int decay);
 
 // Global L2 norm of g[0..n), accumulated in double: squares summed per
 // block of ADAMW_NORM_BLOCK entries, then the blocks in order — the same

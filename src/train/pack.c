@@ -164,17 +164,34 @@ static void layout_routes(ParamPack *p, const PackSpec *s, int C) {
     }
 }
 
+// Runs are added in packed order; a run continuing the last one with the
+// same flag extends it.
+static void run_add(ParamPack *p, size_t off, size_t n, int decay) {
+    PackRun *r = p->n_run ? &p->run[p->n_run - 1] : NULL;
+    if (r && r->decay == decay && r->off + r->n == off) {
+        r->n += n;
+        return;
+    }
+    p->run[p->n_run++] = (PackRun){off, n, decay};
+}
+
+// Weight decay on entries of 2-D weights: whole matrices, neuron rows and
+// columns, LoRA's A and B; not on norms, biases or routing gates.
 static void layout_decay(ParamPack *p, const Model *m) {
-    p->decay = xcalloc(p->n + 1, 1);
+    int C = m->cfg.hidden_size;
+    p->run = xcalloc((size_t)(p->n_tensor + 2 * p->n_ffn + p->n_lora + 2), sizeof(PackRun));
     for (int k = 0; k < p->n_tensor; k++) {
         const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
-        memset(p->decay + p->tensor[k].off, t->ndim == 2, t->numel);
+        run_add(p, p->tensor[k].off, t->numel, t->ndim == 2);
     }
-    int C = m->cfg.hidden_size;
-    for (int k = 0; k < p->n_lora; k++)  // A and B are matrices
-        memset(p->decay + p->lora[k].off, 1, (size_t)p->lora_set.rank * (p->lora[k].in + p->lora[k].out));
-    for (int j = 0; j < p->n_ffn; j++)  // rows and columns of 2-D weights; not the biases
-        memset(p->decay + p->ffn[j].off, 1, (size_t)(p->ffn_gated ? 3 : 2) * p->ffn[j].n * C);
+    for (int j = 0; j < p->n_ffn; j++) {
+        size_t rows = (size_t)(p->ffn_gated ? 3 : 2) * p->ffn[j].n * C;
+        run_add(p, p->ffn[j].off, rows, 1);
+        if (p->ffn_biased) run_add(p, p->ffn[j].off + rows, (size_t)p->ffn[j].n, 0);
+    }
+    if (p->routing) run_add(p, p->route_off, (size_t)p->n_gates * p->n_ffn * (C + 1), 0);
+    for (int k = 0; k < p->n_lora; k++)
+        run_add(p, p->lora[k].off, (size_t)p->lora_set.rank * (p->lora[k].in + p->lora[k].out), 1);
 }
 
 // The bucket key of a whole tensor: its layer, L for the final norm and
@@ -332,7 +349,7 @@ void pack_free(ParamPack *p) {
     for (int k = 0; k < 4; k++)
         if (p->shared) comm_shared_free(state[k]);
         else free(state[k]);
-    free(p->decay);
+    free(p->run);
     free(p->route), free(p->fgrad), free(p->blocks), free(p->bucket), free(p->packed);
     pack_lora_free(p);
     memset(p, 0, sizeof *p);

@@ -55,6 +55,11 @@ typedef struct {
 } PackTensor;
 
 typedef struct {
+    size_t off, n;
+    int decay;        // weight decay applies (entries of 2-D weights)
+} PackRun;
+
+typedef struct {
     int layer;
     LoraTarget target;
     int in, out;      // the targeted linear's sizes
@@ -90,7 +95,8 @@ typedef struct {
     char mode[16];
     size_t n;                    // packed floats = floats allreduced per step
     float *param, *grad, *m, *v; // (n) values, gradient, AdamW moments
-    unsigned char *decay;        // (n) 1 where weight decay applies
+    int n_run;
+    PackRun *run;                // consecutive runs covering [0, n): weight decay or not
     int n_tensor;
     PackTensor *tensor;
     int n_ffn;
