@@ -81,9 +81,7 @@ void train_state_free(TrainState *ts) {
     free(ts->cursor_names);
     free(ts->cursor_epoch);
     free(ts->cursor_pos);
-    free(ts->packed);
-    free(ts->packed_m);
-    free(ts->packed_v);
+    if (!ts->packed_borrow) free(ts->packed), free(ts->packed_m), free(ts->packed_v);
     memset(ts, 0, sizeof *ts);
 }
 
@@ -521,10 +519,17 @@ static LmStatus packed_read(hid_t g, TrainState *ts, const char *what) {
     int64_t n;
     LM_TRY(h5_shape(g, "packed/param", &nd, &n, what));
     ts->n_packed = n;
-    ts->packed = falloc((size_t)n), ts->packed_m = falloc((size_t)n), ts->packed_v = falloc((size_t)n);
-    LM_TRY(h5_read(g, "packed/param", H5T_F32, ts->packed, 1, &n, what));
-    LM_TRY(h5_read(g, "packed/exp_avg", H5T_F32, ts->packed_m, 1, &n, what));
-    LM_TRY(h5_read(g, "packed/exp_avg_sq", H5T_F32, ts->packed_v, 1, &n, what));
+    if (ts->packed_borrow && (size_t)n > ts->packed_cap) {
+        lm_error("%s: /train/packed holds %lld entries, this run packs %zu", what, (long long)n, ts->packed_cap);
+        lm_hint("resume with the configuration that wrote it");
+        return LM_EUSAGE;
+    }
+    static const char *const names[3] = {"packed/param", "packed/exp_avg", "packed/exp_avg_sq"};
+    float **dst[3] = {&ts->packed, &ts->packed_m, &ts->packed_v};
+    for (int k = 0; k < 3; k++) {
+        *dst[k] = ts->packed_borrow ? ts->packed_into[k] : falloc((size_t)n);
+        if (*dst[k]) LM_TRY(h5_read(g, names[k], H5T_F32, *dst[k], 1, &n, what));
+    }
     LM_TRY(attr_read_hex(g, "layout_hash", &ts->layout_hash, what));
     LM_TRY(attr_read_hex(g, "base_checksum", &ts->base_checksum, what));
     char *base;

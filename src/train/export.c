@@ -44,7 +44,9 @@ static LmStatus from_training(const Config *c, const char *in, Exported *e) {
     memset(&ts, 0, sizeof ts);
     PackSpec spec;
     LmStatus st = pack_spec_config(c, &e->nr, &spec);
+    spec.values_only = 1, spec.node_shared = 0;
     if (st == LM_OK) st = pack_build(&e->p, &e->m, &spec);
+    ts.packed_borrow = 1, ts.packed_cap = e->p.n, ts.packed_into[0] = e->p.param;  // values only
     if (st == LM_OK) st = ckpt_read(in, &e->m, &ts);
     if (st == LM_OK) st = pack_restore(&e->p, &e->m, &ts, base, c->model.checkpoint, in);
     if (st == LM_OK) pack_scatter(&e->p, &e->m);  // trained neurons into the model's tensors

@@ -282,6 +282,10 @@ int pack_writer(const ParamPack *p) { return !p->shared || comm_node_rank() == 0
 // the norm's partial sums fall on one owner each).
 static LmStatus state_alloc(ParamPack *p, const PackSpec *s) {
     p->own_lo = 0, p->own_hi = p->n;
+    if (s->values_only) {  // a model to export or decode: no gradient, no moments
+        p->param = falloc(p->n);
+        return LM_OK;
+    }
     if (!s->node_shared) {
         p->param = falloc(p->n), p->grad = falloc(p->n), p->m = falloc(p->n), p->v = falloc(p->n);
         return LM_OK;
@@ -575,15 +579,16 @@ LmStatus pack_restore(ParamPack *p, Model *m, const TrainState *ts, uint64_t bas
         return LM_OK;
     }
     if (!strcmp(p->mode, "full")) {
-        memcpy(p->m, ts->exp_avg, p->n * sizeof(float));
-        memcpy(p->v, ts->exp_avg_sq, p->n * sizeof(float));
+        if (p->m) memcpy(p->m, ts->exp_avg, p->n * sizeof(float));
+        if (p->v) memcpy(p->v, ts->exp_avg_sq, p->n * sizeof(float));
         pack_gather(p, m);
         if (p->shared) comm_node_barrier();
         return LM_OK;
     }
-    memcpy(p->param, ts->packed, p->n * sizeof(float));
-    memcpy(p->m, ts->packed_m, p->n * sizeof(float));
-    memcpy(p->v, ts->packed_v, p->n * sizeof(float));
+    float *dst[3] = {p->param, p->m, p->v};  // (borrowed reads are in place already)
+    const float *src[3] = {ts->packed, ts->packed_m, ts->packed_v};
+    for (int k = 0; k < 3; k++)
+        if (dst[k] && src[k] && dst[k] != src[k]) memcpy(dst[k], src[k], p->n * sizeof(float));
     if (p->shared) comm_node_barrier();
     pack_scatter_tensors(p, m);  // neuron segments: read from the pack (pack_scatter for the rest)
     return LM_OK;

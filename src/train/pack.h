@@ -153,6 +153,7 @@ typedef struct {
     LoraSpec lora;               // mode lora
     size_t chunk_floats;         // FFN rows per bucket; 0 = PACK_CHUNK_FLOATS
     int node_shared;             // values, gradient and moments in node-shared memory
+    int values_only;             // only the values (export, decoding): no gradient or moments
     int ranks_per_node;          // with node_shared: emulated nodes (0 = real ones)
 } PackSpec;
 

@@ -67,7 +67,9 @@ static LmStatus training_load(const char *path, Model *m, CkptLandermt *lm, Trai
     TrainState ts;
     memset(&ts, 0, sizeof ts);
     LmStatus st = pack_spec_config(&t->cfg, &t->nr, &spec);
+    spec.values_only = 1, spec.node_shared = 0;
     if (st == LM_OK) st = pack_build(&t->pack, m, &spec);
+    ts.packed_borrow = 1, ts.packed_cap = t->pack.n, ts.packed_into[0] = t->pack.param;  // values only
     if (st == LM_OK) st = ckpt_read(path, m, &ts);
     if (st == LM_OK) st = pack_restore(&t->pack, m, &ts, base, t->cfg.model.checkpoint, path);
     if (st == LM_OK) pack_scatter(&t->pack, m);  // decoding reads the model's own tensors
