@@ -225,6 +225,9 @@ void model_tensor_to_f32(Model *m, int i);
 // The index of the tensor whose view sits at byte pslot of layer l's
 // LayerParams (l < 0: of ModelParams), or -1.
 int model_tensor_at(const Model *m, int l, size_t pslot);
+// Drops this process's pages of a read-only mapped tensor that nothing will
+// read again (the file keeps them; a later read faults them back in).
+void model_tensor_release(const Model *m, int i);
 // Tensor i's float32 values, or NULL when it is stored in 16 bits.
 float *model_tensor_f32(const Model *m, int i);
 // Values [start, start + n) of tensor i, widened to float32.

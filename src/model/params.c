@@ -1,7 +1,11 @@
 // Parameter storage: one flat float buffer plus a table of Hugging Face
 // named tensors, so checkpoints, optimizers and allreduces can treat the
 // model as either named tensors or one contiguous array.
+#define _DEFAULT_SOURCE  // madvise
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -270,11 +274,20 @@ void model_tensor_read(const Model *m, int i, size_t start, size_t n, float *out
     else half_widen((const uint16_t *)t->data + start, t->dtype == DTYPE_BF16, n, out);
 }
 
+void model_tensor_release(const Model *m, int i) {
+    const TensorInfo *t = &m->tensors[i];
+    if (!t->readonly) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = t->numel * (t->dtype == DTYPE_F32 ? 4 : 2);
+    uintptr_t lo = ((uintptr_t)t->data + page - 1) / page * page, hi = ((uintptr_t)t->data + bytes) / page * page;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);  // the file keeps them; a touch re-reads
+}
+
 void model_tensor_to_f32(Model *m, int i) {
     const TensorInfo *t = &m->tensors[i];
     if (t->dtype == DTYPE_F32 && !t->readonly) return;
     float *own = falloc(t->numel);
     model_tensor_read(m, i, 0, t->numel, own);
+    model_tensor_release(m, i);
     model_tensor_set(m, i, own, DTYPE_F32, 1, 0);
     model_params_bind(m);
 }

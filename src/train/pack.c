@@ -388,6 +388,10 @@ static void gather_ffn(ParamPack *p, const PackFfn *f, const Model *m) {
         for (int r = 0; r < f->n; r++) v.down[(size_t)r * C + c] = row[f->neuron[r]];
     }
     free(row);
+    if (f->n == F) {  // every neuron is in the pack now: the mapped rows are never read again
+        if (gate >= 0) model_tensor_release(m, gate);
+        model_tensor_release(m, up), model_tensor_release(m, down);
+    }
 }
 
 // The model's tensors <- segment f's packed values (made float32 first).
