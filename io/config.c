@@ -336,6 +336,9 @@ static const Key KEYS[] = {
     K_INT(debug, ranks_per_node, "0", "[0, 65536]",
           "Split the ranks into emulated nodes of this many consecutive ranks for "
           "train.node_shared (0 = the real nodes); tests run 2 nodes on one machine."),
+    K_I64(debug, memory_limit_mb, "0", "[0, inf)",
+          "Memory the plan check at the start of train assumes this node has (MB; 0 = "
+          "MemAvailable of /proc/meminfo)."),
     K_FLT(debug, micro_batch_delay, "0", "[0, 3600]",
           "Seconds of extra work added to every micro-batch of a training step (signals do "
           "not cut it short), to test slow steps; 0 = off."),

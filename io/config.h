@@ -175,6 +175,7 @@ typedef struct {
         int exit_at_step;            // SIGKILL after this step's checkpoint decision
         int64_t pack_chunk_floats;   // FFN gradient bucket size (0 = the default)
         int ranks_per_node;          // emulated nodes of k consecutive ranks (0 = real nodes)
+        int64_t memory_limit_mb;     // the memory available to the plan check (0 = the machine's)
         double micro_batch_delay;    // s of extra work per training micro-batch
     } debug;
 } Config;

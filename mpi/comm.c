@@ -9,6 +9,7 @@
 #include "util/timer.h"
 
 static int g_rank, g_size = 1, g_local = 1;
+static MPI_Comm g_local_comm = MPI_COMM_NULL;  // the ranks sharing this machine's memory
 static double g_comm_seconds;
 static double g_deadline;              // s; 0 = no hang detection
 static const char *g_deadline_setting = "the deadline";
@@ -40,11 +41,9 @@ void comm_init(int *argc, char ***argv) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_size);
-    MPI_Comm local;
-    comm_check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &local),
+    comm_check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &g_local_comm),
           "MPI_Comm_split_type");
-    MPI_Comm_size(local, &g_local);
-    MPI_Comm_free(&local);
+    MPI_Comm_size(g_local_comm, &g_local);
     comm_check(MPI_Comm_dup(MPI_COMM_WORLD, &g_probe), "MPI_Comm_dup");
     comm_check(MPI_Comm_dup(MPI_COMM_WORLD, &g_probe_sum), "MPI_Comm_dup");
     char name[MPI_MAX_PROCESSOR_NAME] = "";
@@ -168,6 +167,7 @@ void comm_finalize(void) {
     if (fin) return;
     if (g_probe != MPI_COMM_NULL) MPI_Comm_free(&g_probe);
     if (g_probe_sum != MPI_COMM_NULL) MPI_Comm_free(&g_probe_sum);
+    if (g_local_comm != MPI_COMM_NULL) MPI_Comm_free(&g_local_comm);
     free(g_hosts);
     g_hosts = NULL;
     MPI_Finalize();
@@ -236,6 +236,17 @@ void comm_barrier(void) {
     else comm_check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
 }
 double comm_seconds(void) { return g_comm_seconds; }
+
+void comm_local_sum(double *v, int n) {
+    if (comm_checked()) {
+        MPI_Request req;
+        comm_check(MPI_Iallreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, g_local_comm, &req),
+                   "allreduce(machine)");
+        comm_wait_checked(&req, "allreduce(machine)", SPIN_DATA);
+    } else {
+        comm_check(MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, g_local_comm), "allreduce(machine)");
+    }
+}
 
 // ------------------------------------------------------ deterministic sum
 //

@@ -35,6 +35,8 @@ void comm_barrier(void);
 // Rank -> host map on rank 0 ("host-a: ranks 0-1; host-b: ranks 2-3"),
 // written into out (cap bytes); other ranks get "".
 void comm_host_map(char *out, size_t cap);
+// In-place sums over the ranks of this machine (memory totals per node).
+void comm_local_sum(double *v, int n);
 // Seconds spent inside collectives so far (communication timing).
 double comm_seconds(void);
 

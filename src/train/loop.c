@@ -133,6 +133,8 @@ static LmStatus run_setup(Run *r) {
         lm_hint("every rank needs at least one sequence per step: raise train.batch_size");
         return LM_EUSAGE;
     }
+    r->mem_start = mem_node_measured(NULL);
+    LM_TRY(mem_check_run(c, &r->mem));  // refuses a run that cannot fit, before allocating
     LM_TRY(model_from_config(c, &r->model));
     r->base_checksum = model_checksum(&r->model);
     LM_TRY(check_sizes(r));
@@ -232,6 +234,7 @@ static LmStatus run_iteration(Run *r, int64_t it, int last) {
     }
     if (c->train.log_every > 0 && (r->tr.step % c->train.log_every == 0 || s.skipped))
         log_step(r, &s, 1000.0 * (timer_now() - t0));
+    if (it == r->it_start + 1) mem_report(&r->mem, r->mem_start);  // everything is allocated and touched by now
     LM_TRY(after_step(r, &s, last));
     if (c->debug.exit_at_step == it) raise(SIGKILL);  // a crash, for the resume test
     // After the last step the run is complete: a late signal changes nothing.

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "io/hf_config.h"
+#include "io/model_source.h"
+#include "train/model_load.h"
 #include "mpi/comm.h"
 #include "train/pack.h"
 
@@ -201,4 +203,70 @@ LmStatus mem_plan_run(const Config *c, const char *config_json) {
             plan_row(&s, rpn, c->train.batch_size);
         }
     return LM_OK;
+}
+
+// The configuration of the run's model and how its weights will be held.
+static LmStatus run_model_config(const Config *c, ModelConfig *mc, int *mapped, int *source) {
+    *mapped = 0, *source = 4;
+    if (!c->model.checkpoint[0]) return model_config_from(c, mc);
+    ModelSource src;
+    LM_TRY(model_source_open(&src, c->model.checkpoint));
+    *mc = src.cfg;
+    *mapped = src.hf;
+    *source = strcmp(src.dtype, "float32") ? 2 : 4;
+    model_source_close(&src);
+    return LM_OK;
+}
+
+static void plan_print(const MemPlan *p, int rpn, double node, const char *to) {
+    double gb = 1e-9;
+    fprintf(to[0] == 'e' ? stderr : stdout,
+            "memory plan: %.2f GB on this node = base %.2f (shared) + state %.2f (shared) + buffers "
+            "%.2f (shared) + %d rank%s x %.2f (model %.2f, state %.2f, buffers %.2f, activations %.2f)\n",
+            node * gb, p->base_node * gb, p->state_node * gb, p->buffers_node * gb, rpn, rpn > 1 ? "s" : "",
+            mem_rank_bytes(p) * gb, p->model_rank * gb, p->state_rank * gb, p->buffers_rank * gb,
+            p->acts_rank * gb);
+}
+
+LmStatus mem_check_run(const Config *c, MemPlan *plan) {
+    ModelConfig mc;
+    int mapped, source;
+    memset(plan, 0, sizeof *plan);
+    LM_TRY(run_model_config(c, &mc, &mapped, &source));
+    MemSpec s;
+    mem_spec_config(c, &mc, mapped, source, &s);
+    mem_plan(&s, plan);
+    int rpn = comm_local_size();
+    double node = mem_node_bytes(plan, rpn);
+    double avail = c->debug.memory_limit_mb > 0 ? c->debug.memory_limit_mb * 1048576.0 : mem_available();
+    int refuse = comm_any(avail > 0 && node > avail);
+    if (comm_rank() == 0) plan_print(plan, rpn, node, refuse ? "err" : "out");
+    if (!refuse) return LM_OK;
+    if (comm_rank() == 0) {
+        lm_error("train.mode %s of this %.2f B-parameter model needs about %.1f GB on a node with %d "
+                 "rank%s; %.1f GB are available: refused before allocating", c->train.mode,
+                 counts_of(&mc).all * 1e-9, node * 1e-9, rpn, rpn > 1 ? "s" : "", avail * 1e-9);
+        lm_hint("train.mode landermt or lora keeps the frozen base once per node; train.node_shared: "
+                "true keeps the trainable state once per node; train.recompute: true and a smaller "
+                "train.batch_size shrink activations; fewer ranks per node (landermt plan shows each)");
+    }
+    return LM_ERUNTIME;
+}
+
+double mem_node_measured(double per[3]) {
+    double pss[3];
+    mem_measure(&pss[0], &pss[1], &pss[2]);
+    if (per) memcpy(per, pss, sizeof pss);
+    double node = pss[0] + pss[1] + pss[2];
+    comm_local_sum(&node, 1);
+    return node * 1048576.0;
+}
+
+void mem_report(const MemPlan *plan, double start) {
+    double pss[3], node = mem_node_measured(pss);
+    if (comm_rank() != 0) return;
+    printf("memory measured (PSS): rank 0 %.0f MB (anonymous %.0f, files %.0f, shared %.0f); this "
+           "node %.2f GB, %.2f GB beyond start-up; planned %.2f GB\n", pss[0] + pss[1] + pss[2],
+           pss[0], pss[1], pss[2], node * 1e-9, (node - start) * 1e-9,
+           mem_node_bytes(plan, comm_local_size()) * 1e-9);
 }

@@ -56,6 +56,19 @@ double mem_available(void);
 // The plan of a configured run for a model of mc (its weights mapped when
 // the checkpoint is a Hugging Face directory, source_bytes per value).
 void mem_spec_config(const Config *c, const ModelConfig *mc, int mapped, int source_bytes, MemSpec *s);
+// Before a training run allocates anything: its plan for this node from
+// the model's configuration alone, refused (LM_ERUNTIME, the estimate by
+// category and what would shrink it) when it exceeds the memory available
+// (debug.memory_limit_mb replaces that, for tests). Collective. *plan gets
+// the plan.
+LmStatus mem_check_run(const Config *c, MemPlan *plan);
+// This node's measured PSS in bytes (summed over the ranks of the machine);
+// per = rank 0's anonymous, file and shared parts (MB), or NULL. Collective.
+double mem_node_measured(double per[3]);
+// After the first step: the plan next to the measured PSS of rank 0 and of
+// the node, and the node's growth since `start` (mem_node_measured before
+// the model was loaded: libraries and MPI excluded). Collective.
+void mem_report(const MemPlan *plan, double start);
 // `landermt plan CONFIG.json`: the table of docs/memory.md for a model.
 LmStatus mem_plan_run(const Config *c, const char *config_json);
 
