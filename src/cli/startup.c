@@ -48,6 +48,7 @@ void startup(const CliArgs *a) {
         printf("landermt %s (git %s) %s | config %016llx | ranks %d x threads %d (from %s) | %s%s%s\n",
                LANDERMT_VERSION, landermt_git, a->sub, config_hash(a->config_text), comm_size(), n,
                source, hosts, job ? " | slurm job " : "", job ? job : "");
+    fflush(stdout);  // before any error on stderr, also when both go to one file
 }
 
 void startup_stdout_free(const CliArgs *a, const char *output) {
