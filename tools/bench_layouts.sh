@@ -22,7 +22,7 @@ for ((i = 0; i < REPEATS; i++)); do
     "$BIN" "${B[@]}" --set train.batch_size=$((GLOBAL / 2)) >"$W/2x1.$i" 2>&1
 done
 # best tokens/s of a mode's "step" line over a layout's runs
-best() { cat "$W/$1".* | awk -v m="$2" '$1 == m && $2 == "step" { if ($6 > b) b = $6 } END { print b + 0 }'; }
+best() { cat "$W/$1".* | awk -v m="$2" '$1 == m && $2 == "step" && $4 == "ms" { if ($6 > b) b = $6 } END { print b + 0 }'; }
 echo "global batch $GLOBAL x $(awk '/seq_len/ { print $2 }' configs/bench.yaml) tokens, best of $REPEATS runs each ($(uptime | sed 's/.*load/load/'))"
 for mode in full landermt; do
   a=$(best 1x2 $mode) b=$(best 2x1 $mode)
