@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # The demo pipeline (the README's main command), on 2 MPI ranks:
 #   1. the gettext corpus (jobs/gettext_corpus.sh): en <-> de/fr/it/zh_CN/ar
-#   2. a small base language model pretrained on the monolingual train text
-#      of all six languages (no translation data, no dev/test sentence)
+#   2. pretrain: a small llama-style base model trained on the monolingual
+#      train text of all six languages plus the bitext of all ten directions
+#      (configs/demo_base.yaml), so that it already translates a little
 #   3. detect: layer relevance, awareness, neuron classes (en-de de-en en-fr fr-en)
-#   4. finetuning of the base on those directions: landermt, full, layers
-#   5. evaluate: BLEU/chrF on the test split for base, full, layers, landermt,
-#      including en-it which no stage trained (interference / forgetting),
-#      perplexity per language
-# Everything lands in runs/demo (OUT=...); the stage times, trainable entries
-# and allreduce bytes are printed at the end.
-#   bash jobs/demo.sh [STEPS_SCALE]   # e.g. 0.2 for a quick smoke run
+#   4. finetuning of the base on those four directions at equal steps:
+#      landermt, full, layers, and LoRA at the rank whose trainable entries
+#      match landermt's (as `landermt bench` reports it)
+#   5. evaluate on the test split: base and the four finetuned models,
+#      BLEU/chrF on the four directions and on en-it, which the finetuning
+#      does not train, and perplexity per language (all six)
+#   6. plots (PNG) when python3-matplotlib is installed (tools/setup.sh does)
+# Everything lands in runs/demo (OUT=...); the comparison table, the detected
+# layers and neuron classes, the trainable entries and allreduce bytes and
+# the wall time of each stage are printed at the end.
+#   bash jobs/demo.sh [STEPS_SCALE]   # e.g. 0.1 for a quick smoke run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -18,7 +23,9 @@ OUT=${OUT:-runs/demo}
 SCALE=${1:-1}
 LANDERMT=${LANDERMT:-./build/landermt}
 CFG=(-c configs/demo.yaml --set data.corpus=data/gettext/corpus.h5)
+MODES=(landermt full layers lora)
 steps() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 1 ? 1 : v) }'; }
+ckpt() { printf "%s/%s/step_%08d.h5" "$OUT" "$1" "$2"; }
 # 2 ranks x 1 thread on 2 cores; ob1/vader is the fast shared-memory path. jobs/mpirun.sh:
 # Ctrl-C saves the running stage's checkpoint (docs/cluster.md, "Stopping a run").
 run() {
@@ -36,44 +43,58 @@ stage() {  # stage NAME LOG command...: runs it, logs it, records its wall time
   "$@" >"$log" 2>&1 || { echo "demo: stage $name failed; the end of $log:" >&2; tail -20 "$log" >&2; exit 1; }
   t1=$(date +%s.%N)
   awk -v n="$name" -v a="$t0" -v b="$t1" 'BEGIN { printf "%-10s %7.1f s\n", n, b - a }' | tee -a "$TIMES"
-  grep -E "trainable entries|selected layers|wrote|saved .*step" "$log" | tail -2 || true
 }
+T0=$(date +%s.%N)
 
 [[ -f data/gettext/corpus.h5 ]] || stage corpus "$OUT/corpus.log" env LANDERMT="$LANDERMT" bash jobs/gettext_corpus.sh
-PRE=$(steps 250)
-stage pretrain "$OUT/pretrain.log" run train "${CFG[@]}" --set 'data.directions=[]' \
-  --set 'data.mono=[en, de, fr, it, zh_CN, ar]' --set train.batch_size=16 --set train.steps="$PRE" --set train.warmup_steps="$(steps 20)" \
-  --set train.out_dir="$OUT/base" --set train.save_every=0 --set train.eval_every="$PRE"
-BASE=$(printf "%s/base/step_%08d.h5" "$OUT" "$PRE")
+
+PRE=$(steps 2800)
+stage pretrain "$OUT/pretrain.log" run train "${CFG[@]}" -c configs/demo_base.yaml \
+  --set train.steps="$PRE" --set train.warmup_steps="$(steps 100)" --set train.eval_every="$PRE" \
+  --set train.out_dir="$OUT/base"
+BASE=$(ckpt base "$PRE")
+grep "valid loss" "$OUT/pretrain.log" | tail -1
+
 stage detect "$OUT/detect.log" run detect "${CFG[@]}" --set model.checkpoint="$BASE" \
   --set detect.output="$OUT/neurons.h5"
-FT=$(steps 100)
-for mode in landermt full layers; do
+"$LANDERMT" inspect "$OUT/neurons.h5" >"$OUT/neurons.txt"
+# LoRA on every linear of every layer at the rank whose trainable entries come
+# nearest to landermt's (bench: "lora rank R ... gives N trainable entries").
+RANK=$(OPENBLAS_NUM_THREADS=1 "$LANDERMT" bench "${CFG[@]}" --set data.corpus= --set train.mode=landermt \
+  --set bench.steps=1 --set bench.warmup=0 | awk '$1 == "lora" && $2 == "rank" { print $3 }')
+
+FT=$(steps 200)
+for mode in "${MODES[@]}"; do
   stage "$mode" "$OUT/$mode.log" run train "${CFG[@]}" --set model.checkpoint="$BASE" \
-    --set train.mode=$mode --set train.neurons="$OUT/neurons.h5" --set train.steps="$FT" \
-    --set train.warmup_steps="$(steps 10)" \
-    --set train.out_dir="$OUT/$mode" --set train.save_every=0 --set train.eval_every="$FT"
+    --set train.mode="$mode" --set train.neurons="$OUT/neurons.h5" --set lora.rank="$RANK" \
+    --set train.steps="$FT" --set train.warmup_steps="$(steps 20)" --set train.eval_every="$FT" \
+    --set train.out_dir="$OUT/$mode"
 done
-for mode in landermt layers; do  # standalone models for evaluation
-  "$LANDERMT" export "${CFG[@]}" --set model.checkpoint="$BASE" --set train.mode=$mode \
-    --set train.neurons="$OUT/neurons.h5" "$(printf "%s/%s/step_%08d.h5" "$OUT" $mode "$FT")" \
-    "$OUT/$mode.h5" >>"$OUT/$mode.log" 2>&1
-done
+ckpts="base:$BASE"
+for mode in "${MODES[@]}"; do ckpts+=", $mode:$(ckpt "$mode" "$FT")"; done
 stage evaluate "$OUT/evaluate.log" run evaluate "${CFG[@]}" --set evaluate.output="$OUT/eval" \
-  --set "evaluate.checkpoints=[base:$BASE, full:$(printf "%s/full/step_%08d.h5" "$OUT" "$FT"), layers:$OUT/layers.h5, landermt:$OUT/landermt.h5]"
+  --set "evaluate.checkpoints=[$ckpts]"
+if /usr/bin/python3 -c "import matplotlib, h5py" 2>/dev/null; then
+  stage plots "$OUT/plots.log" /usr/bin/python3 tools/plots.py --run "$OUT" --trained en-de,de-en,en-fr,fr-en
+else
+  echo "plots: skipped (python3-matplotlib or python3-h5py missing; tools/setup.sh installs them)"
+fi
 
 echo
 cat "$OUT/eval/eval.md"
 echo
-echo "## Trainable entries and allreduce per step"
-for mode in full layers landermt; do
-  printf "%-9s " $mode; grep -o "[0-9]* trainable entries.*" "$OUT/$mode.log" | head -1
+echo "## Detect (dev split; $OUT/neurons.txt)"
+sed -n '/^layer relevance/,/^top specific/p' "$OUT/neurons.txt" | sed '$d'
+awk '/^  layer .*: general/ {  # share of general and specific neurons per selected layer
+  n = 0; for (i = 5; i <= NF; i += 2) n += $i; n += $4
+  printf "  layer %s general %.0f%%, specific %.0f%%\n", $2 + 0, 100 * $4 / n, 100 * (n - $4) / n }' "$OUT/neurons.txt"
+echo
+echo "## Trainable entries and allreduce per step (LoRA rank $RANK, every linear)"
+for mode in "${MODES[@]}"; do
+  printf "%-9s " "$mode"; grep -o "[0-9]* trainable entries.*" "$OUT/$mode.log" | head -1
 done
 echo
 echo "## Wall time per stage"
 cat "$TIMES"
-if /usr/bin/python3 -c "import matplotlib, h5py" 2>/dev/null; then
-  /usr/bin/python3 tools/plots.py --run "$OUT" >"$OUT/plots.log" 2>&1 && echo "plots: $OUT/plots/*.png" \
-    || echo "plots: failed, see $OUT/plots.log"
-fi
-echo "demo: outputs in $OUT (eval/eval.md, eval/eval.json, neurons.h5, */metrics.jsonl, logs)"
+awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "total      %7.1f s\n", b - a }' | tee -a "$TIMES"
+echo "demo: outputs in $OUT (eval/eval.md, eval/eval.json, neurons.h5, plots/*.png, */metrics.jsonl, logs)"

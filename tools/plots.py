@@ -1,17 +1,21 @@
 #!/usr/bin/python3
 """Plots of a landermt run (optional; needs Debian's python3-matplotlib and
-python3-h5py; the core never needs it).
+python3-h5py, which tools/setup.sh installs; the core never needs them).
 
     /usr/bin/python3 tools/plots.py --run runs/demo [--out runs/demo/plots]
 
-Reads <run>/neurons.h5 (landermt detect), <run>/<mode>/metrics.jsonl
-(landermt train) and <run>/eval/eval.json (landermt evaluate), whichever
-exist, and writes PNG files:
-  relevance.png   D per layer transition, selected layers marked
-  awareness.png   awareness of general vs specific neurons per selected layer
-  classes.png     specific neurons per unit and selected layer
-  loss.png        training loss per direction for each mode
-  bleu.png        BLEU per direction and checkpoint
+Reads whichever of these exist: <run>/neurons.h5 (landermt detect),
+<run>/base/metrics.jsonl (pretraining), <run>/<mode>/metrics.jsonl for the
+other directories (finetuning), <run>/eval/eval.json (landermt evaluate);
+writes PNG files:
+  relevance.png      D per layer transition and direction, selected layers marked
+  awareness.png      per selected layer: mean awareness against its spread over the
+                     directions, each neuron coloured by its class
+  classes.png        specific neurons per direction and selected layer (general: the rest)
+  loss_pretrain.png  pretraining loss per stream (directions and languages)
+  loss.png           finetuning loss per direction, one line per mode
+  comparison.png     BLEU and chrF per direction and model, perplexity change
+                     per language against the first (base) model
 """
 import argparse
 import glob
@@ -25,110 +29,209 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+DPI = 110
+
+
+def text(v):
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def names(ds):
+    return [text(u) for u in ds[()]]
+
+
+def smooth(y, n):
+    """Trailing mean over n points (the first points average what there is);
+    None (a stream without target tokens in that step) is left out."""
+    y = np.array([np.nan if v is None else v for v in y], float)
+    ok = ~np.isnan(y)
+    c = np.cumsum(np.insert(np.where(ok, y, 0.0), 0, 0.0))
+    k = np.cumsum(np.insert(ok, 0, False))
+    hi = np.arange(1, len(y) + 1)
+    lo = np.maximum(hi - n, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (c[hi] - c[lo]) / (k[hi] - k[lo])
+
+
+def save(fig, out, name):
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, name), dpi=DPI)
+    plt.close(fig)
+    return name
+
 
 def plot_relevance(nr, out):
-    D = nr["layer_relevance/D"][()]
+    D = nr["layer_relevance/D"][()]  # (U, L-1)
     sel = list(nr["layer_relevance/selected"][()])
-    units = [u.decode() if isinstance(u, bytes) else u for u in nr["units"][()]]
+    units = names(nr["units"])
     fig, ax = plt.subplots(figsize=(7, 4))
     x = np.arange(D.shape[1])
-    for u, row in zip(units, D):
-        ax.plot(x + 0.5, row, marker=".", alpha=0.6, label=u)
-    ax.plot(x + 0.5, D.mean(axis=0), color="black", linewidth=2, label="mean")
     for layer in sel:
-        ax.axvline(layer, color="red", linestyle=":", linewidth=1)
-    ax.set_xlabel("layer (transitions between layers l and l+1; red = selected)")
+        ax.axvspan(layer - 0.5, layer + 0.5, color="tab:red", alpha=0.12, linewidth=0)
+    for u, row in zip(units, D):
+        ax.plot(x + 0.5, row, marker=".", alpha=0.7, label=u)
+    ax.plot(x + 0.5, D.mean(axis=0), color="black", linewidth=2, label="mean (selects)")
+    ax.set_xticks(np.arange(D.shape[1] + 1))
+    ax.set_xlim(-0.5, D.shape[1] + 0.5)
+    ax.set_xlabel("layer (D is plotted between layers l and l+1; shaded = selected)")
     ax.set_ylabel("D = |A[l+1] - A[l]|")
+    ax.set_title(f"Layer relevance, {text(nr.attrs['selection'])}: selected layers "
+                 f"{', '.join(map(str, sel))}")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "relevance.png"), dpi=120)
+    return save(fig, out, "relevance.png")
 
 
-def classes_of(nr, layer):
+def classes_of(nr, layer, units):
     g = nr[f"classes/layer_{layer}"]
-    spec = {u: g["specific"][u][()] for u in g["specific"]}
-    return g["general"][()], spec
+    return g["general"][()], {u: g["specific"][u][()] for u in units if u in g["specific"]}
 
 
 def plot_awareness(nr, out):
     sel = list(nr["layer_relevance/selected"][()])
+    units = names(nr["units"])
     scores = nr["awareness/scores"][()]  # (U, L, F)
-    fig, axes = plt.subplots(1, len(sel), figsize=(4 * len(sel), 3.5), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = plt.subplots(1, len(sel), figsize=(4.2 * len(sel), 3.8), squeeze=False)
     for ax, layer in zip(axes[0], sel):
-        general, spec = classes_of(nr, layer)
-        specific = np.concatenate(list(spec.values())) if spec else np.array([], int)
-        mean = scores[:, layer, :].mean(axis=0)
-        bins = np.logspace(np.log10(max(mean.min(), 1e-12)), np.log10(mean.max() + 1e-12), 40)
-        ax.hist(mean[general], bins=bins, alpha=0.6, label="general")
-        ax.hist(mean[specific], bins=bins, alpha=0.6, label="specific")
+        general, spec = classes_of(nr, layer, units)
+        s = scores[:, layer, :]
+        mean, sd = s.mean(axis=0), s.std(axis=0)  # population spread over units: what classifies
+        ax.scatter(mean[general], sd[general], s=5, color="0.6", label=f"general ({len(general)})")
+        for k, u in enumerate(units):
+            idx = spec.get(u, [])
+            ax.scatter(mean[idx], sd[idx], s=9, color=colors[(k + 1) % len(colors)],
+                       label=f"{u} ({len(idx)})")
         ax.set_xscale("log")
+        ax.set_yscale("log")
         ax.set_title(f"layer {layer}")
-        ax.set_xlabel("mean awareness")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "awareness.png"), dpi=120)
+        ax.set_xlabel("awareness, mean over directions")
+        ax.set_ylabel("std over directions")
+        ax.legend(fontsize=7, markerscale=2)
+    fig.suptitle("Neuron awareness per selected layer: the most direction-dependent "
+                 f"{1 - float(nr.attrs['epsilon']):.0%} are specific", fontsize=10)
+    return save(fig, out, "awareness.png")
 
 
 def plot_classes(nr, out):
     sel = list(nr["layer_relevance/selected"][()])
-    units = [u.decode() if isinstance(u, bytes) else u for u in nr["units"][()]]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    units = names(nr["units"])
+    F = int(nr.attrs["intermediate_size"])
+    fig, ax = plt.subplots(figsize=(1.5 + 1.2 * len(units), 3.8))
     width = 0.8 / len(sel)
+    general = []
     for k, layer in enumerate(sel):
-        _, spec = classes_of(nr, layer)
-        ax.bar(np.arange(len(units)) + k * width, [len(spec.get(u, [])) for u in units], width,
-               label=f"layer {layer}")
+        gen, spec = classes_of(nr, layer, units)
+        general.append(len(gen))
+        b = ax.bar(np.arange(len(units)) + k * width, [len(spec.get(u, [])) for u in units], width,
+                   label=f"layer {layer}")
+        ax.bar_label(b, fontsize=7, padding=1)
     ax.set_xticks(np.arange(len(units)) + 0.4 - width / 2)
     ax.set_xticklabels(units)
-    ax.set_ylabel("specific neurons")
+    ax.set_ylabel("specific neurons (owner = highest awareness)")
+    gshare = ", ".join(f"{g} ({g / F:.0%})" for g in general)
+    ax.set_title(f"Specific neurons per direction; general per layer: {gshare} of {F}", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "classes.png"), dpi=120)
+    return save(fig, out, "classes.png")
 
 
-def plot_loss(run, out):
-    files = sorted(glob.glob(os.path.join(run, "*", "metrics.jsonl")))
-    if not files:
-        return False
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for path in files:
-        mode = os.path.basename(os.path.dirname(path))
-        rows = [json.loads(line) for line in open(path) if '"streams"' in line]
-        if not rows:
-            continue
-        for stream in rows[0]["streams"]:
-            # null: the stream had no target tokens that step
-            loss = [float("nan") if r["streams"][stream] is None else r["streams"][stream] for r in rows]
-            ax.plot([r["step"] for r in rows], loss, label=f"{mode} {stream}", linewidth=1)
+def read_metrics(path):
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    train = [r for r in rows if "streams" in r]
+    valid = [r for r in rows if "valid_loss" in r]
+    return train, valid
+
+
+def plot_pretrain(path, out):
+    train, valid = read_metrics(path)
+    if not train:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    steps = [r["step"] for r in train]
+    n = max(1, len(train) // 25)
+    for s in train[0]["streams"]:
+        ax.plot(steps, smooth([r["streams"][s] for r in train], n), linewidth=1,
+                linestyle="-" if "-" in s else "--", label=s)
+    if valid:
+        ax.plot([r["step"] for r in valid], [r["valid_loss"] for r in valid], "ko", label="valid (all)")
     ax.set_xlabel("step")
-    ax.set_ylabel("training loss")
-    ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "loss.png"), dpi=120)
-    return True
+    ax.set_ylabel("training loss per token (smoothed)")
+    ax.set_title("Pretraining the base: bitext directions (solid), monolingual text (dashed)")
+    ax.legend(fontsize=6, ncol=3)
+    return save(fig, out, "loss_pretrain.png")
 
 
-def plot_bleu(path, out):
+def plot_finetune(paths, out):
+    runs = {}
+    for path in paths:
+        train, _ = read_metrics(path)
+        if train:
+            runs[os.path.basename(os.path.dirname(path))] = train
+    if not runs:
+        return None
+    streams = sorted({s for t in runs.values() for s in t[0]["streams"]})
+    cols = min(len(streams), 2)
+    rows = (len(streams) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False, sharey=True)
+    for ax, s in zip(axes.flat, streams):
+        for mode, train in sorted(runs.items()):
+            if s in train[0]["streams"]:
+                n = max(1, len(train) // 20)
+                ax.plot([r["step"] for r in train], smooth([r["streams"][s] for r in train], n),
+                        linewidth=1.2, label=mode)
+        ax.set_title(s, fontsize=9)
+        ax.set_xlabel("step")
+        ax.set_ylabel("training loss (smoothed)")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(streams):]:
+        ax.axis("off")
+    fig.suptitle("Finetuning loss per direction and mode", fontsize=10)
+    return save(fig, out, "loss.png")
+
+
+def bars(ax, labels, series, ylabel, fmt, first_color=0):
+    """Grouped bars; series k gets colour first_color + k, so a model keeps its colour."""
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    width = 0.8 / len(series)
+    for k, (name, vals) in enumerate(series):
+        b = ax.bar(np.arange(len(labels)) + k * width, vals, width, label=name,
+                   color=colors[(first_color + k) % len(colors)])
+        ax.bar_label(b, fmt=fmt, fontsize=5.5, padding=1)
+    ax.set_xticks(np.arange(len(labels)) + 0.4 - width / 2)
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.margins(y=0.25)  # room for the labels and the legend
+
+
+def plot_comparison(path, trained, out):
     r = json.load(open(path))
     ckpts = r["checkpoints"]
     dirs = list(ckpts[0]["directions"])
-    fig, ax = plt.subplots(figsize=(7, 4))
-    width = 0.8 / len(ckpts)
-    for k, c in enumerate(ckpts):
-        ax.bar(np.arange(len(dirs)) + k * width, [c["directions"][d]["bleu"] for d in dirs], width,
-               label=c["name"])
-    ax.set_xticks(np.arange(len(dirs)) + 0.4 - width / 2)
-    ax.set_xticklabels(dirs)
-    ax.set_ylabel("BLEU (sacreBLEU-compatible)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(os.path.join(out, "bleu.png"), dpi=120)
+    label = [d if d in trained or not trained else f"{d}\n(not trained)" for d in dirs]
+    langs = list(ckpts[0].get("perplexity", {}))
+    panels = 3 if langs and len(ckpts) > 1 else 2
+    fig, axes = plt.subplots(panels, 1, figsize=(8, 3.1 * panels))
+    for ax, metric in zip(axes, ["bleu", "chrf"]):
+        bars(ax, label, [(c["name"], [c["directions"][d][metric] for d in dirs]) for c in ckpts],
+             {"bleu": "BLEU", "chrf": "chrF2"}[metric], "%.1f")
+        ax.legend(fontsize=7, ncol=len(ckpts), loc="upper left")
+    axes[0].set_title(f"{r.get('split', 'test')} split: translation quality per direction and model")
+    if panels == 3:
+        base = ckpts[0]["perplexity"]
+        bars(axes[2], langs, [(c["name"], [100 * (c["perplexity"][g] / base[g] - 1)
+                                           for g in langs]) for c in ckpts[1:]],
+             f"perplexity change vs {ckpts[0]['name']} (%)", "%+.0f", first_color=1)
+        axes[2].set_title("Forgetting: perplexity of each language's monolingual text (higher = worse)")
+        axes[2].legend(fontsize=7, ncol=len(ckpts) - 1, loc="upper left")
+    return save(fig, out, "comparison.png")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", required=True, help="run directory, e.g. runs/demo")
     ap.add_argument("--out", help="output directory (default <run>/plots)")
+    ap.add_argument("--trained", default="", help="comma-separated finetuned directions "
+                    "(others are marked 'not trained' in comparison.png)")
     a = ap.parse_args()
     out = a.out or os.path.join(a.run, "plots")
     os.makedirs(out, exist_ok=True)
@@ -136,17 +239,16 @@ def main():
     neurons = os.path.join(a.run, "neurons.h5")
     if os.path.exists(neurons):
         with h5py.File(neurons, "r") as nr:
-            plot_relevance(nr, out)
-            plot_awareness(nr, out)
-            plot_classes(nr, out)
-        made += ["relevance.png", "awareness.png", "classes.png"]
-    if plot_loss(a.run, out):
-        made.append("loss.png")
+            made += [plot_relevance(nr, out), plot_awareness(nr, out), plot_classes(nr, out)]
+    base = os.path.join(a.run, "base", "metrics.jsonl")
+    if os.path.exists(base):
+        made.append(plot_pretrain(base, out))
+    made.append(plot_finetune([p for p in sorted(glob.glob(os.path.join(a.run, "*", "metrics.jsonl")))
+                               if p != base], out))
     ev = os.path.join(a.run, "eval", "eval.json")
     if os.path.exists(ev):
-        plot_bleu(ev, out)
-        made.append("bleu.png")
-    print("wrote " + ", ".join(os.path.join(out, m) for m in made))
+        made.append(plot_comparison(ev, [d for d in a.trained.split(",") if d], out))
+    print("wrote " + ", ".join(os.path.join(out, m) for m in made if m))
 
 
 if __name__ == "__main__":
