@@ -30,7 +30,8 @@ run() { OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 jobs/mpirun.sh --mca pml ob1 --
 C=(-c configs/demo.yaml --set data.corpus="$CORPUS" --set model.checkpoint="$OUT/base"
    --set "data.directions=[en-de, de-en]" --set train.seq_len=48 --set layers.k=4)
 
-# memory sampler: the landermt processes' PSS summed (MB) and the machine's used memory (MB)
+# memory sampler: the landermt processes' PSS summed and the machine's used memory, in MiB
+# (printed below in GB of 1e9 bytes, as landermt prints them)
 sample() {
   while sleep 1; do
     pss=0
@@ -52,7 +53,7 @@ stage() {
   local t0=$(date +%s)
   "$@" >"$OUT/$name.log" 2>&1 || { echo "paper_scale: $name failed:" >&2; tail -20 "$OUT/$name.log" >&2; exit 1; }
   local t1=$(date +%s)
-  peak=$(awk -v a="$t0" -v b="$t1" '$1 >= a && $1 <= b + 1 { if ($2 > p) p = $2; if ($3 > u) u = $3 } END { printf "%.2f GB (PSS), %.2f GB used", p / 1024, u / 1024 }' "$OUT/memory.txt")
+  peak=$(awk -v a="$t0" -v b="$t1" '$1 >= a && $1 <= b + 1 { if ($2 > p) p = $2; if ($3 > u) u = $3 } END { printf "%.2f GB (PSS), %.2f GB used", p * 1.048576e-3, u * 1.048576e-3 }' "$OUT/memory.txt")
   printf "%-8s %6d s   peak %s\n" "$name" $((t1 - t0)) "$peak" | tee -a "$TIMES"
 }
 
@@ -79,4 +80,4 @@ echo
 grep -h "^model: \|selected layers\|^memory\|trainable entries\|^step " "$OUT/detect.log" "$OUT/train.log" || true
 echo "== wall time and peak memory per stage"
 cat "$TIMES"
-awk '{ if ($2 > p) p = $2; if ($3 > u) u = $3 } END { printf "peak over the job: %.2f GB PSS of landermt, %.2f GB used on the machine\n", p / 1024, u / 1024 }' "$OUT/memory.txt"
+awk '{ if ($2 > p) p = $2; if ($3 > u) u = $3 } END { printf "peak over the job: %.2f GB PSS of landermt, %.2f GB used on the machine\n", p * 1.048576e-3, u * 1.048576e-3 }' "$OUT/memory.txt"
