@@ -30,6 +30,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 DPI = 110
+# A model keeps its colour in every plot (the demo's order; others follow).
+MODELS = ["base", "landermt", "full", "layers", "lora"]
+
+
+def colour_of(name, k):
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return cycle[(MODELS.index(name) if name in MODELS else len(MODELS) + k) % len(cycle)]
 
 
 def text(v):
@@ -171,16 +178,16 @@ def plot_finetune(paths, out):
     streams = sorted({s for t in runs.values() for s in t[0]["streams"]})
     cols = min(len(streams), 2)
     rows = (len(streams) + cols - 1) // cols
+    n = max(1, max(len(t) for t in runs.values()) // 20)  # logged points averaged
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False, sharey=True)
     for ax, s in zip(axes.flat, streams):
-        for mode, train in sorted(runs.items()):
+        for k, (mode, train) in enumerate(sorted(runs.items())):
             if s in train[0]["streams"]:
-                n = max(1, len(train) // 20)
                 ax.plot([r["step"] for r in train], smooth([r["streams"][s] for r in train], n),
-                        linewidth=1.2, label=mode)
+                        linewidth=1.2, label=mode, color=colour_of(mode, k))
         ax.set_title(s, fontsize=9)
         ax.set_xlabel("step")
-        ax.set_ylabel("training loss (smoothed)")
+        ax.set_ylabel("training loss" + (f" (mean of {n} logs)" if n > 1 else ""))
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(streams):]:
         ax.axis("off")
@@ -188,13 +195,11 @@ def plot_finetune(paths, out):
     return save(fig, out, "loss.png")
 
 
-def bars(ax, labels, series, ylabel, fmt, first_color=0):
-    """Grouped bars; series k gets colour first_color + k, so a model keeps its colour."""
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+def bars(ax, labels, series, ylabel, fmt):
+    """Grouped bars, one series per model, each in its model's colour."""
     width = 0.8 / len(series)
     for k, (name, vals) in enumerate(series):
-        b = ax.bar(np.arange(len(labels)) + k * width, vals, width, label=name,
-                   color=colors[(first_color + k) % len(colors)])
+        b = ax.bar(np.arange(len(labels)) + k * width, vals, width, label=name, color=colour_of(name, k))
         ax.bar_label(b, fmt=fmt, fontsize=5.5, padding=1)
     ax.set_xticks(np.arange(len(labels)) + 0.4 - width / 2)
     ax.set_xticklabels(labels, fontsize=8)
@@ -220,7 +225,7 @@ def plot_comparison(path, trained, out):
         base = ckpts[0]["perplexity"]
         bars(axes[2], langs, [(c["name"], [100 * (c["perplexity"][g] / base[g] - 1)
                                            for g in langs]) for c in ckpts[1:]],
-             f"perplexity change vs {ckpts[0]['name']} (%)", "%+.0f", first_color=1)
+             f"perplexity change vs {ckpts[0]['name']} (%)", "%+.0f")
         axes[2].set_title("Forgetting: perplexity of each language's monolingual text (higher = worse)")
         axes[2].legend(fontsize=7, ncol=len(ckpts) - 1, loc="upper left")
     return save(fig, out, "comparison.png")
