@@ -74,7 +74,7 @@ rm -rf "$OUT/export"
 stage export "$LANDERMT" export "${C[@]}" --set train.mode=landermt --set train.neurons="$OUT/neurons.h5" \
   --set export.format=hf --set export.dtype=bfloat16 "$OUT/lm/step_00000003.h5" "$OUT/export"
 echo
-grep -h "selected layers\|^memory\|trainable entries\|^step " "$OUT/detect.log" "$OUT/train.log" || true
+grep -h "^model: \|selected layers\|^memory\|trainable entries\|^step " "$OUT/detect.log" "$OUT/train.log" || true
 echo "== wall time and peak memory per stage"
 cat "$TIMES"
 awk '{ if ($2 > p) p = $2; if ($3 > u) u = $3 } END { printf "peak over the job: %.2f GB PSS of landermt, %.2f GB used on the machine\n", p / 1024, u / 1024 }' "$OUT/memory.txt"
