@@ -233,9 +233,8 @@ static LmStatus tokenizer_copy(hid_t f, const char *from) {
     if (!h5_exists(src, "tokenizer")) {
         lm_error("%s: group /tokenizer is missing", what);
         st = LM_ERUNTIME;
-    } else if (H5Ocopy(src, "tokenizer", f, "tokenizer", H5P_DEFAULT, H5P_DEFAULT) < 0) {
-        lm_error("%s: cannot copy /tokenizer into the checkpoint", what);
-        st = LM_ERUNTIME;
+    } else {
+        st = h5_copy_group(src, "tokenizer", f, what);
     }
     H5Fclose(src);
     return st;
@@ -474,10 +473,9 @@ static LmStatus tensors_read(hid_t loc, const char *group, const Model *m, float
 }
 
 static LmStatus metrics_read(hid_t g, TrainState *ts, const char *what) {
-    int ndim;
     int64_t n;
-    LM_TRY(h5_shape(g, "metrics/step", &ndim, &n, what));
-    if (ndim != 1 || n > INT_MAX) {
+    LM_TRY(h5_shape(g, "metrics/step", 1, &n, what));
+    if (n > INT_MAX) {
         lm_error("%s: dataset /train/metrics/step must be 1-D", what);
         return LM_ERUNTIME;
     }
@@ -509,9 +507,8 @@ static LmStatus moment_read(hid_t g, const char *group, const Model *m, float **
 }
 
 static LmStatus packed_read(hid_t g, TrainState *ts, const char *what) {
-    int nd;
     int64_t n;
-    LM_TRY(h5_shape(g, "packed/param", &nd, &n, what));
+    LM_TRY(h5_shape(g, "packed/param", 1, &n, what));
     ts->n_packed = n;
     ts->packed = falloc((size_t)n), ts->packed_m = falloc((size_t)n), ts->packed_v = falloc((size_t)n);
     LM_TRY(h5_read(g, "packed/param", H5T_F32, ts->packed, 1, &n, what));

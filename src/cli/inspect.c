@@ -41,11 +41,10 @@ static void print_contents(const char *path, hid_t f) {
     if (!ckpt_is_trainable_only(path)) return;
     hid_t g;
     char *base = NULL;
-    int nd;
     int64_t n = 0;
     if (h5_open_group(f, "train", &g, path) != LM_OK) return;
     h5_attr_read_str(g, "base_path", &base, path);
-    h5_shape(g, "packed/param", &nd, &n, path);
+    h5_shape(g, "packed/param", 1, &n, path);
     printf("contents: the %lld trainable entries of a selective run (+ AdamW moments); base "
            "model %s — 'landermt export' makes a standalone model\n", (long long)n,
            base && base[0] ? base : "(random initialisation)");
@@ -138,13 +137,12 @@ static void print_streams(hid_t f, const char *top, const char *what) {
         if (h5_list(f, base, &splits, &ns, what) != LM_OK) continue;
         for (int j = 0; j < ns; j++) {
             char ds[700];
-            int nd;
             int64_t noff = 0, ntok = 0;
             int bitext = !strcmp(top, "bitext");
             snprintf(ds, sizeof ds, "%s/%s/%s", base, splits[j], bitext ? "src_offsets" : "offsets");
-            h5_shape(f, ds, &nd, &noff, what);
+            h5_shape(f, ds, 1, &noff, what);
             snprintf(ds, sizeof ds, "%s/%s/%s", base, splits[j], bitext ? "tgt_tokens" : "tokens");
-            h5_shape(f, ds, &nd, &ntok, what);
+            h5_shape(f, ds, 1, &ntok, what);
             printf("  %-6s %-10s %-6s %8lld sentences %10lld %s tokens\n", top, names[i], splits[j],
                    (long long)(noff - 1), (long long)ntok, bitext ? "target" : "");
         }

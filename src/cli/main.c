@@ -9,6 +9,7 @@
 #include "io/h5.h"
 #include "mpi/comm.h"
 #include "util/alloc.h"
+#include "util/signals.h"
 
 typedef struct {
     const char *name;
@@ -130,6 +131,7 @@ static void prefer_passive_openmp(char **argv) {
 int main(int argc, char **argv) {
     prefer_passive_openmp(argv);
     comm_init(&argc, &argv);
+    signals_install();
     h5_init();
     LmStatus st = run(argc, argv);
     int code = comm_agree_status((int)st);

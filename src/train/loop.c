@@ -268,12 +268,15 @@ LmStatus train_run(const Config *cfg, const char *config_text) {
     r.config_text = config_text;
     r.best_val = INFINITY;
     r.saved_step = -1;
-    signals_install();
+    signals_defer(SIGNALS_DEFER_USR1);  // a checkpoint request waits for the loop
     LmStatus st = (LmStatus)comm_agree_status(run_setup(&r));
     if (st == LM_OK) st = (LmStatus)comm_agree_status(run_resume(&r));
     if (st == LM_OK && comm_rank() == 0)
         r.metrics = metrics_file_open(cfg->train.out_dir, r.tr.step, r.tr.step + r.tr.skipped);
+    // Stop signals save only inside the loop: loading and setup stop at once.
+    signals_defer(SIGNALS_DEFER_ALL);
     if (st == LM_OK) st = run_loop(&r);
+    signals_defer(SIGNALS_DEFER_NONE);
     comm_set_deadline(0, NULL);
     run_free(&r);
     return st;

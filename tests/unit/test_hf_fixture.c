@@ -48,9 +48,8 @@ static void check_case(hid_t f, const char *name) {
         return;
     }
     check_config(g, &m.cfg, name);
-    int nd;
-    int64_t shape[4];
-    h5_shape(g, "inputs/tokens", &nd, shape, HF_FIXTURE);
+    int64_t shape[2];
+    h5_shape(g, "inputs/tokens", 2, shape, HF_FIXTURE);
     int B = (int)shape[0], T = (int)shape[1], V = m.cfg.vocab_size;
     int *tok = xmalloc(sizeof(int) * B * T), *tgt = xmalloc(sizeof(int) * B * T);
     float *w = xmalloc(sizeof(float) * B * T);
