@@ -234,7 +234,7 @@ static const Key KEYS[] = {
     K_INT(bench, steps, "10", "[1, inf)", "Timed steps."),
     K_INT(bench, warmup, "2", "[0, inf)", "Untimed warm-up steps before timing."),
 
-    K_STR(translate, direction, "", NULL, "Direction to translate, e.g. de-en; required."),
+    K_STR(translate, direction, "", "optdirection", "Direction to translate, e.g. de-en; required."),
     K_STR(translate, input, "test", "nonempty",
           "A split of data.corpus (e.g. test), file:PATH (one sentence per line) or - (stdin)."),
     K_STR(translate, output, "-", "nonempty", "Where the translations go, one line each; - = stdout."),
@@ -251,7 +251,7 @@ static const Key KEYS[] = {
     K_INT(evaluate, max_sentences, "200", "[0, inf)", "Sentences scored per direction; 0 = all."),
     K_LIST(evaluate, languages, "[]", "nonempty",
            "Languages whose monolingual split gets a perplexity; empty = those of the directions."),
-    K_LIST(evaluate, external, "[]", "langpath",
+    K_LIST(evaluate, external, "[]", "dirfiles",
            "External test sets as SRC-TGT:SOURCE_FILE,REFERENCE_FILE (one sentence per line)."),
     K_STR(evaluate, output, "runs/eval", "nonempty", "Directory for eval.md and eval.json."),
 
@@ -314,7 +314,7 @@ static const Key KEYS[] = {
            "Prepend the bos token, so every token of the line is scored; false = the first "
            "token is context only (not scored)."),
     K_BOOL(logprob, add_eos, "false", "Append the eos token (scored) to every line."),
-    K_STR(logprob, direction, "", NULL,
+    K_STR(logprob, direction, "", "optdirection",
           "Direction s-t whose CAR routes a LANDeRMT model applies (required when the model has "
           "routing gates; ignored otherwise)."),
 
@@ -330,6 +330,7 @@ static const Key KEYS[] = {
 };
 
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
+_Static_assert(N_KEYS <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
 #define N_SECTIONS (sizeof SECTIONS / sizeof SECTIONS[0])
 #define MAX_PATH 256
 #define MAX_DEPTH 16  // also stops recursive YAML aliases
@@ -530,6 +531,17 @@ static int pat_direction(const char *s) {
            (a != b || strncasecmp(s, dash + 1, a));
 }
 
+static int pat_optdirection(const char *s) { return !*s || pat_direction(s); }
+
+// "SRC-TGT:SOURCE_FILE,REFERENCE_FILE": a direction and two non-empty paths.
+static int pat_dirfiles(const char *s) {
+    const char *colon = strchr(s, ':'), *comma = colon ? strchr(colon, ',') : NULL;
+    char dir[CFG_STR];
+    if (!comma || comma == colon + 1 || !comma[1] || (size_t)(colon - s) >= sizeof dir) return 0;
+    snprintf(dir, sizeof dir, "%.*s", (int)(colon - s), s);
+    return pat_direction(dir);
+}
+
 // "LANG:PATH" / "SRC-TGT:PATH": prep splits at the first ':' and checks the
 // languages and files itself.
 static int pat_langpath(const char *s) {
@@ -561,6 +573,11 @@ static const struct {
     {"direction", pat_direction,
      "a direction SRC-TGT of two different language codes (letters and _), e.g. de-en",
      "`SRC-TGT`, two different language codes (letters and `_`), e.g. `de-en`"},
+    {"optdirection", pat_optdirection, "a direction SRC-TGT of two different language codes, e.g. de-en",
+     "empty or `SRC-TGT`, e.g. `de-en`"},
+    {"dirfiles", pat_dirfiles,
+     "SRC-TGT:SOURCE_FILE,REFERENCE_FILE with a direction of two different language codes",
+     "`SRC-TGT:SOURCE_FILE,REFERENCE_FILE`"},
     {"langpath", pat_langpath, "LANG:PATH or SRC-TGT:PATH with both parts non-empty",
      "`LANG:PATH` or `SRC-TGT:PATH`"},
     {"size", pat_size, "a byte size such as 5GB, 500MB or 2GiB", "a size: `5GB`, `500MB`, `2GiB`, bytes"},
@@ -1374,8 +1391,14 @@ LmStatus config_load(Config *out, const char *const *files, int n_files,
     for (int i = 0; i < n_files; i++) LM_TRY(load_file(&cfg, org, files[i]));
     for (int i = 0; i < n_overrides; i++) LM_TRY(override_apply(&cfg, org, overrides[i]));
     LM_TRY(config_validate(&cfg, org));
+    for (size_t k = 0; k < N_KEYS; k++) cfg.given[k] = org[k].file != NULL;
     memcpy(out, &cfg, sizeof cfg);  // only on success: out is untouched on error
     return LM_OK;
+}
+
+int config_given(const Config *cfg, const char *path) {
+    int k = key_find(path);
+    return k >= 0 && cfg->given[k];
 }
 
 LmStatus config_require(const Config *cfg, const char *const *paths, int n) {

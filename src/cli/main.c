@@ -1,5 +1,6 @@
 // landermt: one executable, one subcommand per stage (DESIGN §10).
 // Exit status: 0 ok, 1 runtime error, 2 usage/config error, 75 preempted.
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,8 +91,9 @@ static LmStatus run(int argc, char **argv) {
     LmStatus st = parse_args(argc, argv, &a);
     const Command *cmd = st == LM_OK ? find_command(a.sub) : NULL;
     if (st == LM_OK && (a.help || !a.sub)) {
-        usage(stdout);
-        st = a.sub || a.help ? LM_OK : LM_EUSAGE;
+        // Asked for: stdout, exit 0. A usage error: stderr, exit 2.
+        usage(a.help ? stdout : stderr);
+        st = a.help ? LM_OK : LM_EUSAGE;
     } else if (st == LM_OK && !cmd) {
         lm_error("unknown command '%s'", a.sub);
         lm_hint("run 'landermt --help' for the list of commands");
@@ -134,6 +136,11 @@ int main(int argc, char **argv) {
     signals_install();
     h5_init();
     LmStatus st = run(argc, argv);
+    // Results printed to a full disk or a closed pipe must not pass for success.
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        lm_error("cannot write to standard output: %s", strerror(errno));
+        if (st == LM_OK) st = LM_ERUNTIME;
+    }
     int code = comm_agree_status((int)st);
     comm_finalize();
     return code;

@@ -6,8 +6,9 @@
 
 // The model of the config: loaded from model.checkpoint when set (a
 // landermt checkpoint or a Hugging Face directory, io/model_source.h; its
-// configuration wins; model.* sizes are ignored), else random from
-// (train.seed, model.init_std).
+// configuration wins, and model.* keys given in a file or with --set must
+// agree with it: a mismatch is LM_EUSAGE naming both values), else random
+// from (train.seed, model.init_std).
 LmStatus model_from_config(const Config *cfg, Model *m);
 // ModelConfig from the model.* keys.
 LmStatus model_config_from(const Config *cfg, ModelConfig *mc);

@@ -785,7 +785,9 @@ static void check_round_trip(const Config *c, const char *what) {
     char *err;
     LmStatus st = load_capture(&back, files, 1, NULL, 0, &err);
     CHECK(st == LM_OK, "%s: reload failed: %s\n%s", what, err, dump);
-    CHECK(!memcmp(&back, c, sizeof back), "%s: config differs after round trip\n%s", what, dump);
+    // Every value, not which keys were given (the dump gives them all).
+    CHECK(!memcmp(&back, c, offsetof(Config, given)), "%s: config differs after round trip\n%s",
+          what, dump);
     char *again = config_dump(&back);
     CHECK(!strcmp(again, dump), "%s: dump differs", what);
     free(again);
