@@ -472,11 +472,27 @@ static LmStatus tensors_read(hid_t loc, const char *group, const Model *m, float
     return st;
 }
 
+// Values read from /train must mean something: a step of -5 or a cursor of
+// 2^50 is a damaged file. index < 0: a /train attribute, else an element.
+static LmStatus int_in_range(int64_t v, int64_t lo, int64_t hi, const char *name, int64_t index,
+                             const char *what) {
+    if (v >= lo && v <= hi) return LM_OK;
+    if (index < 0)
+        lm_error("%s: /train attribute %s = %lld is out of range [%lld, %lld]", what, name,
+                 (long long)v, (long long)lo, (long long)hi);
+    else
+        lm_error("%s: %s[%lld] = %lld is out of range [%lld, %lld]", what, name, (long long)index,
+                 (long long)v, (long long)lo, (long long)hi);
+    lm_hint("the checkpoint is damaged or was edited; resume from another one");
+    return LM_ERUNTIME;
+}
+
 static LmStatus metrics_read(hid_t g, TrainState *ts, const char *what) {
     int64_t n;
     LM_TRY(h5_shape(g, "metrics/step", 1, &n, what));
-    if (n > INT_MAX) {
-        lm_error("%s: dataset /train/metrics/step must be 1-D", what);
+    if (n > ts->step + ts->skipped_steps) {
+        lm_error("%s: /train/metrics has %lld entries, more than the %lld steps run", what,
+                 (long long)n, (long long)(ts->step + ts->skipped_steps));
         return LM_ERUNTIME;
     }
     ts->n_hist = (int)n;
@@ -485,17 +501,32 @@ static LmStatus metrics_read(hid_t g, TrainState *ts, const char *what) {
     ts->hist_val = xcalloc((size_t)n, sizeof *ts->hist_val);
     LM_TRY(h5_read(g, "metrics/step", H5T_I64, ts->hist_step, 1, &n, what));
     LM_TRY(h5_read(g, "metrics/loss", H5T_F64, ts->hist_loss, 1, &n, what));
-    return h5_read(g, "metrics/val_loss", H5T_F64, ts->hist_val, 1, &n, what);
+    LM_TRY(h5_read(g, "metrics/val_loss", H5T_F64, ts->hist_val, 1, &n, what));
+    for (int64_t i = 0; i < n; i++)
+        LM_TRY(int_in_range(ts->hist_step[i], 0, ts->step, "/train/metrics/step", i, what));
+    return LM_OK;
 }
 
+// Positions are checked against the streams by the trainer, which knows
+// their sizes; here only what no stream allows.
 static LmStatus cursors_read(hid_t g, TrainState *ts, const char *what) {
     int64_t n;
     LM_TRY(h5_read_strings(g, "cursors/stream", &ts->cursor_names, &n, what));
+    if (n > CKPT_MAX_CURSORS) {
+        lm_error("%s: /train/cursors/stream names %lld streams (at most %d)", what, (long long)n,
+                 CKPT_MAX_CURSORS);
+        return LM_ERUNTIME;
+    }
     ts->n_cursors = (int)n;
     ts->cursor_epoch = xcalloc((size_t)n + 1, sizeof(int64_t));
     ts->cursor_pos = xcalloc((size_t)n + 1, sizeof(int64_t));
     LM_TRY(h5_read(g, "cursors/epoch", H5T_I64, ts->cursor_epoch, 1, &n, what));
-    return h5_read(g, "cursors/position", H5T_I64, ts->cursor_pos, 1, &n, what);
+    LM_TRY(h5_read(g, "cursors/position", H5T_I64, ts->cursor_pos, 1, &n, what));
+    for (int64_t i = 0; i < n; i++) {
+        LM_TRY(int_in_range(ts->cursor_epoch[i], 0, INT_MAX, "/train/cursors/epoch", i, what));
+        LM_TRY(int_in_range(ts->cursor_pos[i], 0, INT64_MAX, "/train/cursors/position", i, what));
+    }
+    return LM_OK;
 }
 
 // Moments are optional (absent = not saved); present ones must be complete.
@@ -510,10 +541,20 @@ static LmStatus packed_read(hid_t g, TrainState *ts, const char *what) {
     int64_t n;
     LM_TRY(h5_shape(g, "packed/param", 1, &n, what));
     ts->n_packed = n;
-    ts->packed = falloc((size_t)n), ts->packed_m = falloc((size_t)n), ts->packed_v = falloc((size_t)n);
-    LM_TRY(h5_read(g, "packed/param", H5T_F32, ts->packed, 1, &n, what));
-    LM_TRY(h5_read(g, "packed/exp_avg", H5T_F32, ts->packed_m, 1, &n, what));
-    LM_TRY(h5_read(g, "packed/exp_avg_sq", H5T_F32, ts->packed_v, 1, &n, what));
+    const struct { const char *name; float **v; } arrays[] = {
+        {"packed/param", &ts->packed}, {"packed/exp_avg", &ts->packed_m},
+        {"packed/exp_avg_sq", &ts->packed_v}};
+    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) {
+        char name[WHAT_LEN + 64];
+        snprintf(name, sizeof name, "%s /train/%s", what, arrays[i].name);
+        if (!(*arrays[i].v = falloc_try((size_t)n, name))) return LM_ERUNTIME;
+        LM_TRY(h5_read(g, arrays[i].name, H5T_F32, *arrays[i].v, 1, &n, what));
+        size_t bad = first_nonfinite(*arrays[i].v, (size_t)n);
+        if (bad == (size_t)n) continue;
+        lm_error("%s: /train/%s[%zu] is %g; refusing to load non-finite values", what,
+                 arrays[i].name, bad, (double)(*arrays[i].v)[bad]);
+        return LM_ERUNTIME;
+    }
     LM_TRY(attr_read_hex(g, "layout_hash", &ts->layout_hash, what));
     LM_TRY(attr_read_hex(g, "base_checksum", &ts->base_checksum, what));
     char *base;
@@ -526,8 +567,10 @@ static LmStatus packed_read(hid_t g, TrainState *ts, const char *what) {
 static LmStatus train_read_all(hid_t g, const Model *m, TrainState *ts, const char *what) {
     struct { const char *name; int64_t *v; } counters[] = {
         {"step", &ts->step}, {"skipped_steps", &ts->skipped_steps}};
-    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         LM_TRY(h5_attr_read_i64(g, counters[i].name, counters[i].v, what));
+        LM_TRY(int_in_range(*counters[i].v, 0, INT_MAX, counters[i].name, -1, what));
+    }
     int64_t two = 2;
     LM_TRY(h5_read(g, "rng", H5T_U64, ts->rng, 1, &two, what));
     LM_TRY(moment_read(g, "optimizer/exp_avg", m, &ts->exp_avg, what));

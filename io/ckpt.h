@@ -15,6 +15,7 @@
 
 #define CKPT_FORMAT "landermt.checkpoint"
 #define CKPT_VERSION 2  // 2: /config model_type, head_dim, rope_scaling.*, sliding_window, biases
+#define CKPT_MAX_CURSORS 4096  // data streams of one run (directions + languages)
 
 typedef struct {
     int64_t step;         // optimizer steps completed

@@ -137,12 +137,16 @@ static LmStatus sizes_read(hid_t f, int64_t *U, int64_t *L, int64_t *F, int64_t 
     LM_TRY(h5_attr_read_i64(f, "intermediate_size", F, what));
     LM_TRY(h5_shape(f, "awareness/sentences", 1, U, what));
     LM_TRY(h5_shape(f, "layer_relevance/selected", 1, k, what));
-    if (*L >= 1 && *L <= 4096 && *F >= 1 && *F <= (1 << 24) && *U >= 1 && *U <= 4096 && *k >= 1 &&
-        *k <= *L)
-        return LM_OK;
-    lm_error("%s: implausible sizes (units %lld, layers %lld, neurons %lld, selected %lld)", what,
-             (long long)*U, (long long)*L, (long long)*F, (long long)*k);
-    return LM_ERUNTIME;
+    if (!(*L >= 1 && *L <= 4096 && *F >= 1 && *F <= (1 << 24) && *U >= 1 && *U <= 4096 &&
+          *k >= 1 && *k <= *L)) {
+        lm_error("%s: implausible sizes (units %lld, layers %lld, neurons %lld, selected %lld)",
+                 what, (long long)*U, (long long)*L, (long long)*F, (long long)*k);
+        return LM_ERUNTIME;
+    }
+    // The scores are the big array: the file must hold them before any
+    // allocation of that size (a damaged size attribute asks for gigabytes).
+    int64_t shape[3] = {*U, *L, *F};
+    return h5_check(f, "awareness/scores", H5T_F64, 3, shape, what);
 }
 
 static LmStatus text_attr(hid_t f, const char *name, char *out, size_t cap, const char *what) {

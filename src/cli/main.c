@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -130,9 +131,37 @@ static void prefer_passive_openmp(char **argv) {
     execv("/proc/self/exe", argv);  // returns only on failure: run as is
 }
 
+// After an allocation failure: end every rank, as one rank's exit would
+// leave the others waiting in a collective.
+static void fatal_exit(void) {
+    if (comm_size() > 1) comm_abort(1);
+    exit(1);
+}
+
+// OpenBLAS reserves ~128 MiB per thread and MPI some more at start-up; under
+// a smaller address-space limit (ulimit -v) they crash or spin in their own
+// allocation retries. Say so instead, before anything starts.
+#define STARTUP_MIB 512
+#define BLAS_THREAD_MIB 128
+int openblas_get_num_threads(void);
+static void address_space_check(void) {
+    struct rlimit r;
+    double need = ((double)STARTUP_MIB + BLAS_THREAD_MIB * openblas_get_num_threads()) * 1048576.0;
+    if (getrlimit(RLIMIT_AS, &r) != 0 || r.rlim_cur == RLIM_INFINITY || (double)r.rlim_cur >= need)
+        return;
+    fprintf(stderr, "error: the address space is limited to %.0f MiB (ulimit -v); landermt needs "
+            "at least %.0f MiB to start (%d OpenBLAS threads)\n", (double)r.rlim_cur / 1048576.0,
+            need / 1048576.0, openblas_get_num_threads());
+    fprintf(stderr, "HINT: raise the limit%s\n",
+            openblas_get_num_threads() > 1 ? ", or set OPENBLAS_NUM_THREADS=1" : "");
+    _exit(1);  // exit() would wait for OpenBLAS threads that may be stuck allocating
+}
+
 int main(int argc, char **argv) {
+    address_space_check();
     prefer_passive_openmp(argv);
     comm_init(&argc, &argv);
+    alloc_set_fatal(fatal_exit);
     signals_install();
     h5_init();
     LmStatus st = run(argc, argv);
