@@ -327,6 +327,9 @@ static const Key KEYS[] = {
     K_FLT(debug, micro_batch_delay, "0", "[0, 3600]",
           "Seconds of extra work added to every micro-batch of a training step (signals do "
           "not cut it short), to test slow steps; 0 = off."),
+    K_FLT(debug, load_delay, "0", "[0, 3600]",
+          "Seconds a training run waits before loading its model and data (as on a stuck file "
+          "system), to test stop signals outside the training loop; 0 = off."),
 };
 
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])

@@ -174,6 +174,7 @@ typedef struct {
         int nan_at_step;             // loss becomes NaN at this step
         int exit_at_step;            // SIGKILL after this step's checkpoint decision
         double micro_batch_delay;    // s of extra work per training micro-batch
+        double load_delay;           // s of extra wait while a training run loads
     } debug;
     // Not a setting: 1 for each key (in schema order) that a file or --set
     // gave, 0 for a default. Read with config_given.

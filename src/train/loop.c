@@ -125,6 +125,7 @@ static LmStatus trainer_setup(Run *r) {
 
 static LmStatus run_setup(Run *r) {
     const Config *c = r->cfg;
+    if (c->debug.load_delay > 0) timer_sleep(c->debug.load_delay);
     LM_TRY(config_require(c, (const char *const[]){"data.corpus"}, 1));
     if (c->train.batch_size < comm_size()) {
         lm_error("train.batch_size %d is smaller than the number of ranks %d", c->train.batch_size,
