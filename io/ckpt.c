@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "io/h5.h"
+#include "io/hf_config.h"
 #include "util/alloc.h"
 
 #define WHAT_LEN 1100
@@ -339,7 +340,7 @@ static LmStatus config_field_read(hid_t g, const ConfigField *fd, ModelConfig *c
     }
     int64_t v;
     LM_TRY(h5_attr_read_i64(g, fd->name, &v, what));
-    int64_t hi = fd->kind == F_BOOL ? 1 : INT_MAX;
+    int64_t hi = fd->kind == F_BOOL ? 1 : hf_config_max(fd->name);
     if (v < 0 || v > hi) {
         lm_error("%s: /config attribute %s = %lld is out of range [0, %lld]", what, fd->name,
                  (long long)v, (long long)hi);
@@ -398,11 +399,7 @@ static LmStatus config_read(hid_t f, ModelConfig *cfg, const char *what) {
             st = config_field_read(g, &CONFIG_FIELDS[i], cfg, what);
     H5Gclose(g);
     if (st == LM_OK) model_config_finish(cfg);
-    if (st == LM_OK && model_config_check(cfg) != LM_OK) {
-        lm_hint("the invalid value comes from /config of %s", what);
-        st = LM_ERUNTIME;
-    }
-    return st;
+    return st == LM_OK ? hf_config_check(cfg, what) : st;
 }
 
 LmStatus ckpt_read_config(const char *path, ModelConfig *cfg) {
@@ -445,18 +442,24 @@ static int tensors_problems(hid_t g, const Model *m, const char *what) {
 
 // Validates, then reads every tensor of `group` into flat (laid out like
 // m->data), refusing non-finite values.
+// The tensors of open group g against the table; problems listed.
+static LmStatus tensors_check(hid_t g, const Model *m, const char *what) {
+    int bad = tensors_problems(g, m, what);
+    if (!bad) return LM_OK;
+    char gname[512];
+    group_name(g, gname, sizeof gname);
+    lm_hint("%d tensor problem(s) in %s: the file does not match the model configuration "
+            "(vocab_size, layers, tie_word_embeddings, attention_bias ...)", bad, gname);
+    return LM_ERUNTIME;
+}
+
 static LmStatus tensors_read(hid_t loc, const char *group, const Model *m, float *flat,
                              const char *what) {
     hid_t g;
     LM_TRY(h5_open_group(loc, group, &g, what));
-    int bad = tensors_problems(g, m, what);
     char gname[512];
     group_name(g, gname, sizeof gname);
-    if (bad) {
-        lm_hint("%d tensor problem(s) in %s: the file does not match the model configuration "
-                "(vocab_size, layers, tie_word_embeddings, attention_bias ...)", bad, gname);
-    }
-    LmStatus st = bad ? LM_ERUNTIME : LM_OK;
+    LmStatus st = tensors_check(g, m, what);
     for (int i = 0; st == LM_OK && i < m->n_tensors; i++) {
         const TensorInfo *t = &m->tensors[i];
         float *x = flat + t->offset;
@@ -597,10 +600,33 @@ static LmStatus train_read(hid_t f, const Model *m, TrainState *ts, const char *
 // Files from before the "contents" attribute are full checkpoints.
 static int contents_trainable(hid_t f) {
     char *c = NULL;
+    lm_capture_begin(NULL, 0);  // an unreadable attribute: not "trainable"
     int t = h5_attr_exists(f, "contents") && h5_attr_read_str(f, "contents", &c, "") == LM_OK &&
             !strcmp(c, "trainable");
+    lm_capture_end();
     free(c);
     return t;
+}
+
+static LmStatus not_a_model(const char *what) {
+    lm_error("%s holds only the trainable entries of a selective finetuning run, not a model", what);
+    lm_hint("make a standalone checkpoint with 'landermt export', or resume from it");
+    return LM_ERUNTIME;
+}
+
+LmStatus ckpt_check_params(const char *path, const Model *table) {
+    hid_t f, g;
+    int version;
+    char what[WHAT_LEN];
+    what_init(what, path);
+    LM_TRY(h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version));
+    LmStatus st = contents_trainable(f) ? not_a_model(what) : h5_open_group(f, "params", &g, what);
+    if (st == LM_OK) {
+        st = tensors_check(g, table, what);
+        H5Gclose(g);
+    }
+    H5Fclose(f);
+    return st;
 }
 
 LmStatus ckpt_read(const char *path, Model *m, TrainState *ts) {
@@ -613,10 +639,7 @@ LmStatus ckpt_read(const char *path, Model *m, TrainState *ts) {
     if (!contents_trainable(f)) {
         st = tensors_read(f, "params", m, m->data, what);
     } else if (!ts) {
-        lm_error("%s holds only the trainable entries of a selective finetuning run, not a model",
-                 what);
-        lm_hint("make a standalone checkpoint with 'landermt export', or resume from it");
-        st = LM_ERUNTIME;
+        st = not_a_model(what);
     }
     if (st == LM_OK && ts) st = train_read(f, m, ts, what);
     H5Fclose(f);

@@ -184,6 +184,7 @@ LmStatus h5_open(const char *path, const char *what, hid_t *file) {
         lm_error("%s: not an HDF5 file", what);
         return LM_ERUNTIME;
     }
+    LM_TRY(h5_probe(path, what));
     hid_t fapl = fapl_new();
     *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     const char *why = *file < 0 ? h5_reason() : "";

@@ -17,6 +17,11 @@ void h5_init(void);
 // files get distinct messages.
 LmStatus h5_open(const char *path, const char *what, hid_t *file);
 
+// Reads the file's metadata once per process in a child process
+// (io/h5_probe.c): a damaged file on which HDF5 crashes or loops is an
+// error naming `what` and the object. h5_open calls it.
+LmStatus h5_probe(const char *path, const char *what);
+
 // Opens `path` read-only and checks the root attributes
 // format == `format` and 1 <= format_version <= max_version.
 // Names the file and what is wrong (missing, truncated/not HDF5, other
