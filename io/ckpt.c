@@ -536,8 +536,14 @@ static LmStatus cursors_read(hid_t g, TrainState *ts, const char *what) {
 static LmStatus moment_read(hid_t g, const char *group, const Model *m, float **out,
                             const char *what) {
     if (!h5_exists(g, group)) return LM_OK;
-    *out = falloc(m->numel);
-    return tensors_read(g, group, m, *out, what);
+    hid_t mg;
+    LM_TRY(h5_open_group(g, group, &mg, what));
+    LmStatus st = tensors_check(mg, m, what);  // stored and shaped before allocating
+    H5Gclose(mg);
+    char name[WHAT_LEN + 64];
+    snprintf(name, sizeof name, "%s /train/%s", what, group);
+    if (st == LM_OK && !(*out = falloc_try(m->numel, name))) st = LM_ERUNTIME;
+    return st == LM_OK ? tensors_read(g, group, m, *out, what) : st;
 }
 
 static LmStatus packed_read(hid_t g, TrainState *ts, const char *what) {

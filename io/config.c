@@ -337,6 +337,8 @@ _Static_assert(N_KEYS <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
 #define N_SECTIONS (sizeof SECTIONS / sizeof SECTIONS[0])
 #define MAX_PATH 256
 #define MAX_DEPTH 16  // also stops recursive YAML aliases
+#define MAX_NESTING 32  // YAML collections inside each other, checked before loading
+#define MAX_FILE_BYTES ((size_t)1 << 20)  // a config is a few KB; not a data file
 
 // Where a key's current value came from; file NULL = the default.
 typedef struct {
@@ -987,6 +989,54 @@ static LmStatus yaml_fail(const yaml_parser_t *p, const Origin *o, const char *k
     return LM_EUSAGE;
 }
 
+// The whole file (a pipe works too), at most MAX_FILE_BYTES.
+static LmStatus file_slurp(const char *file, unsigned char **text, size_t *len) {
+    FILE *fp = fopen(file, "rb");
+    if (!fp) {
+        lm_error("cannot open config file %s: %s", file, strerror(errno));
+        return LM_EUSAGE;
+    }
+    *text = xmalloc(MAX_FILE_BYTES + 1);
+    *len = fread(*text, 1, MAX_FILE_BYTES + 1, fp);
+    int bad = ferror(fp);
+    fclose(fp);
+    if (!bad && *len <= MAX_FILE_BYTES) return LM_OK;
+    if (bad) lm_error("cannot read config file %s: %s", file, strerror(errno));
+    else lm_error("config file %s is larger than %zu bytes: not a configuration", file, MAX_FILE_BYTES);
+    free(*text);
+    return LM_EUSAGE;
+}
+
+// libyaml's scanner takes time quadratic in the nesting depth (200 KB of
+// '[' take a minute), and configurations nest a few levels: the events are
+// scanned first, and a text nesting deeper than MAX_NESTING is refused
+// before a document is built. Syntax errors are left to the load, which
+// reports them with their position.
+static LmStatus nesting_check(const unsigned char *text, size_t len, const Origin *o,
+                              const char *key) {
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        lm_error("%s: cannot initialise the YAML parser (out of memory)", key ? key : o->file);
+        return LM_ERUNTIME;
+    }
+    yaml_parser_set_input_string(&p, text, len);
+    LmStatus st = LM_OK;
+    yaml_event_t ev;
+    for (int depth = 0; st == LM_OK && yaml_parser_parse(&p, &ev);) {
+        yaml_event_type_t t = ev.type;
+        Origin at = {o->file, key ? o->line : (int)ev.start_mark.line + 1};
+        yaml_event_delete(&ev);
+        depth += t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT;
+        depth -= t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT;
+        if (depth > MAX_NESTING)
+            st = fail(&at, "%s%snesting deeper than %d levels", key ? key : "", key ? ": " : "",
+                      MAX_NESTING);
+        if (t == YAML_STREAM_END_EVENT) break;
+    }
+    yaml_parser_delete(&p);
+    return st;
+}
+
 // Loads the one document of p into doc (caller deletes it on LM_OK). A plain
 // load would silently ignore what follows: a second document, or trailing
 // text after a --set list.
@@ -1017,8 +1067,13 @@ static LmStatus list_from_yaml(Config *cfg, Origin *org, int k, const char *text
         lm_error("%s: cannot initialise the YAML parser (out of memory)", KEYS[k].path);
         return LM_ERUNTIME;
     }
+    LmStatus st = nesting_check((const unsigned char *)text, strlen(text), o, KEYS[k].path);
+    if (st != LM_OK) {
+        yaml_parser_delete(&p);
+        return st;
+    }
     yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
-    LmStatus st = yaml_load_one(&p, &doc, o, KEYS[k].path);
+    st = yaml_load_one(&p, &doc, o, KEYS[k].path);
     yaml_parser_delete(&p);
     if (st != LM_OK) return st;
     yaml_node_t *root = yaml_document_get_root_node(&doc);  // text starts with '['
@@ -1194,23 +1249,23 @@ static LmStatus walk_document(Walk *w) {
 }
 
 static LmStatus load_file(Config *cfg, Origin *org, const char *file) {
-    FILE *fp = fopen(file, "rb");
-    if (!fp) {
-        lm_error("cannot open config file %s: %s", file, strerror(errno));
-        return LM_EUSAGE;
-    }
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(fp);
-        lm_error("%s: cannot initialise the YAML parser (out of memory)", file);
-        return LM_ERUNTIME;
-    }
-    yaml_parser_set_input_file(&parser, fp);
-    yaml_document_t doc;
+    unsigned char *text;
+    size_t len;
+    LM_TRY(file_slurp(file, &text, &len));
     Origin o = {file, 0};
-    LmStatus st = yaml_load_one(&parser, &doc, &o, NULL);
-    yaml_parser_delete(&parser);
-    fclose(fp);
+    LmStatus st = nesting_check(text, len, &o, NULL);
+    yaml_parser_t parser;
+    if (st == LM_OK && !yaml_parser_initialize(&parser)) {
+        lm_error("%s: cannot initialise the YAML parser (out of memory)", file);
+        st = LM_ERUNTIME;
+    }
+    yaml_document_t doc;
+    if (st == LM_OK) {
+        yaml_parser_set_input_string(&parser, text, len);
+        st = yaml_load_one(&parser, &doc, &o, NULL);
+        yaml_parser_delete(&parser);
+    }
+    free(text);
     if (st != LM_OK) return st;
     Walk w = {.cfg = cfg, .org = org, .file = file, .doc = &doc};
     st = walk_document(&w);
