@@ -26,8 +26,20 @@ void h5_init(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 // ---------------------------------------------------------------- naming
 
+// The innermost message, on one line. A failed read or write of the file
+// driver carries a time stamp, descriptors and offsets around the system's
+// reason: only "what failed: reason" is kept ("file write failed: No space
+// left on device").
 static herr_t walk_first(unsigned n, const H5E_error2_t *e, void *out) {
-    if (n == 0 && e->desc && e->desc[0]) snprintf(out, 200, " (HDF5: %s)", e->desc);
+    if (n != 0 || !e->desc || !e->desc[0]) return 0;
+    const char *d = e->desc, *msg = strstr(d, "error message = '");
+    size_t head = strcspn(d, msg ? ":" : "\n");
+    if (msg) {
+        msg += strlen("error message = '");
+        snprintf(out, 200, " (HDF5: %.*s: %.*s)", (int)head, d, (int)strcspn(msg, "'"), msg);
+    } else {
+        snprintf(out, 200, " (HDF5: %.*s)", (int)head, d);
+    }
     return 0;
 }
 
