@@ -82,9 +82,7 @@ void train_state_free(TrainState *ts) {
     free(ts->cursor_names);
     free(ts->cursor_epoch);
     free(ts->cursor_pos);
-    free(ts->packed);
-    free(ts->packed_m);
-    free(ts->packed_v);
+    if (!ts->packed_borrow) free(ts->packed), free(ts->packed_m), free(ts->packed_v);
     memset(ts, 0, sizeof *ts);
 }
 
@@ -137,8 +135,10 @@ static LmStatus config_write(hid_t f, const ModelConfig *c, const char *hf_confi
     return st;
 }
 
-// One float32 dataset per tensor under `group`, laid out as in m->data.
-// Refuses non-finite values: no checkpoint may ever hold a NaN.
+// One float32 dataset per tensor under `group`: from flat (laid out like
+// the tensor table's offsets) or, flat = NULL, the model's own storage
+// (16-bit tensors widened). Refuses non-finite values: no checkpoint may
+// ever hold a NaN.
 static LmStatus tensors_write(hid_t loc, const char *group, const Model *m, const float *flat) {
     hid_t g;
     LM_TRY(h5_ensure_group(loc, group, &g));
@@ -147,7 +147,9 @@ static LmStatus tensors_write(hid_t loc, const char *group, const Model *m, cons
     group_name(g, gname, sizeof gname);
     for (int i = 0; st == LM_OK && i < m->n_tensors; i++) {
         const TensorInfo *t = &m->tensors[i];
-        const float *x = flat + t->offset;
+        float *wide = NULL;
+        const float *x = flat ? flat + t->offset : model_tensor_f32(m, i);
+        if (!x) model_tensor_read(m, i, 0, t->numel, wide = falloc(t->numel)), x = wide;
         size_t bad = first_nonfinite(x, t->numel);
         if (bad < t->numel) {
             lm_error("refusing to write a checkpoint: %s/%s[%zu] is %g", gname, t->name, bad,
@@ -157,6 +159,7 @@ static LmStatus tensors_write(hid_t loc, const char *group, const Model *m, cons
         } else {
             st = h5_write(g, t->name, H5T_F32, x, t->ndim, t->shape);
         }
+        free(wide);
     }
     H5Gclose(g);
     return st;
@@ -299,7 +302,7 @@ static LmStatus write_file(const char *path, const Model *m, const char *config_
         if (st == LM_OK) st = config_write(f, &m->cfg, hf_config_json);
         int trainable_only = ts && ts->n_packed;
         if (st == LM_OK) st = h5_attr_write_str(f, "contents", trainable_only ? "trainable" : "full");
-        if (st == LM_OK && !trainable_only) st = tensors_write(f, "params", m, m->data);
+        if (st == LM_OK && !trainable_only) st = tensors_write(f, "params", m, NULL);
         if (st == LM_OK && ts) st = train_write(f, m, ts, config_text);
         if (st == LM_OK && lm) st = ckpt_landermt_write(f, lm, m->cfg.hidden_size);
         if (st == LM_OK) st = tokenizer_copy(f, tokenizer_from);
@@ -440,8 +443,6 @@ static int tensors_problems(hid_t g, const Model *m, const char *what) {
     return bad;
 }
 
-// Validates, then reads every tensor of `group` into flat (laid out like
-// m->data), refusing non-finite values.
 // The tensors of open group g against the table; problems listed.
 static LmStatus tensors_check(hid_t g, const Model *m, const char *what) {
     int bad = tensors_problems(g, m, what);
@@ -453,7 +454,10 @@ static LmStatus tensors_check(hid_t g, const Model *m, const char *what) {
     return LM_ERUNTIME;
 }
 
-static LmStatus tensors_read(hid_t loc, const char *group, const Model *m, float *flat,
+// Validates, then reads every tensor of `group`, refusing non-finite
+// values: into flat (laid out like the tensor table's offsets) or, flat =
+// NULL, into every tensor's own writable float32 storage.
+static LmStatus tensors_read(hid_t loc, const char *group, Model *m, float *flat,
                              const char *what) {
     hid_t g;
     LM_TRY(h5_open_group(loc, group, &g, what));
@@ -462,7 +466,8 @@ static LmStatus tensors_read(hid_t loc, const char *group, const Model *m, float
     LmStatus st = tensors_check(g, m, what);
     for (int i = 0; st == LM_OK && i < m->n_tensors; i++) {
         const TensorInfo *t = &m->tensors[i];
-        float *x = flat + t->offset;
+        if (!flat) model_tensor_to_f32(m, i);
+        float *x = flat ? flat + t->offset : model_tensor_f32(m, i);
         st = h5_read(g, t->name, H5T_F32, x, t->ndim, t->shape, what);
         size_t k = st == LM_OK ? first_nonfinite(x, t->numel) : t->numel;
         if (k < t->numel) {
@@ -533,7 +538,7 @@ static LmStatus cursors_read(hid_t g, TrainState *ts, const char *what) {
 }
 
 // Moments are optional (absent = not saved); present ones must be complete.
-static LmStatus moment_read(hid_t g, const char *group, const Model *m, float **out,
+static LmStatus moment_read(hid_t g, const char *group, Model *m, float **out,
                             const char *what) {
     if (!h5_exists(g, group)) return LM_OK;
     hid_t mg;
@@ -550,18 +555,24 @@ static LmStatus packed_read(hid_t g, TrainState *ts, const char *what) {
     int64_t n;
     LM_TRY(h5_shape(g, "packed/param", 1, &n, what));
     ts->n_packed = n;
-    const struct { const char *name; float **v; } arrays[] = {
-        {"packed/param", &ts->packed}, {"packed/exp_avg", &ts->packed_m},
-        {"packed/exp_avg_sq", &ts->packed_v}};
-    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++) {
+    if (ts->packed_borrow && (size_t)n > ts->packed_cap) {
+        lm_error("%s: /train/packed holds %lld entries, this run packs %zu", what, (long long)n, ts->packed_cap);
+        lm_hint("resume with the configuration that wrote it");
+        return LM_EUSAGE;
+    }
+    static const char *const names[3] = {"packed/param", "packed/exp_avg", "packed/exp_avg_sq"};
+    float **dst[3] = {&ts->packed, &ts->packed_m, &ts->packed_v};
+    for (int k = 0; k < 3; k++) {
         char name[WHAT_LEN + 64];
-        snprintf(name, sizeof name, "%s /train/%s", what, arrays[i].name);
-        if (!(*arrays[i].v = falloc_try((size_t)n, name))) return LM_ERUNTIME;
-        LM_TRY(h5_read(g, arrays[i].name, H5T_F32, *arrays[i].v, 1, &n, what));
-        size_t bad = first_nonfinite(*arrays[i].v, (size_t)n);
+        snprintf(name, sizeof name, "%s /train/%s", what, names[k]);
+        *dst[k] = ts->packed_borrow ? ts->packed_into[k] : falloc_try((size_t)n, name);
+        if (!ts->packed_borrow && !*dst[k]) return LM_ERUNTIME;
+        if (!*dst[k]) continue;
+        LM_TRY(h5_read(g, names[k], H5T_F32, *dst[k], 1, &n, what));
+        size_t bad = first_nonfinite(*dst[k], (size_t)n);
         if (bad == (size_t)n) continue;
-        lm_error("%s: /train/%s[%zu] is %g; refusing to load non-finite values", what,
-                 arrays[i].name, bad, (double)(*arrays[i].v)[bad]);
+        lm_error("%s: /train/%s[%zu] is %g; refusing to load non-finite values", what, names[k], bad,
+                 (double)(*dst[k])[bad]);
         return LM_ERUNTIME;
     }
     LM_TRY(attr_read_hex(g, "layout_hash", &ts->layout_hash, what));
@@ -573,7 +584,7 @@ static LmStatus packed_read(hid_t g, TrainState *ts, const char *what) {
     return LM_OK;
 }
 
-static LmStatus train_read_all(hid_t g, const Model *m, TrainState *ts, const char *what) {
+static LmStatus train_read_all(hid_t g, Model *m, TrainState *ts, const char *what) {
     struct { const char *name; int64_t *v; } counters[] = {
         {"step", &ts->step}, {"skipped_steps", &ts->skipped_steps}};
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
@@ -589,7 +600,7 @@ static LmStatus train_read_all(hid_t g, const Model *m, TrainState *ts, const ch
     return metrics_read(g, ts, what);
 }
 
-static LmStatus train_read(hid_t f, const Model *m, TrainState *ts, const char *what) {
+static LmStatus train_read(hid_t f, Model *m, TrainState *ts, const char *what) {
     hid_t g;
     memset(ts, 0, sizeof *ts);
     LmStatus st = h5_open_group(f, "train", &g, what);
@@ -643,7 +654,7 @@ LmStatus ckpt_read(const char *path, Model *m, TrainState *ts) {
     LM_TRY(h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version));
     LmStatus st = LM_OK;
     if (!contents_trainable(f)) {
-        st = tensors_read(f, "params", m, m->data, what);
+        st = tensors_read(f, "params", m, NULL, what);
     } else if (!ts) {
         st = not_a_model(what);
     }

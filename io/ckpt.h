@@ -38,6 +38,13 @@ typedef struct {
     // plus a reference to the base checkpoint they apply to.
     int64_t n_packed;     // 0 = a full checkpoint
     float *packed, *packed_m, *packed_v;  // (n_packed) values and AdamW moments
+    // Reading: with packed_borrow set, the three packed datasets go straight
+    // into packed_into[k] (room for packed_cap floats each) instead of new
+    // allocations, and a NULL one is not read at all — a 7B run's packed
+    // state is gigabytes, and most readers need only part of it.
+    int packed_borrow;
+    float *packed_into[3];
+    size_t packed_cap;
     uint64_t layout_hash; // identity of the pack layout (refuses another one)
     char base_path[1024];
     uint64_t base_checksum;  // model_checksum of the base parameters

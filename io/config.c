@@ -147,6 +147,12 @@ static const Key KEYS[] = {
            "Activation checkpointing: keep only each block's input and re-run the block's "
            "forward during backward (one block's activations in memory instead of all; "
            "results are bit-identical). Also used by detect and evaluate."),
+    K_BOOL(train, node_shared, "false",
+           "Keep the trainable state (packed values, gradient, AdamW moments) once per node in "
+           "shared memory, each rank of a node updating its own slice, gradients summed within "
+           "the node into the slice owners and between nodes across owners: the same results "
+           "as per-rank state (bit for bit with power-of-two ranks per node and nodes), a "
+           "fraction of the memory (docs/memory.md)."),
     K_INT(train, ce_chunk, "0", "[0, 1048576]",
           "Compute the logits of at most this many loss positions at a time (0 = all "
           "positions at once): a large vocabulary then never needs batch x seq_len x "
@@ -324,6 +330,15 @@ static const Key KEYS[] = {
     K_INT(debug, exit_at_step, "0", "[0, inf)",
           "Kill the process with SIGKILL right after this step's checkpoint decision "
           "(1-based); 0 = off."),
+    K_I64(debug, pack_chunk_floats, "0", "[0, inf)",
+          "Floats of FFN neuron rows per gradient bucket (0 = 8M); small values test the "
+          "chunked reduction."),
+    K_INT(debug, ranks_per_node, "0", "[0, 65536]",
+          "Split the ranks into emulated nodes of this many consecutive ranks for "
+          "train.node_shared (0 = the real nodes); tests run 2 nodes on one machine."),
+    K_I64(debug, memory_limit_mb, "0", "[0, inf)",
+          "Memory the plan check at the start of train assumes this node has (MB; 0 = "
+          "MemAvailable of /proc/meminfo)."),
     K_FLT(debug, micro_batch_delay, "0", "[0, 3600]",
           "Seconds of extra work added to every micro-batch of a training step (signals do "
           "not cut it short), to test slow steps; 0 = off."),

@@ -63,6 +63,7 @@ typedef struct {
         int batch_size;              // sequences per optimizer step (global)
         int seq_len;
         int recompute;               // activation checkpointing per block
+        int node_shared;             // trainable state once per node (shared memory)
         int ce_chunk;                // cross-entropy over chunks of this many rows; 0 = whole
         int steps;
         double lr, min_lr;
@@ -173,6 +174,9 @@ typedef struct {
     struct {
         int nan_at_step;             // loss becomes NaN at this step
         int exit_at_step;            // SIGKILL after this step's checkpoint decision
+        int64_t pack_chunk_floats;   // FFN gradient bucket size (0 = the default)
+        int ranks_per_node;          // emulated nodes of k consecutive ranks (0 = real nodes)
+        int64_t memory_limit_mb;     // the memory available to the plan check (0 = the machine's)
         double micro_batch_delay;    // s of extra work per training micro-batch
         double load_delay;           // s of extra wait while a training run loads
     } debug;

@@ -4,6 +4,7 @@
 #include "io/model_source.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,15 +167,6 @@ static const StFile *owner(const ModelSource *s, const StTensor *t) {
     return NULL;
 }
 
-static LmStatus hf_load(const ModelSource *s, Model *m) {
-    for (int i = 0; i < m->n_tensors; i++) {
-        const StTensor *t = s->src[i];
-        const StFile *f = owner(s, t);
-        LM_TRY(st_read_f32(f, t, m->data + m->tensors[i].offset));
-    }
-    return s->lm_head ? lm_head_check(s) : LM_OK;
-}
-
 // Non-finite values of one stored tensor, scanned piece by piece.
 static LmStatus values_check(const ModelSource *s, const StTensor *t, float *buf) {
     for (size_t i = 0; i < t->numel; i += COMPARE_CHUNK) {
@@ -204,9 +196,55 @@ LmStatus model_source_verify(const ModelSource *s) {
     return st == LM_OK && s->lm_head ? lm_head_check(s) : st;
 }
 
+static DType dtype_of(StDtype d) {
+    return d == ST_BF16 ? DTYPE_BF16 : d == ST_F16 ? DTYPE_F16 : DTYPE_F32;
+}
+
+static void weights_free(void *w) {
+    hf_weights_close(w);
+    free(w);
+}
+
+// Matrices stay in the mapped files as published (read-only, shared with
+// every process of the node through the page cache); 1-D tensors, and
+// matrices whose bytes are not aligned for their dtype, get float32 copies.
+// Every value is checked finite first. The model keeps the mapping.
+static LmStatus hf_map(ModelSource *s, Model *m) {
+    float *buf = falloc(COMPARE_CHUNK);
+    LmStatus st = LM_OK;
+    for (int i = 0; st == LM_OK && i < m->n_tensors; i++) {
+        const StTensor *t = s->src[i];
+        size_t size = st_dtype_size(t->dtype);
+        st = values_check(s, t, buf);
+        if (st != LM_OK) break;
+        if (m->tensors[i].ndim == 2 && (uintptr_t)t->data % size == 0) {
+            model_tensor_set(m, i, (void *)t->data, dtype_of(t->dtype), 0, 1);
+        } else {
+            float *own = falloc(t->numel);
+            st = st_read_f32(owner(s, t), t, own);
+            model_tensor_set(m, i, own, DTYPE_F32, 1, 0);
+        }
+    }
+    free(buf);
+    if (st == LM_OK && s->lm_head) st = lm_head_check(s);
+    if (st != LM_OK) return st;
+    model_params_bind(m);
+    HfWeights *keep = xmalloc(sizeof *keep);
+    *keep = s->weights;
+    memset(&s->weights, 0, sizeof s->weights);
+    m->keep = keep, m->keep_free = weights_free;
+    return LM_OK;
+}
+
 LmStatus model_source_load(ModelSource *s, Model *m) {
-    model_init(m, &s->cfg);
-    LmStatus st = s->hf ? hf_load(s, m) : ckpt_read(s->path, m, NULL);
+    LmStatus st;
+    if (s->hf) {
+        model_table_init(m, &s->cfg);
+        st = hf_map(s, m);
+    } else {
+        model_init(m, &s->cfg);
+        st = ckpt_read(s->path, m, NULL);
+    }
     if (st != LM_OK) model_free(m);
     return st;
 }

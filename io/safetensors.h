@@ -63,13 +63,8 @@ const char *st_dtype_torch(StDtype d);     // "float32", "float16", "bfloat16"
 // Parses a torch dtype name ("float32", "bfloat16", "float16"); -1 if other.
 int st_dtype_from_torch(const char *name);
 
-// Exact conversions (IEEE binary16 and bfloat16, subnormals included).
-float st_f16_to_f32(uint16_t h);
-float st_bf16_to_f32(uint16_t b);
-// Round to nearest, ties to even. A finite x beyond the target's range
-// becomes an infinity: callers check (st_write refuses it).
-uint16_t st_f32_to_f16(float x);
-uint16_t st_f32_to_bf16(float x);
+// Conversions: src/util/half.h (a finite x beyond the target's range
+// becomes an infinity: st_write refuses it).
 
 // Elements [start, start + n) of t widened to float32.
 void st_widen(const StTensor *t, size_t start, size_t n, float *out);

@@ -35,8 +35,39 @@ void comm_barrier(void);
 // Rank -> host map on rank 0 ("host-a: ranks 0-1; host-b: ranks 2-3"),
 // written into out (cap bytes); other ranks get "".
 void comm_host_map(char *out, size_t cap);
+// In-place sums over the ranks of this machine (memory totals per node).
+void comm_local_sum(double *v, int n);
 // Seconds spent inside collectives so far (communication timing).
 double comm_seconds(void);
+
+// Deterministic in-place sum of float buffers over all ranks, non-blocking:
+// a fixed tree — ranks pair at distance 1, then 2, 4, ... (recursive
+// doubling; beyond the largest power of two, the extra ranks fold into the
+// first ones before and receive the result after) — so every rank gets the
+// same bits, independent of the message size and of MPI's own algorithm
+// choice: ((r0 + r1) + (r2 + r3)) for 4 ranks. Gradient buckets use it.
+// tmp has room for n floats. Several may be in flight; all ranks start
+// them in the same order.
+enum { COMM_WORLD_GROUP = 0, COMM_SLICE_GROUP = 1 };
+typedef struct {
+    float *buf, *tmp;
+    int group;        // COMM_WORLD_GROUP, or COMM_SLICE_GROUP (comm_node.h)
+    int rank, size;   // in that group
+    int n;            // floats (a bucket; < 2^31)
+    int phase;        // step of the schedule now running; -1 = not started, done = n_phase
+    int n_phase;
+    int tag;
+    int partner, recv, send;  // what the running phase does
+    void *req;        // MPI requests of the phase (2)
+} CommSum;
+void comm_sum_start(CommSum *s, float *buf, float *tmp, int n);
+// The same over the slice group: one rank per node, those with this rank's
+// node rank (node-shared training, mpi/node.c).
+void comm_sum_start_group(CommSum *s, int group, float *buf, float *tmp, int n);
+// Advances without waiting; 1 once the sum is complete.
+int comm_sum_test(CommSum *s);
+// Completes it (under the hang deadline).
+void comm_sum_wait(CommSum *s);
 
 // Hang detection (docs/cluster.md). With a deadline set, every collective
 // above first waits for all ranks to arrive (a non-blocking barrier polled

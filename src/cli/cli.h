@@ -44,6 +44,7 @@ LmStatus cmd_tokenize(CliArgs *a);
 LmStatus cmd_convert(CliArgs *a);
 LmStatus cmd_init(CliArgs *a);
 LmStatus cmd_logprob(CliArgs *a);
+LmStatus cmd_plan(CliArgs *a);
 // `inspect DIR`: a Hugging Face model directory (src/cli/inspect_hf.c).
 LmStatus inspect_hf_dir(const char *path);
 

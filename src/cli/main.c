@@ -31,6 +31,7 @@ static const Command COMMANDS[] = {
     {"export", cmd_export, "model -> standalone checkpoint or HF directory (export.format): export -c CFG IN OUT", 2, 0},
     {"convert", cmd_convert, "Hugging Face model directory -> landermt checkpoint: convert DIR OUT.h5", 2, 0},
     {"init", cmd_init, "random Hugging Face model directory from a config.json: init CONFIG.json OUT_DIR", 2, 0},
+    {"plan", cmd_plan, "memory per rank and per node of training a config.json model: plan CONFIG.json", 1, 0},
     {"logprob", cmd_logprob, "log-probability of given lines (token ids or text) under model.checkpoint", 0, 0},
     {"score", cmd_score, "BLEU and chrF2 of a hypothesis file: score HYP REF [REF...]", -2, 0},
     {"inspect", cmd_inspect, "summarise a landermt HDF5 file or a Hugging Face model directory: inspect PATH", 1, 0},

@@ -20,9 +20,9 @@
 #include "io/corpus.h"
 #include "io/files.h"
 #include "io/h5.h"
-#include "io/model_source.h"
 #include "mpi/comm.h"
 #include "train/model_load.h"
+#include "train/trained.h"
 #include "util/alloc.h"
 #include "util/timer.h"
 
@@ -31,7 +31,7 @@ typedef enum { IN_SPLIT, IN_FILE, IN_STDIN } InputKind;
 typedef struct {
     const Config *cfg;
     Model model;
-    int has_model;
+    Trained trained;                 // what the model refers to (a training checkpoint's pack)
     Tokenizer tok;
     CkptLandermt lm;
     DecodeRouting rt;
@@ -63,9 +63,9 @@ static LmStatus translate_check(const Config *c) {
 
 static LmStatus model_setup(Translate *tr) {
     const Config *c = tr->cfg;
-    LM_TRY(model_from_config(c, &tr->model));
-    tr->has_model = 1;
-    LM_TRY(model_source_read_landermt(c->model.checkpoint, &tr->model.cfg, &tr->lm));
+    LM_TRY(config_require(c, (const char *const[]){"model.checkpoint"}, 1));
+    LM_TRY(trained_load(c->model.checkpoint, &tr->model, &tr->lm, &tr->trained));
+    LM_TRY(model_keys_agree(c, &tr->model.cfg, c->model.checkpoint));
     LM_TRY(decode_routing_init(&tr->rt, &tr->lm, &tr->model.cfg, c->translate.direction,
                                c->model.checkpoint));
     tr->model.route = tr->rt.route;
@@ -251,9 +251,8 @@ static LmStatus translate_all(Translate *tr) {
 // ------------------------------------------------------------------ run
 
 static void translate_free(Translate *tr) {
-    if (tr->has_model) model_free(&tr->model);
+    trained_free(&tr->trained, &tr->model, &tr->lm);
     tokenizer_free(&tr->tok);
-    ckpt_landermt_free(&tr->lm);
     decode_routing_free(&tr->rt);
     prompts_free(&tr->pl);
 }

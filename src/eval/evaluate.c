@@ -9,8 +9,8 @@
 #include "data/open.h"
 #include "eval/report.h"
 #include "eval/scores.h"
-#include "io/model_source.h"
 #include "mpi/comm.h"
+#include "train/trained.h"
 #include "util/alloc.h"
 
 // "NAME:PATH" entries, or model.checkpoint as "base".
@@ -55,18 +55,12 @@ static void eval_units(const Config *c, Eval *e) {
     }
 }
 
-static LmStatus load_model(const char *path, Model *m, CkptLandermt *lm) {
-    LM_TRY(model_source_read(path, m));
-    return model_source_read_landermt(path, &m->cfg, lm);
-}
-
 // Every measurement of one checkpoint.
 static LmStatus eval_checkpoint(const Config *c, Eval *e, EvalCkpt *k, Tokenizer *tok) {
     Model m;
-    memset(&m, 0, sizeof m);
     CkptLandermt lm;
-    memset(&lm, 0, sizeof lm);
-    LmStatus st = load_model(k->path, &m, &lm);
+    Trained t;
+    LmStatus st = trained_load(k->path, &m, &lm, &t);
     if (st == LM_OK) st = corpus_check_vocab(c->data.corpus, m.cfg.vocab_size);
     if (st == LM_OK) st = corpus_check_tokenizer(c->data.corpus, k->path);
     for (int d = 0; st == LM_OK && d < e->n_dirs; d++) {
@@ -86,8 +80,7 @@ static LmStatus eval_checkpoint(const Config *c, Eval *e, EvalCkpt *k, Tokenizer
             printf("evaluate %-10s %-10s perplexity %.3f (%lld tokens)\n", k->name, e->langs[i],
                    k->ppl[i], (long long)n);
     }
-    ckpt_landermt_free(&lm);
-    if (m.data) model_free(&m);
+    trained_free(&t, &m, &lm);
     return st;
 }
 

@@ -27,6 +27,7 @@
 #include "io/model_source.h"
 #include "mpi/comm.h"
 #include "train/model_load.h"
+#include "train/trained.h"
 #include "util/alloc.h"
 #include "util/lines.h"
 
@@ -73,6 +74,7 @@ static LmStatus ids_parse(const char *line, int64_t k, int V, int32_t **ids, int
 typedef struct {
     const Config *cfg;
     Model m;
+    Trained trained;     // what m refers to (a training checkpoint's pack)
     CkptLandermt lm;
     DecodeRouting rt;
     Tokenizer tok;
@@ -240,7 +242,6 @@ static LmStatus output_write(const Logprob *p) {
 // logprob.direction, as translate decodes with them.
 static LmStatus routes_setup(Logprob *p) {
     const Config *c = p->cfg;
-    LM_TRY(model_source_read_landermt(c->model.checkpoint, &p->m.cfg, &p->lm));
     if (!p->lm.n_gates) return LM_OK;
     if (!c->logprob.direction[0]) {
         lm_error("model %s routes its FFN neurons by direction (CAR gates); logprob.direction is "
@@ -257,7 +258,8 @@ static LmStatus routes_setup(Logprob *p) {
 static LmStatus run(Logprob *p) {
     p->seqs.off = xcalloc(1, sizeof(int64_t));
     LmStatus st = config_require(p->cfg, (const char *const[]){"model.checkpoint"}, 1);
-    if (st == LM_OK) st = model_from_config(p->cfg, &p->m);
+    if (st == LM_OK) st = trained_load(p->cfg->model.checkpoint, &p->m, &p->lm, &p->trained);
+    if (st == LM_OK) st = model_keys_agree(p->cfg, &p->m.cfg, p->cfg->model.checkpoint);
     if (st == LM_OK) st = routes_setup(p);
     if (st == LM_OK && comm_rank() == 0) st = setup(p);
     if (st == LM_OK && comm_rank() == 0) st = input_read(p);
@@ -275,8 +277,7 @@ LmStatus logprob_run(const Config *c) {
     tokenizer_init(&p.tok);
     LmStatus st = run(&p);
     decode_routing_free(&p.rt);
-    ckpt_landermt_free(&p.lm);
-    if (p.m.data) model_free(&p.m);
+    trained_free(&p.trained, &p.m, &p.lm);
     tokenizer_free(&p.tok);
     free(p.seqs.off), free(p.seqs.ids), free(p.tok_off), free(p.lp), free(p.sum);
     return (LmStatus)comm_agree_status(st);

@@ -190,7 +190,7 @@ static LmStatus detect_setup(Detect *d, const Config *c) {
 
 static void detect_free(Detect *d) {
     if (d->acts.x) acts_free(&d->acts);
-    if (d->model.data) model_free(&d->model);
+    if (d->model.tensors) model_free(&d->model);
     if (d->bb.tokens) batchbuf_free(&d->bb);
     if (d->aw.phi) awareness_free(&d->aw);
     tokenizer_free(&d->tok);

@@ -62,15 +62,15 @@ const LoraPair *block_lora(const Model *m, int l, LoraTarget t) {
 }
 
 void block_linear_forward(const Model *m, int l, LoraTarget t, float *y, float *const *u,
-                          const float *x, const float *W, const float *b, int N, int in, int out) {
+                          const float *x, Mat W, const float *b, int N, int in, int out) {
     linear_forward(y, x, W, b, N, in, out);
     const LoraPair *p = block_lora(m, l, t);
     if (p) lora_forward(y, u[t], x, p->A, p->B, m->lora->scale, N, in, out, m->lora->rank);
 }
 
 void block_linear_backward(const Model *m, int l, LoraTarget t, float *dx, float *dW, float *db,
-                           const float *dy, const float *x, const float *W, int N, int in,
-                           int out, const LoraGrad *lg, float *const *u, float *scratch) {
+                           const float *dy, const float *x, Mat W, int N, int in, int out,
+                           const LoraGrad *lg, float *const *u, float *scratch) {
     linear_backward(dx, dW, db, dy, x, W, N, in, out);
     const LoraPair *p = block_lora(m, l, t);
     if (!p) return;
@@ -82,7 +82,7 @@ void block_linear_backward(const Model *m, int l, LoraTarget t, float *dx, float
 void block_qkv_forward(const Model *m, int l, const float *xn, float *q, float *k, float *v,
                        float *qkv, float *const *u, int N) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     int C = c->hidden_size, H = c->num_attention_heads, D = c->head_dim;
     int QD = H * D, KD = c->num_key_value_heads * D;
     if (c->architecture == ARCH_BLOOM) {
@@ -99,7 +99,7 @@ void block_qkv_backward(const Model *m, int l, LayerWeights *gw, const LoraGrad 
                         const float *dq, const float *dk, const float *dv, const float *xn,
                         float *dqkv, float *const *u, float *scratch, int N) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     int C = c->hidden_size, H = c->num_attention_heads, D = c->head_dim;
     int QD = H * D, KD = c->num_key_value_heads * D;
     if (c->architecture == ARCH_BLOOM) {
@@ -121,14 +121,35 @@ const FfnRoute *block_route(const Model *m, int l) {
     return m->route && m->route[l].cls ? &m->route[l] : NULL;
 }
 
-void block_ffn_forward(const Model *m, int l, const float *xn, float *gate, float *up, float *h,
-                       float *route_c, float *const *u, float *out, int N) {
+// The FFN of a layer whose trained neurons are packed (block_packed).
+static void ffn_forward_packed(const Model *m, int l, const float *xn, float *gate, float *up,
+                               float *h, const ActRoute *ar, float *out, int N, const FfnScratch *s) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
+    const FfnPacked *pk = block_packed(m, l);
+    int C = c->hidden_size, F = c->intermediate_size;
+    packed_proj_forward(up, xn, w->up_proj, pk, pk->up, N, C, F, s->a);  // (N,F)
+    if (c->architecture == ARCH_BLOOM) {
+        gelu_forward(h, up, packed_up_bias(w, pk, F, s->bias), N, F, ar);
+    } else {
+        packed_proj_forward(gate, xn, w->gate_proj, pk, pk->gate, N, C, F, s->a);  // (N,F)
+        swiglu_forward(h, gate, up, N, F, ar);
+    }
+    packed_down_forward(out, h, w->down_proj, w->down_bias, pk, N, F, C, s->a, s->b);  // (N,C)
+}
+
+void block_ffn_forward(const Model *m, int l, const float *xn, float *gate, float *up, float *h,
+                       float *route_c, float *const *u, float *out, int N, const FfnScratch *pk) {
+    const ModelConfig *c = &m->cfg;
+    const LayerParams *w = &m->w.layers[l];
     const FfnRoute *rt = block_route(m, l);
     int C = c->hidden_size, F = c->intermediate_size;
     ActRoute ar = {rt ? rt->cls : NULL, route_c, rt ? rt->scale : 0.0f};
     if (rt) route_forward(route_c, xn, rt->w, *rt->b, rt->scale, N, C);
+    if (block_packed(m, l)) {
+        ffn_forward_packed(m, l, xn, gate, up, h, rt ? &ar : NULL, out, N, pk);
+        return;
+    }
     // (N,F) bias-free: the activation adds the bias after routing's scale
     block_linear_forward(m, l, LORA_UP, up, u, xn, w->up_proj, NULL, N, C, F);
     if (c->architecture == ARCH_BLOOM) {

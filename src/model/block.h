@@ -29,12 +29,12 @@ void block_embed_forward(const Model *m, float *x0, float *emb, float *mean, flo
 // one: y (N,out) = x W^T + b (+ scale B A x, with A x kept in u[t] (N,r)).
 // u is the layer's [LORA_N] adapter buffers (may be NULL without LoRA).
 void block_linear_forward(const Model *m, int l, LoraTarget t, float *y, float *const *u,
-                          const float *x, const float *W, const float *b, int N, int in, int out);
+                          const float *x, Mat W, const float *b, int N, int in, int out);
 // Its backward: dx (N,in) += ..., dW, db as linear_backward; the adapter's
 // gradients into lg[l * LORA_N + t] when given. scratch (N,r).
 void block_linear_backward(const Model *m, int l, LoraTarget t, float *dx, float *dW, float *db,
-                           const float *dy, const float *x, const float *W, int N, int in,
-                           int out, const LoraGrad *lg, float *const *u, float *scratch);
+                           const float *dy, const float *x, Mat W, int N, int in, int out,
+                           const LoraGrad *lg, float *const *u, float *scratch);
 
 // q (N,H*D), k, v (N,KV*D) of normalised inputs xn, biases included, no
 // positions yet. qkv (N, 3*H*D) is scratch for the fused projection.
@@ -47,11 +47,31 @@ void block_qkv_backward(const Model *m, int l, LayerWeights *gw, const LoraGrad 
                         const float *dq, const float *dk, const float *dv, const float *xn,
                         float *dqkv, float *const *u, float *scratch, int N);
 
+// Scratch for layers with packed neurons (ffn_packed.c): (N,F) x 2, (F).
+typedef struct {
+    float *a, *b, *bias;
+} FfnScratch;
+
 // FFN of normalised inputs xn (N,C): gate, up (N,F) bias-free products
 // (gate unused by bloom), h (N,F) neuron activations, route_c (N) the CAR
-// gate when layer l is routed; out (N,C) = down(h) + down bias.
+// gate when layer l is routed; out (N,C) = down(h) + down bias. pk: scratch
+// for a layer with packed neurons (NULL where the model has none).
 void block_ffn_forward(const Model *m, int l, const float *xn, float *gate, float *up, float *h,
-                       float *route_c, float *const *u, float *out, int N);
+                       float *route_c, float *const *u, float *out, int N, const FfnScratch *pk);
+
+// Layers with packed neurons (ffn_packed.c; FfnPacked in model.h).
+const FfnPacked *block_packed(const Model *m, int l);
+void packed_proj_forward(float *z, const float *xn, Mat W, const FfnPacked *pk, const float *rows,
+                         int N, int C, int F, float *tmp);
+void packed_proj_backward(float *dxn, const float *dz, Mat W, const FfnPacked *pk, const float *rows,
+                          int N, int C, int F, float *tmp_nf, float *tmp_nn);
+void packed_down_forward(float *out, const float *h, Mat Wd, const float *bd, const FfnPacked *pk,
+                         int N, int F, int C, float *tmp_nf, float *tmp_nn);
+void packed_down_backward(float *dh, const float *dy, Mat Wd, const FfnPacked *pk, int N, int F, int C,
+                          float *tmp_nn);
+// The layer's up bias with the packed neurons' entries (in buf), or the
+// tensor itself when there are none.
+const float *packed_up_bias(const LayerParams *w, const FfnPacked *pk, int F, float *buf);
 
 // Layer l's adapter buffers in a (NULL without adapters).
 float *const *block_lora_bufs(const Model *m, const Acts *a, int l);

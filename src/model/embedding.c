@@ -4,10 +4,14 @@
 #include <stddef.h>
 
 #include "model/layers.h"
+#include "util/half.h"
 
-void embedding_forward(float *x, const float *E, const int *tokens, int N, int C) {
-    for (int n = 0; n < N; n++)
-        memcpy(x + (size_t)n * C, E + (size_t)tokens[n] * C, sizeof(float) * C);
+void embedding_forward(float *x, Mat E, const int *tokens, int N, int C) {
+    for (int n = 0; n < N; n++) {
+        size_t at = (size_t)tokens[n] * C;
+        if (E.dt == DTYPE_F32) memcpy(x + (size_t)n * C, (const float *)E.p + at, sizeof(float) * C);
+        else half_widen((const uint16_t *)E.p + at, E.dt == DTYPE_BF16, (size_t)C, x + (size_t)n * C);
+    }
 }
 
 // Serial on purpose: rows can repeat, and a fixed order keeps it exact.

@@ -35,8 +35,8 @@ void head_loss_chunked(const Model *m, Acts *a, const int *targets, const float 
         chunk_logits(m, a, first, n, &ls, &nt);
         *loss_sum += ls, *n_tokens += nt;
         // dL/dxf (n,C) = dlogits (n,V) @ lm_head (V,C), into ce_x, then to the rows
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, C, V, 1.0f, a->logits, V,
-                    m->w.lm_head, C, 0.0f, a->ce_x, C);
+        memset(a->ce_x, 0, sizeof(float) * (size_t)n * C);
+        linear_backward(a->ce_x, NULL, NULL, a->logits, NULL, m->w.lm_head, n, C, V);
         for (int i = 0; i < n; i++)
             memcpy(a->dxf + (size_t)a->ce_rows[first + i] * C, a->ce_x + (size_t)i * C, sizeof(float) * C);
     }

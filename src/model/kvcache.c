@@ -123,7 +123,7 @@ static void cache_append(KvCache *kc, int l, int N) {
 
 // x -> xmid = x + o_proj(attn(norm(x))), attention per row over its cache.
 static void attn_step(const Model *m, KvCache *kc, int l, const int *n_new, int N) {
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     int C = kc->C, D = kc->D, QD = kc->H * D;
     block_norm_forward(&m->cfg, kc->xn, kc->mean, kc->rstd, kc->x, w->input_layernorm,
                        w->input_layernorm_bias, N);
@@ -147,11 +147,11 @@ static void attn_step(const Model *m, KvCache *kc, int l, const int *n_new, int 
 // xmid -> x = xmid + ffn(norm(xmid)), with the layer's CAR route exactly
 // as model_forward applies it.
 static void ffn_step(const Model *m, KvCache *kc, int l, int N) {
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     block_norm_forward(&m->cfg, kc->xn, kc->mean, kc->rstd, kc->xmid, w->post_attention_layernorm,
                        w->post_attention_layernorm_bias, N);
     float *const *u = m->lora ? kc->lora_u : NULL;
-    block_ffn_forward(m, l, kc->xn, kc->gate, kc->up, kc->h, kc->c, u, kc->x, N);
+    block_ffn_forward(m, l, kc->xn, kc->gate, kc->up, kc->h, kc->c, u, kc->x, N, NULL);  // no packed neurons
     add_inplace(kc->x, kc->xmid, (size_t)N * kc->C);
 }
 

@@ -8,11 +8,14 @@
 #include "model/model.h"
 
 // y (N,out) = x (N,in) @ W^T + b;  W (out,in) as in HF / torch.nn.Linear.
-void linear_forward(float *y, const float *x, const float *W, const float *b,
-                    int N, int in, int out);
+// W is read in blocks of rows (16-bit blocks widened to float32 first); a
+// float32 W goes through the same blocks, so both give the same result.
+void linear_forward(float *y, const float *x, Mat W, const float *b, int N, int in, int out);
 // dx (N,in) += dy @ W;  dW (out,in) += dy^T @ x;  db (out) += colsum(dy).
-void linear_backward(float *dx, float *dW, float *db, const float *dy,
-                     const float *x, const float *W, int N, int in, int out);
+void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x, Mat W,
+                     int N, int in, int out);
+// A float32 matrix as a Mat.
+static inline Mat mat_f32(const float *p) { return (Mat){(void *)p, DTYPE_F32}; }
 
 // LoRA branch of a linear (model.h): u (N,r) = x (N,in) @ A^T,
 // y (N,out) += scale * u @ B^T.
@@ -112,7 +115,7 @@ void route_backward(float *dx, float *dw, float *db, const float *dc, const floa
                     const float *x, const float *w, float scale, int N, int C);
 
 // x (N,C) = E[tokens]; dE[tokens[n]] += dx[n].
-void embedding_forward(float *x, const float *E, const int *tokens, int N, int C);
+void embedding_forward(float *x, Mat E, const int *tokens, int N, int C);
 void embedding_backward(float *dE, const float *dx, const int *tokens, int N, int C);
 
 // Weighted cross-entropy; logits (N,V) are overwritten by

@@ -1,24 +1,60 @@
-// Linear layers: every product is one cblas_sgemm over all N tokens.
+// Linear layers: every product is cblas_sgemm over all N tokens, taking W
+// in blocks of rows. A 16-bit block is widened into a float32 scratch just
+// before its product, so a frozen BF16/F16 matrix never exists in float32
+// as a whole; a float32 W is used in place with the same blocks, so the two
+// storages give bit-identical results on the same values.
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/layers.h"
+#include "util/alloc.h"
+#include "util/half.h"
 
-void linear_forward(float *y, const float *x, const float *W, const float *b,
-                    int N, int in, int out) {
-    if (b) {
-        for (int n = 0; n < N; n++) memcpy(y + (size_t)n * out, b, sizeof(float) * out);
-    }
-    // y (N,out) = x (N,in) @ W^T (in,out)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1.0f, x, in, W, in,
-                b ? 1.0f : 0.0f, y, out);
+#define BLOCK_FLOATS (1 << 20)  // 4 MB of float32 per block of W
+
+static int block_rows(int in) {
+    int r = BLOCK_FLOATS / in;
+    return r < 16 ? 16 : r;
 }
 
-void linear_backward(float *dx, float *dW, float *db, const float *dy,
-                     const float *x, const float *W, int N, int in, int out) {
-    if (dx)  // dx (N,in) += dy (N,out) @ W (out,in)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1.0f, dy, out, W,
-                    in, 1.0f, dx, in);
+// Rows r0 .. r0+n-1 of W (out,in) as float32: in place, or widened into a
+// scratch that grows to the largest block seen (calls are sequential).
+static const float *mat_rows(Mat W, int in, int r0, int n) {
+    static float *scratch;
+    static size_t cap;
+    size_t need = (size_t)n * in, at = (size_t)r0 * in;
+    if (W.dt == DTYPE_F32) return (const float *)W.p + at;
+    if (need > cap) {
+        free(scratch);
+        scratch = falloc(need);
+        cap = need;
+    }
+    half_widen((const uint16_t *)W.p + at, W.dt == DTYPE_BF16, need, scratch);
+    return scratch;
+}
+
+void linear_forward(float *y, const float *x, Mat W, const float *b, int N, int in, int out) {
+    if (b)
+        for (int n = 0; n < N; n++) memcpy(y + (size_t)n * out, b, sizeof(float) * out);
+    int R = block_rows(in);
+    for (int r0 = 0; r0 < out; r0 += R) {
+        int nr = out - r0 < R ? out - r0 : R;
+        // y[:, r0:r0+nr] (N,nr) = x (N,in) @ W[r0:r0+nr]^T (in,nr)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, nr, in, 1.0f, x, in,
+                    mat_rows(W, in, r0, nr), in, b ? 1.0f : 0.0f, y + r0, out);
+    }
+}
+
+void linear_backward(float *dx, float *dW, float *db, const float *dy, const float *x, Mat W,
+                     int N, int in, int out) {
+    int R = block_rows(in);
+    for (int r0 = 0; dx && r0 < out; r0 += R) {
+        int nr = out - r0 < R ? out - r0 : R;
+        // dx (N,in) += dy[:, r0:r0+nr] (N,nr) @ W[r0:r0+nr] (nr,in)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, nr, 1.0f, dy + r0, out,
+                    mat_rows(W, in, r0, nr), in, 1.0f, dx, in);
+    }
     if (dW)  // dW (out,in) += dy^T (out,N) @ x (N,in)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, N, 1.0f, dy, out, x, in,
                     1.0f, dW, in);

@@ -31,14 +31,16 @@ void lora_backward(float *dx, float *dA, float *dB, float *t, const float *dy, c
                     dx, in);
 }
 
-// The weight matrix a target adapts in layer l (W (out, in)).
+// The tensor a target adapts in layer l, made float32 (merging writes it).
 static float *lora_weight(Model *m, int l, LoraTarget t) {
-    LayerWeights *w = &m->w.layers[l];
-    float *const by_target[LORA_N] = {[LORA_Q] = w->q_proj,     [LORA_K] = w->k_proj,
-                                      [LORA_V] = w->v_proj,     [LORA_QKV] = w->qkv,
-                                      [LORA_O] = w->o_proj,     [LORA_GATE] = w->gate_proj,
-                                      [LORA_UP] = w->up_proj,   [LORA_DOWN] = w->down_proj};
-    return by_target[t];
+    static const size_t slot[LORA_N] = {
+        [LORA_Q] = offsetof(LayerParams, q_proj),       [LORA_K] = offsetof(LayerParams, k_proj),
+        [LORA_V] = offsetof(LayerParams, v_proj),       [LORA_QKV] = offsetof(LayerParams, qkv),
+        [LORA_O] = offsetof(LayerParams, o_proj),       [LORA_GATE] = offsetof(LayerParams, gate_proj),
+        [LORA_UP] = offsetof(LayerParams, up_proj),     [LORA_DOWN] = offsetof(LayerParams, down_proj)};
+    int i = model_tensor_at(m, l, slot[t]);
+    model_tensor_to_f32(m, i);
+    return model_tensor_f32(m, i);
 }
 
 void model_lora_merge(Model *m) {

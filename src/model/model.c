@@ -109,11 +109,18 @@ void acts_free(Acts *a) {
     ffree_layers(a->lora_u, a->lora_rank ? L * LORA_N : 0, sh);
     float *flat[] = {a->lora_t, a->emb, a->mean_e, a->rstd_e, a->xf, a->meanf, a->rstdf,
                      a->logits, a->rope_cos, a->rope_sin, (float *)a->mask.alibi, a->qkv,
-                     a->dbias, a->ce_x, a->ce_w, a->dxf, a->dx, a->dx2, a->dxn, a->dq, a->dk, a->dv,
+                     a->dbias, a->ce_x, a->ce_w, a->dxf, a->pk_a, a->pk_b, a->pk_bias, a->dx, a->dx2, a->dxn, a->dq, a->dk, a->dv,
                      a->dctx, a->datt, a->dgate, a->dup, a->dh, a->dc};
     for (size_t i = 0; i < sizeof flat / sizeof *flat; i++) free(flat[i]);
     free(a->ce_rows), free(a->ce_tg);
     memset(a, 0, sizeof *a);
+}
+
+// Scratch for packed FFN neurons, on the first forward that needs it.
+static void acts_packed_reserve(Acts *a, const Model *m) {
+    if (!m->packed || a->pk_a) return;
+    size_t nf = (size_t)a->B * a->T * m->cfg.intermediate_size;
+    a->pk_a = falloc(nf), a->pk_b = falloc(nf), a->pk_bias = falloc((size_t)m->cfg.intermediate_size);
 }
 
 // Adapter buffers for the model's LoRA rank, on the first forward that
@@ -136,7 +143,7 @@ static void add_inplace(float *y, const float *x, size_t n) {
 // x[l] -> xmid = x[l] + o_proj(attn(norm(x[l])))
 static void attn_block_forward(const Model *m, Acts *a, int l, Dims d, int b, int t) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     float *const *u = block_lora_bufs(m, a, l);
     block_norm_forward(c, a->xn1[l], a->mean1[l], a->rstd1[l], a->x[l], w->input_layernorm,
                        w->input_layernorm_bias, d.N);
@@ -156,11 +163,12 @@ static void attn_block_forward(const Model *m, Acts *a, int l, Dims d, int b, in
 // inputs are scaled by the gate.
 static void ffn_block_forward(const Model *m, Acts *a, int l, Dims d) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     block_norm_forward(c, a->xn2[l], a->mean2[l], a->rstd2[l], a->xmid[l],
                        w->post_attention_layernorm, w->post_attention_layernorm_bias, d.N);
+    FfnScratch pk = {a->pk_a, a->pk_b, a->pk_bias};
     block_ffn_forward(m, l, a->xn2[l], a->gate[l], a->up[l], a->h[l], a->route_c[l],
-                      block_lora_bufs(m, a, l), a->x[l + 1], d.N);
+                      block_lora_bufs(m, a, l), a->x[l + 1], d.N, &pk);
     add_inplace(a->x[l + 1], a->xmid[l], (size_t)d.N * d.C);
 }
 
@@ -176,6 +184,7 @@ void model_forward(const Model *m, Acts *a, const int *tokens, int b, int t) {
     if (t != a->t && a->rope_cos) rope_tables(a->rope_cos, a->rope_sin, t, d.D, c);
     a->b = b, a->t = t;
     acts_lora_reserve(a, m);
+    acts_packed_reserve(a, m);
     block_embed_forward(m, a->x[0], a->emb, a->mean_e, a->rstd_e, tokens, d.N);  // (N,C)
     for (int l = 0; l < c->num_hidden_layers; l++) model_layer_forward(m, a, l);
     int L = c->num_hidden_layers;

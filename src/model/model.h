@@ -57,10 +57,20 @@ typedef struct {
     int attention_out_bias;   // o_proj carries a bias (llama attention_bias)
 } ModelConfig;
 
-// Pointers to the tensors of one block. Used for parameters and for their
-// gradients; a NULL gradient pointer means "frozen: compute no gradient".
-// A family uses a subset: llama has no norm biases, no fused qkv and no FFN
-// biases; bloom has qkv instead of q/k/v_proj and no gate_proj.
+// How a weight matrix is stored: float32 (trainable tensors, models loaded
+// as float32), or bfloat16 / float16 as published (frozen tensors mapped
+// from safetensors), widened block by block just before each product.
+typedef enum { DTYPE_F32 = 0, DTYPE_BF16 = 1, DTYPE_F16 = 2 } DType;
+
+typedef struct {
+    void *p;     // (rows, cols) row-major in dtype dt
+    DType dt;
+} Mat;
+
+// Gradients of the tensors of one block (float32). A NULL pointer means
+// "frozen: compute no gradient". A family uses a subset: llama has no norm
+// biases, no fused qkv and no FFN biases; bloom has qkv instead of
+// q/k/v_proj and no gate_proj.
 typedef struct {
     float *input_layernorm, *input_layernorm_bias;                    // (C), (C)
     float *q_proj, *q_bias;           // (H*D, C), (H*D)
@@ -82,6 +92,34 @@ typedef struct {
     LayerWeights *layers;         // [L]
 } ModelWeights;
 
+// The parameters themselves, as the forward pass reads them: the same
+// tensors, matrices as stored (Mat), 1-D tensors always float32.
+typedef struct {
+    float *input_layernorm, *input_layernorm_bias;
+    Mat q_proj;
+    float *q_bias;
+    Mat k_proj;
+    float *k_bias;
+    Mat v_proj;
+    float *v_bias;
+    Mat qkv;
+    float *qkv_bias;
+    Mat o_proj;
+    float *o_bias;
+    float *post_attention_layernorm, *post_attention_layernorm_bias;
+    Mat gate_proj, up_proj;
+    float *up_bias;
+    Mat down_proj;
+    float *down_bias;
+} LayerParams;
+
+typedef struct {
+    Mat embed_tokens;
+    float *embed_norm, *embed_norm_bias, *norm, *norm_bias;
+    Mat lm_head;                  // the embedding's storage when tied
+    LayerParams *layers;          // [L]
+} ModelParams;
+
 // One named tensor inside a flat buffer, named and shaped like the HF tensor.
 typedef struct {
     char name[96];
@@ -90,7 +128,12 @@ typedef struct {
     size_t offset;  // in floats, into the flat buffer
     size_t numel;
     int layer;      // block index, -1 for embeddings / final norm / lm_head
-    size_t slot;    // byte offset of its pointer in LayerWeights (or ModelWeights)
+    size_t slot;    // byte offset of its gradient pointer in LayerWeights (or ModelWeights)
+    size_t pslot;   // byte offset of its view in LayerParams (or ModelParams)
+    void *data;     // its values: into Model.data, an own buffer or a mapping
+    DType dtype;
+    int owned;      // data is this tensor's own allocation (freed with the model)
+    int readonly;   // data is in a read-only file mapping shared with other processes
 } TensorInfo;
 
 // FFN neuron classes relative to one micro-batch's direction (CAR routing).
@@ -131,15 +174,30 @@ typedef struct {
 // (in, out) of the linear that target t adapts in a model of config c.
 void model_lora_dims(const ModelConfig *c, LoraTarget t, int *in, int *out);
 
+// FFN neurons whose current values live outside the model's tensors — in
+// the trainer's packed buffer — for layers trained neuron by neuron: their
+// rows of gate_proj and up_proj, up-bias entries and columns of down_proj
+// (as rows). The forward and backward passes read these instead of the
+// tensors' (frozen, possibly 16-bit) values for those neurons.
+typedef struct {
+    int n;                          // 0: the layer's tensors hold every value
+    const int *neuron;              // [n] which neurons
+    const float *gate, *up, *down;  // (n, C) each; gate NULL for bloom
+    const float *up_bias;           // (n) bloom; NULL for llama
+} FfnPacked;
+
 typedef struct {
     ModelConfig cfg;
     FfnRoute *route;      // [L] or NULL; set per micro-batch by the trainer
+    const FfnPacked *packed;  // [L] or NULL; set by the trainer
     const LoraSet *lora;  // or NULL
     int n_tensors;
     TensorInfo *tensors;  // HF order: embed, per layer ..., norm, lm_head
-    float *data;          // all parameters, contiguous
+    float *data;          // all parameters, contiguous, when model_init made them
     size_t numel;
-    ModelWeights w;       // views into data
+    ModelParams w;        // views of every tensor's storage
+    void *keep;           // what read-only tensors point into (e.g. a file mapping),
+    void (*keep_free)(void *);  // released by model_free
 } Model;
 
 // Fills what a family implies and what a config may leave out: head_dim
@@ -151,8 +209,31 @@ void model_config_finish(ModelConfig *cfg);
 // offending field and returns LM_EUSAGE.
 int model_config_check(const ModelConfig *cfg);
 
-// Allocates parameters (zeroed) and builds the tensor table and views.
+// Allocates parameters (zeroed, float32, contiguous in m->data) and builds
+// the tensor table and views.
 void model_init(Model *m, const ModelConfig *cfg);
+// Points tensor i at storage data of dtype dt (not owned unless `owned`;
+// `readonly` for a shared read-only mapping); 1-D tensors must be float32.
+// Call model_params_bind once all are set.
+void model_tensor_set(Model *m, int i, void *data, DType dt, int owned, int readonly);
+// (Re)builds m->w from the tensors' storage.
+void model_params_bind(Model *m);
+// Gives tensor i writable float32 storage of its own (widened or copied
+// from its storage) and rebinds; a no-op when it has that already.
+// Trainable tensors need this.
+void model_tensor_to_f32(Model *m, int i);
+// The index of the tensor whose view sits at byte pslot of layer l's
+// LayerParams (l < 0: of ModelParams), or -1.
+int model_tensor_at(const Model *m, int l, size_t pslot);
+// Drops this process's pages of a read-only mapped tensor that nothing will
+// read again (the file keeps them; a later read faults them back in).
+void model_tensor_release(const Model *m, int i);
+// Tensor i's float32 values, or NULL when it is stored in 16 bits.
+float *model_tensor_f32(const Model *m, int i);
+// Values [start, start + n) of tensor i, widened to float32.
+void model_tensor_read(const Model *m, int i, size_t start, size_t n, float *out);
+// Bytes of parameter storage the model holds: in float32 / in 16 bits.
+void model_storage_bytes(const Model *m, size_t *f32, size_t *half);
 // The tensor table alone (data NULL, no views): names, shapes and offsets
 // of a model too large to allocate, e.g. to write it tensor by tensor.
 // model_free releases it.
@@ -205,6 +286,8 @@ typedef struct {
     float **lora_u;     // [L*LORA_N] A x of each adapter, allocated on
                         // the first forward with adapters           (B,T,r)
     float *lora_t;      // backward scratch                          (B,T,r)
+    float *pk_a, *pk_b; // packed FFN neurons (Model.packed): scratch  (B,T,F) each
+    float *pk_bias;     // (F) the up bias with the packed neurons' values
     int lora_rank;      // rank lora_u was allocated for
     float *xf;          // final norm output                          (B,T,C)
     float *meanf, *rstdf;  //                                         (B,T)
@@ -282,6 +365,8 @@ typedef struct {
     const FfnBlock *block;
     float *d_route_w;      // (C) or NULL
     float *d_route_b;      // (1) or NULL
+    int n_chunk;           // >= 1: the rows come in chunks; BackwardOpts.grad_hook
+                           // (layer, c, 0) sets `block` for chunk c before its rows
 } FfnGrad;
 
 typedef struct {
@@ -292,6 +377,14 @@ typedef struct {
     FfnGrad *ffn;        // [L] or NULL: FFN weight gradients come from here
                          // (the gate/up/down pointers of g must be NULL)
     const LoraGrad *lora;  // [L*LORA_N] or NULL: gradients of the adapters
+    // Optional: called with done = 0 before and done = 1 after each stretch
+    // of the pass that computes weight gradients: part -1 around a whole
+    // layer (L: the final norm and head, then the blocks top-down), part c
+    // around chunk c of a layer's FFN neuron rows (FfnGrad.n_chunk) — so a
+    // trainer can point the next gradients somewhere and reduce the
+    // finished ones while the pass goes on.
+    void (*grad_hook)(void *ctx, int layer, int part, int done);
+    void *grad_ctx;
 } BackwardOpts;
 
 // Accumulates (+=) gradients into the non-NULL pointers of g.

@@ -45,28 +45,34 @@ static void block_grad(float *out, float *G, const float *src, const float *X, D
 // a->dh as scratch (free once the activation's backward has run); for
 // bloom a->dgate holds dL/d(pre-activation), whose column sums are the
 // up-bias gradient.
-static void ffn_select_grads(const Acts *a, int l, Dims d, const FfnGrad *fg) {
-    for (int k = 0; k < fg->n_block; k++) {
-        const FfnBlock *b = &fg->block[k];
-        if (b->n == 0) continue;
-        block_grad(b->d_down, a->dh, a->h[l], a->dx, d, b);    // h^T dL/dx[l+1]
-        block_grad(b->d_up, a->dh, a->dup, a->xn2[l], d, b);   // dup^T xn2
-        if (b->d_gate) block_grad(b->d_gate, a->dh, a->dgate, a->xn2[l], d, b);
-        if (b->d_up_bias) colsum_add(b->d_up_bias, a->dgate, d.N, d.F, b->neuron, b->n);
+static void ffn_select_grads(const Acts *a, int l, Dims d, const FfnGrad *fg, const BackwardOpts *o) {
+    for (int c = 0; c < (fg->n_chunk > 0 ? fg->n_chunk : 1); c++) {
+        if (o->grad_hook) o->grad_hook(o->grad_ctx, l, c, 0);  // points fg->block at chunk c
+        for (int k = 0; k < fg->n_block; k++) {
+            const FfnBlock *b = &fg->block[k];
+            if (b->n == 0) continue;
+            block_grad(b->d_down, a->dh, a->h[l], a->dx, d, b);    // h^T dL/dx[l+1]
+            block_grad(b->d_up, a->dh, a->dup, a->xn2[l], d, b);   // dup^T xn2
+            if (b->d_gate) block_grad(b->d_gate, a->dh, a->dgate, a->xn2[l], d, b);
+            if (b->d_up_bias) colsum_add(b->d_up_bias, a->dgate, d.N, d.F, b->neuron, b->n);
+        }
+        if (o->grad_hook) o->grad_hook(o->grad_ctx, l, c, 1);
     }
 }
 
 // dh -> dgate, dup (dL/d bias-free products) and dc; bloom's up-bias
 // gradient.
 static void ffn_act_backward(const Model *m, Acts *a, int l, Dims d, LayerWeights *gw) {
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     const FfnRoute *rt = block_route(m, l);
+    const FfnPacked *pk = block_packed(m, l);
     ActRoute ar = {rt ? rt->cls : NULL, a->route_c[l], rt ? rt->scale : 0.0f};
     size_t NF = (size_t)d.N * d.F;
     zero(a->dup, NF);
     zero(a->dc, (size_t)d.N);
     if (m->cfg.architecture == ARCH_BLOOM) {
-        gelu_backward(a->dup, a->dgate, a->dc, a->dh, a->up[l], w->up_bias, d.N, d.F, rt ? &ar : NULL);
+        const float *bias = pk ? packed_up_bias(w, pk, d.F, a->pk_bias) : w->up_bias;
+        gelu_backward(a->dup, a->dgate, a->dc, a->dh, a->up[l], bias, d.N, d.F, rt ? &ar : NULL);
         if (gw->up_bias) colsum_add(gw->up_bias, a->dgate, d.N, d.F, NULL, d.F);
         return;
     }
@@ -78,24 +84,34 @@ static void ffn_act_backward(const Model *m, Acts *a, int l, Dims d, LayerWeight
 static void ffn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWeights *gw,
                                const BackwardOpts *o, int need_dx) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     const FfnRoute *rt = block_route(m, l);
     const FfnGrad *fg = o->ffn ? &o->ffn[l] : NULL;
     float *const *u = block_lora_bufs(m, a, l);
+    const FfnPacked *pk = block_packed(m, l);
     zero(a->dh, (size_t)d.N * d.F);
-    block_linear_backward(m, l, LORA_DOWN, a->dh, gw->down_proj, gw->down_bias, a->dx, a->h[l],
-                          w->down_proj, d.N, d.F, d.C, o->lora, u, a->lora_t);
+    if (pk)  // the neurons' weights are packed: none of the layer's FFN tensors is trained
+        packed_down_backward(a->dh, a->dx, w->down_proj, pk, d.N, d.F, d.C, a->pk_b);
+    else
+        block_linear_backward(m, l, LORA_DOWN, a->dh, gw->down_proj, gw->down_bias, a->dx, a->h[l],
+                              w->down_proj, d.N, d.F, d.C, o->lora, u, a->lora_t);
     if (o->ffn_hook) o->ffn_hook(o->hook_ctx, l, a->h[l], a->dh, d.N, d.F);
     ffn_act_backward(m, a, l, d, gw);
-    if (fg && fg->n_block) ffn_select_grads(a, l, d, fg);
+    if (fg && fg->n_block) ffn_select_grads(a, l, d, fg, o);
     int need_dxn = need_dx || gw->post_attention_layernorm || gw->post_attention_layernorm_bias;
     float *dxn = need_dxn ? a->dxn : NULL;  // (N,C)
     if (dxn) zero(dxn, (size_t)d.N * d.C);
-    if (c->architecture != ARCH_BLOOM)
-        block_linear_backward(m, l, LORA_GATE, dxn, gw->gate_proj, NULL, a->dgate, a->xn2[l],
-                              w->gate_proj, d.N, d.C, d.F, o->lora, u, a->lora_t);
-    block_linear_backward(m, l, LORA_UP, dxn, gw->up_proj, NULL, a->dup, a->xn2[l], w->up_proj,
-                          d.N, d.C, d.F, o->lora, u, a->lora_t);
+    if (pk) {
+        if (c->architecture != ARCH_BLOOM)
+            packed_proj_backward(dxn, a->dgate, w->gate_proj, pk, pk->gate, d.N, d.C, d.F, a->pk_a, a->pk_b);
+        packed_proj_backward(dxn, a->dup, w->up_proj, pk, pk->up, d.N, d.C, d.F, a->pk_a, a->pk_b);
+    } else {
+        if (c->architecture != ARCH_BLOOM)
+            block_linear_backward(m, l, LORA_GATE, dxn, gw->gate_proj, NULL, a->dgate, a->xn2[l],
+                                  w->gate_proj, d.N, d.C, d.F, o->lora, u, a->lora_t);
+        block_linear_backward(m, l, LORA_UP, dxn, gw->up_proj, NULL, a->dup, a->xn2[l], w->up_proj,
+                              d.N, d.C, d.F, o->lora, u, a->lora_t);
+    }
     if (rt)
         route_backward(dxn, fg ? fg->d_route_w : NULL, fg ? fg->d_route_b : NULL, a->dc,
                        a->route_c[l], a->xn2[l], rt->w, rt->scale, d.N, d.C);
@@ -117,7 +133,7 @@ static int attn_has_grads(const LayerWeights *g, const LoraGrad *lg, int l) {
 static void attn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWeights *gw,
                                 const LoraGrad *lg, int need_dx) {
     const ModelConfig *c = &m->cfg;
-    const LayerWeights *w = &m->w.layers[l];
+    const LayerParams *w = &m->w.layers[l];
     float *const *u = block_lora_bufs(m, a, l);
     int b = a->b, t = a->t;
     zero(a->dctx, (size_t)d.N * d.QD);
@@ -179,8 +195,10 @@ void model_backward(const Model *m, Acts *a, const int *tokens, ModelWeights *g,
     static const BackwardOpts none = {0};
     const BackwardOpts *o = opts ? opts : &none;
     Dims d = dims_of(&m->cfg, a->b, a->t);
-    int embed = o->stop_layer == 0 && embed_has_grads(g);
+    int embed = o->stop_layer == 0 && embed_has_grads(g), L = m->cfg.num_hidden_layers;
+    if (o->grad_hook) o->grad_hook(o->grad_ctx, L, -1, 0);
     head_backward(m, a, d, g);
+    if (o->grad_hook) o->grad_hook(o->grad_ctx, L, -1, 1);
     for (int l = m->cfg.num_hidden_layers - 1; l >= o->stop_layer; l--) {
         LayerWeights *gw = &g->layers[l];
         // Below the stop layer nothing needs gradients, so the stop layer
@@ -188,9 +206,11 @@ void model_backward(const Model *m, Acts *a, const int *tokens, ModelWeights *g,
         int below = l > o->stop_layer || (l == 0 && embed);
         int attn = below || attn_has_grads(gw, o->lora, l);
         // the shared buffers still hold the top layer from the forward pass
-        if (a->recompute && l < m->cfg.num_hidden_layers - 1) model_layer_forward(m, a, l);
+        if (a->recompute && l < L - 1) model_layer_forward(m, a, l);
+        if (o->grad_hook) o->grad_hook(o->grad_ctx, l, -1, 0);
         ffn_block_backward(m, a, l, d, gw, o, attn);
         if (attn) attn_block_backward(m, a, l, d, gw, o->lora, below);
+        if (o->grad_hook) o->grad_hook(o->grad_ctx, l, -1, 1);
     }
     if (embed) embed_backward(m, a, d, g, tokens);
 }

@@ -1,7 +1,11 @@
 // Parameter storage: one flat float buffer plus a table of Hugging Face
 // named tensors, so checkpoints, optimizers and allreduces can treat the
 // model as either named tensors or one contiguous array.
+#define _DEFAULT_SOURCE  // madvise
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +14,7 @@
 
 #include "util/alloc.h"
 #include "util/err.h"
+#include "util/half.h"
 #include "util/rng.h"
 
 static const char *const MODEL_TYPES[] = {"llama", "mistral", "qwen2", "bloom"};
@@ -78,10 +83,12 @@ int model_config_check(const ModelConfig *cfg) {
 
 // layer < 0: a model-level tensor whose pointer sits at `slot` bytes into
 // ModelWeights; else at `slot` bytes into that layer's LayerWeights.
-static void add_tensor(Model *m, const char *name, int64_t d0, int64_t d1, int layer, size_t slot) {
+static void add_tensor(Model *m, const char *name, int64_t d0, int64_t d1, int layer, size_t slot,
+                       size_t pslot) {
     TensorInfo *t = &m->tensors[m->n_tensors++];
     t->layer = layer;
     t->slot = slot;
+    t->pslot = pslot;
     snprintf(t->name, sizeof t->name, "%s", name);
     t->ndim = d1 ? 2 : 1;
     t->shape[0] = d0;
@@ -91,14 +98,15 @@ static void add_tensor(Model *m, const char *name, int64_t d0, int64_t d1, int l
     m->numel += t->numel;
 }
 
-#define LW(field) offsetof(LayerWeights, field)
-#define MW(field) offsetof(ModelWeights, field)
+// Where a tensor's gradient pointer and parameter view go.
+#define LW(field) offsetof(LayerWeights, field), offsetof(LayerParams, field)
+#define MW(field) offsetof(ModelWeights, field), offsetof(ModelParams, field)
 
-// One block's tensors: HF name suffix, shape, where its pointer goes.
+// One block's tensors: HF name suffix, shape, where its pointers go.
 typedef struct {
     const char *suffix;
     int64_t d0, d1;
-    size_t slot;
+    size_t slot, pslot;
 } BlockTensor;
 
 static void add_block(Model *m, const char *prefix, int l, const BlockTensor *bt, int n) {
@@ -106,7 +114,7 @@ static void add_block(Model *m, const char *prefix, int l, const BlockTensor *bt
     for (int i = 0; i < n; i++) {
         if (!bt[i].d0) continue;  // absent in this configuration
         snprintf(name, sizeof name, "%s%d.%s", prefix, l, bt[i].suffix);
-        add_tensor(m, name, bt[i].d0, bt[i].d1, l, bt[i].slot);
+        add_tensor(m, name, bt[i].d0, bt[i].d1, l, bt[i].slot, bt[i].pslot);
     }
 }
 
@@ -213,17 +221,84 @@ void model_table_init(Model *m, const ModelConfig *cfg) {
     build_table(m);
 }
 
+void model_tensor_set(Model *m, int i, void *data, DType dt, int owned, int readonly) {
+    TensorInfo *t = &m->tensors[i];
+    if (t->owned) free(t->data);
+    t->data = data, t->dtype = dt, t->owned = owned, t->readonly = readonly;
+}
+
+void model_params_bind(Model *m) {
+    free(m->w.layers);
+    memset(&m->w, 0, sizeof m->w);
+    m->w.layers = xcalloc((size_t)m->cfg.num_hidden_layers, sizeof(LayerParams));
+    for (int i = 0; i < m->n_tensors; i++) {
+        const TensorInfo *t = &m->tensors[i];
+        char *base = (t->layer < 0 ? (char *)&m->w : (char *)&m->w.layers[t->layer]) + t->pslot;
+        if (t->ndim == 2) *(Mat *)base = (Mat){t->data, t->dtype};
+        else *(float **)base = t->data;  // 1-D tensors are float32 (model_tensor_set)
+    }
+    if (m->cfg.tie_word_embeddings) m->w.lm_head = m->w.embed_tokens;
+}
+
 void model_init(Model *m, const ModelConfig *cfg) {
     model_table_init(m, cfg);
     m->data = falloc(m->numel);
-    model_weights_view(m, m->data, &m->w);
+    for (int i = 0; i < m->n_tensors; i++) model_tensor_set(m, i, m->data + m->tensors[i].offset, DTYPE_F32, 0, 0);
+    model_params_bind(m);
 }
 
 void model_free(Model *m) {
-    model_weights_free(&m->w);
+    for (int i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].owned) free(m->tensors[i].data);
+    if (m->keep_free) m->keep_free(m->keep);
+    free(m->w.layers);
     free(m->tensors);
     free(m->data);
     memset(m, 0, sizeof *m);
+}
+
+int model_tensor_at(const Model *m, int l, size_t pslot) {
+    for (int i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].layer == l && m->tensors[i].pslot == pslot) return i;
+    return -1;
+}
+
+float *model_tensor_f32(const Model *m, int i) {
+    const TensorInfo *t = &m->tensors[i];
+    return t->dtype == DTYPE_F32 ? t->data : NULL;  // may be read-only (TensorInfo.readonly)
+}
+
+void model_tensor_read(const Model *m, int i, size_t start, size_t n, float *out) {
+    const TensorInfo *t = &m->tensors[i];
+    if (t->dtype == DTYPE_F32) memcpy(out, (const float *)t->data + start, n * sizeof(float));
+    else half_widen((const uint16_t *)t->data + start, t->dtype == DTYPE_BF16, n, out);
+}
+
+void model_tensor_release(const Model *m, int i) {
+    const TensorInfo *t = &m->tensors[i];
+    if (!t->readonly) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = t->numel * (t->dtype == DTYPE_F32 ? 4 : 2);
+    uintptr_t lo = ((uintptr_t)t->data + page - 1) / page * page, hi = ((uintptr_t)t->data + bytes) / page * page;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);  // the file keeps them; a touch re-reads
+}
+
+void model_tensor_to_f32(Model *m, int i) {
+    const TensorInfo *t = &m->tensors[i];
+    if (t->dtype == DTYPE_F32 && !t->readonly) return;
+    float *own = falloc(t->numel);
+    model_tensor_read(m, i, 0, t->numel, own);
+    model_tensor_release(m, i);
+    model_tensor_set(m, i, own, DTYPE_F32, 1, 0);
+    model_params_bind(m);
+}
+
+void model_storage_bytes(const Model *m, size_t *f32, size_t *half) {
+    *f32 = *half = 0;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const TensorInfo *t = &m->tensors[i];
+        if (t->dtype == DTYPE_F32) *f32 += t->numel * 4;
+        else *half += t->numel * 2;
+    }
 }
 
 // Norm weights (the only 1-D weights of both families) start at 1 and
@@ -241,9 +316,19 @@ void model_init_random(Model *m, uint64_t seed, float std) {
         model_init_values(&m->tensors[i], &r, std, m->data + m->tensors[i].offset, m->tensors[i].numel);
 }
 
+// Over the float32 values in tensor order, whatever the storage: a 16-bit
+// model and its float32 widening are the same base.
 uint64_t model_checksum(const Model *m) {
     uint64_t h = 0x9E3779B97F4A7C15ull ^ m->numel;
-    const uint32_t *w = (const uint32_t *)m->data;  // float bits
-    for (size_t i = 0; i < m->numel; i++) h = (h ^ w[i]) * 0x100000001B3ull + (h >> 29);
+    enum { CHUNK = 1 << 16 };
+    float *buf = falloc(CHUNK);
+    for (int i = 0; i < m->n_tensors; i++)
+        for (size_t at = 0; at < m->tensors[i].numel; at += CHUNK) {
+            size_t n = m->tensors[i].numel - at < CHUNK ? m->tensors[i].numel - at : CHUNK;
+            model_tensor_read(m, i, at, n, buf);
+            const uint32_t *w = (const uint32_t *)buf;  // float bits
+            for (size_t j = 0; j < n; j++) h = (h ^ w[j]) * 0x100000001B3ull + (h >> 29);
+        }
+    free(buf);
     return h;
 }

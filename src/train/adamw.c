@@ -1,13 +1,14 @@
 #include "train/adamw.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 void adamw_update(float *p, const float *g, float *m, float *v, size_t n, double lr,
-                  const AdamWHyper *h, int64_t step, const unsigned char *decay) {
+                  const AdamWHyper *h, int64_t step, int decay) {
     double bc1 = 1.0 - pow(h->beta1, (double)(step + 1));
     double bc2 = 1.0 - pow(h->beta2, (double)(step + 1));
     float b1 = (float)h->beta1, b2 = (float)h->beta2;
-    float lr_f = (float)lr, wd = (float)h->weight_decay, eps = (float)h->eps;
+    float lr_f = (float)lr, wd = decay ? (float)h->weight_decay : 0.0f, eps = (float)h->eps;
     float inv_bc1 = (float)(1.0 / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) {
@@ -16,23 +17,32 @@ void adamw_update(float *p, const float *g, float *m, float *v, size_t n, double
         v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
         float mhat = m[i] * inv_bc1;
         float denom = sqrtf(v[i]) * inv_sqrt_bc2 + eps;
-        p[i] -= lr_f * (mhat / denom + (decay && decay[i] ? wd * p[i] : 0.0f));
+        p[i] -= lr_f * (mhat / denom + wd * p[i]);
     }
 }
 
-double grad_norm(const float *g, size_t n) {
-    // Fixed-order blocks then a serial sum: the same value for any thread
-    // count, so runs reproduce bit for bit.
-    enum { BLK = 4096 };
-    size_t nb = (n + BLK - 1) / BLK;
-    double total = 0;
-    for (size_t b = 0; b < nb; b++) {
-        size_t end = (b + 1) * BLK < n ? (b + 1) * BLK : n;
+void grad_norm_blocks(const float *g, size_t n, size_t b0, size_t b1, double *part) {
+    for (size_t b = b0; b < b1; b++) {
+        size_t end = (b + 1) * ADAMW_NORM_BLOCK < n ? (b + 1) * ADAMW_NORM_BLOCK : n;
         double s = 0;
-        for (size_t i = b * BLK; i < end; i++) s += (double)g[i] * g[i];
-        total += s;
+        for (size_t i = b * ADAMW_NORM_BLOCK; i < end; i++) s += (double)g[i] * g[i];
+        part[b] = s;
     }
+}
+
+double grad_norm_total(const double *part, size_t nb) {
+    double total = 0;
+    for (size_t b = 0; b < nb; b++) total += part[b];
     return sqrt(total);
+}
+
+double grad_norm(const float *g, size_t n) {
+    size_t nb = (n + ADAMW_NORM_BLOCK - 1) / ADAMW_NORM_BLOCK;
+    double *part = malloc(sizeof(double) * (nb + 1));
+    grad_norm_blocks(g, n, 0, nb, part);
+    double norm = grad_norm_total(part, nb);
+    free(part);
+    return norm;
 }
 
 double grad_clip(float *g, size_t n, double norm, double clip) {

@@ -2,8 +2,10 @@
 
 #include <cblas.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include "data/open.h"
@@ -98,10 +100,19 @@ static void bench_neurons(const Config *c, const Model *m, Neurons *nr) {
 }
 
 typedef struct {
-    double step, peak_rss_mb;
+    double step, rss_mb;
     StepTimes per_step;
     size_t packed;
 } BenchResult;
+
+// Resident memory of this process now (MB), from /proc/self/statm.
+static double rss_now_mb(void) {
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f && fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    if (f) fclose(f);
+    return (double)resident * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
+}
 
 static LmStatus time_mode(const Config *c, Model *m, const PackSpec *spec, const Batch *b,
                           BenchResult *out, Trainer *keep) {
@@ -109,6 +120,7 @@ static LmStatus time_mode(const Config *c, Model *m, const PackSpec *spec, const
     Schedule s = {SCHED_CONSTANT, 3e-4, 3e-4, 0, 1};
     Trainer tr;
     ActsOpts ao = {c->train.recompute, c->train.ce_chunk};
+    double rss0 = rss_now_mb();
     LM_TRY(trainer_init(&tr, m, b->b, b->t, &h, &s, 1.0, spec, &ao));
     StepStats st;
     for (int i = 0; i < c->bench.warmup; i++) trainer_step(&tr, b, NULL, 1, &st);
@@ -118,11 +130,9 @@ static LmStatus time_mode(const Config *c, Model *m, const PackSpec *spec, const
     out->step = (timer_now() - t0) / c->bench.steps;
     double k = 1.0 / c->bench.steps;
     out->per_step = (StepTimes){tr.times.forward * k, tr.times.backward * k, tr.times.allreduce * k,
-                                tr.times.optimizer * k};
+                                tr.times.optimizer * k, tr.times.comm_total * k};
     out->packed = tr.pack.n;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    out->peak_rss_mb = ru.ru_maxrss / 1024.0;
+    out->rss_mb = rss_now_mb() - rss0;  // pack, gradients, moments, activations
     if (keep) *keep = tr;
     else trainer_free(&tr);
     return LM_OK;
@@ -130,11 +140,12 @@ static LmStatus time_mode(const Config *c, Model *m, const PackSpec *spec, const
 
 static void print_result(const char *mode, const BenchResult *r, double flops, double peak, int n) {
     if (comm_rank() != 0) return;
-    printf("%-8s forward+loss %.1f ms | backward %.1f ms | allreduce %.1f ms (%zu bytes) | optimizer "
-           "%.1f ms\n", mode, r->per_step.forward * 1e3, r->per_step.backward * 1e3,
-           r->per_step.allreduce * 1e3, r->packed * sizeof(float), r->per_step.optimizer * 1e3);
-    printf("%-8s step %.1f ms | %.0f tokens/s | peak RSS %.0f MB", mode, r->step * 1e3,
-           n * comm_size() / r->step, r->peak_rss_mb);
+    printf("%-8s forward+loss %.1f ms | backward %.1f ms | gradient sums %.1f ms exposed of %.1f ms "
+           "(%zu bytes per micro-batch) | optimizer %.1f ms\n", mode, r->per_step.forward * 1e3,
+           r->per_step.backward * 1e3, r->per_step.allreduce * 1e3, r->per_step.comm_total * 1e3,
+           r->packed * sizeof(float), r->per_step.optimizer * 1e3);
+    printf("%-8s step %.1f ms | %.0f tokens/s | memory beyond the model %.0f MB", mode, r->step * 1e3,
+           n * comm_size() / r->step, r->rss_mb);
     if (flops > 0)  // MFU only where the FLOP count is the full model's
         printf(" | %.1f GFLOP/s | sgemm peak %.1f GFLOP/s | MFU %.1f%%", flops / r->step / 1e9, peak,
                100 * flops / r->step / 1e9 / peak);
@@ -169,6 +180,33 @@ static LmStatus bench_reader(const Config *c, int vocab) {
     return st;
 }
 
+// LoRA (lora.target, lora.layers) at the rank whose trainable entries come
+// closest to `budget` (the selective mode's), timed like the other modes.
+static LmStatus bench_lora_matched(const Config *c, Model *m, const Neurons *nr, const Batch *b,
+                                   size_t budget, double peak, int n) {
+    PackSpec spec = {.mode = "lora", .neurons = nr, .lora = pack_lora_spec(c)};
+    spec.lora.rank = 1;
+    ParamPack one;
+    LM_TRY(pack_build(&one, m, &spec));
+    size_t per_rank = one.n;
+    int cap = 1 << 30;
+    for (int k = 0; k < one.n_lora; k++) {
+        int side = one.lora[k].in < one.lora[k].out ? one.lora[k].in : one.lora[k].out;
+        cap = side < cap ? side : cap;
+    }
+    pack_free(&one);
+    long r = lround((double)budget / (double)per_rank);
+    spec.lora.rank = (int)(r < 1 ? 1 : r > cap ? cap : r);
+    if (comm_rank() == 0)
+        printf("lora     rank %d (lora.target %s) gives %zu trainable entries, nearest to the %s "
+               "mode's %zu\n", spec.lora.rank, c->lora.target.n ? "as configured" : "default",
+               per_rank * (size_t)spec.lora.rank, c->train.mode, budget);
+    BenchResult res;
+    LM_TRY(time_mode(c, m, &spec, b, &res, NULL));
+    print_result("lora", &res, 0, peak, n);
+    return LM_OK;
+}
+
 LmStatus bench_run(const Config *cfg) {
     Model m;
     LM_TRY(model_from_config(cfg, &m));
@@ -195,10 +233,12 @@ LmStatus bench_run(const Config *cfg) {
                      .routing = cfg->routing.enabled, .scale = (float)cfg->routing.scale};
     BenchResult sel, full;
     LmStatus st = LM_OK;
-    if (strcmp(cfg->train.mode, "full")) {  // the selective mode first: its peak RSS is its own
+    if (strcmp(cfg->train.mode, "full")) {
         bench_neurons(cfg, &m, &nr);
         st = time_mode(cfg, &m, &spec, &batch, &sel, NULL);
         if (st == LM_OK) print_result(cfg->train.mode, &sel, 0, peak, n);
+        if (st == LM_OK && strcmp(cfg->train.mode, "lora") && strcmp(cfg->train.mode, "layers"))
+            st = bench_lora_matched(cfg, &m, &nr, &batch, sel.packed, peak, n);
     }
     Trainer tr;
     PackSpec fs = {.mode = "full"};

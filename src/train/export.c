@@ -33,7 +33,7 @@ static void exported_free(Exported *e) {
     pack_free(&e->p);
     neurons_free(&e->nr);
     ckpt_landermt_free(&e->ck);
-    if (e->m.data) model_free(&e->m);
+    if (e->m.tensors) model_free(&e->m);
 }
 
 // Base (model.checkpoint) + the training checkpoint's entries.
@@ -44,9 +44,13 @@ static LmStatus from_training(const Config *c, const char *in, Exported *e) {
     memset(&ts, 0, sizeof ts);
     PackSpec spec;
     LmStatus st = pack_spec_config(c, &e->nr, &spec);
+    spec.values_only = 1, spec.node_shared = 0;
     if (st == LM_OK) st = pack_build(&e->p, &e->m, &spec);
+    ts.packed_borrow = 1, ts.packed_cap = e->p.n, ts.packed_into[0] = e->p.param;  // values only
     if (st == LM_OK) st = ckpt_read(in, &e->m, &ts);
     if (st == LM_OK) st = pack_restore(&e->p, &e->m, &ts, base, c->model.checkpoint, in);
+    if (st == LM_OK) pack_scatter(&e->p, &e->m);  // trained neurons into the model's tensors
+    e->m.packed = NULL;
     if (st == LM_OK && e->p.n_lora) e->m.lora = &e->p.lora_set, model_lora_merge(&e->m);
     train_state_free(&ts);
     for (int i = 0; i < c->data.directions.n; i++) e->dirs[i] = c->data.directions.item[i];
@@ -64,8 +68,7 @@ static LmStatus from_model(ModelSource *src, Exported *e) {
 }
 
 static LmStatus fill_from_model(void *ctx, int tensor, size_t start, size_t n, float *out) {
-    const Model *m = ctx;
-    memcpy(out, m->data + m->tensors[tensor].offset + start, n * sizeof(float));
+    model_tensor_read(ctx, tensor, start, n, out);
     return LM_OK;
 }
 

@@ -117,9 +117,10 @@ static LmStatus trainer_setup(Run *r) {
                         c->train.grad_clip, &spec, &ao));
     r->tr.micro_delay = c->debug.micro_batch_delay;
     if (comm_rank() == 0)
-        printf("train.mode %s: %zu trainable entries of %zu parameters (%.2f%%); allreduce %zu "
-               "bytes per step\n", c->train.mode, r->tr.pack.n, r->model.numel,
-               100.0 * (double)r->tr.pack.n / (double)r->model.numel, r->tr.pack.n * sizeof(float));
+        printf("train.mode %s: %zu trainable entries of %zu parameters (%.2f%%); gradient sums of "
+               "%zu bytes per micro-batch in %d buckets\n", c->train.mode, r->tr.pack.n, r->model.numel,
+               100.0 * (double)r->tr.pack.n / (double)r->model.numel, r->tr.pack.n * sizeof(float),
+               r->tr.pack.n_bucket);
     return LM_OK;
 }
 
@@ -133,6 +134,8 @@ static LmStatus run_setup(Run *r) {
         lm_hint("every rank needs at least one sequence per step: raise train.batch_size");
         return LM_EUSAGE;
     }
+    r->mem_start = mem_node_measured(NULL);
+    LM_TRY(mem_check_run(c, &r->mem));  // refuses a run that cannot fit, before allocating
     LM_TRY(model_from_config(c, &r->model));
     r->base_checksum = model_checksum(&r->model);
     LM_TRY(check_sizes(r));
@@ -146,7 +149,7 @@ static LmStatus run_setup(Run *r) {
 
 static void run_free(Run *r) {
     if (r->tr.model) trainer_free(&r->tr);
-    if (r->model.data) model_free(&r->model);
+    if (r->model.tensors) model_free(&r->model);
     streamset_close(&r->ss);
     neurons_free(&r->neurons);
     train_state_free(&r->hist);
@@ -232,6 +235,7 @@ static LmStatus run_iteration(Run *r, int64_t it, int last) {
     }
     if (c->train.log_every > 0 && (r->tr.step % c->train.log_every == 0 || s.skipped))
         log_step(r, &s, 1000.0 * (timer_now() - t0));
+    if (it == r->it_start + 1) mem_report(&r->mem, r->mem_start);  // everything is allocated and touched by now
     LM_TRY(after_step(r, &s, last));
     if (c->debug.exit_at_step == it) raise(SIGKILL);  // a crash, for the resume test
     // After the last step the run is complete: a late signal changes nothing.

@@ -30,7 +30,7 @@ LmStatus model_config_from(const Config *cfg, ModelConfig *mc) {
 // model that model.checkpoint holds: ignoring it would train or decode
 // another model than the one written down. Keys left at their defaults are
 // not compared.
-static LmStatus keys_agree(const Config *cfg, const ModelConfig *mc, const char *path) {
+LmStatus model_keys_agree(const Config *cfg, const ModelConfig *mc, const char *path) {
     int bloom = mc->architecture == ARCH_BLOOM, bad = 0;
     const char *arch = bloom ? "bloom" : "llama";
     if (config_given(cfg, "model.architecture") && strcmp(cfg->model.architecture, arch)) {
@@ -74,7 +74,7 @@ LmStatus model_from_config(const Config *cfg, Model *m) {
     if (cfg->model.checkpoint[0]) {
         ModelSource s;
         LM_TRY(model_source_open(&s, cfg->model.checkpoint));
-        LmStatus st = keys_agree(cfg, &s.cfg, cfg->model.checkpoint);
+        LmStatus st = model_keys_agree(cfg, &s.cfg, cfg->model.checkpoint);
         if (st == LM_OK) st = model_source_load(&s, m);
         model_source_close(&s);
         return st;

@@ -1,9 +1,11 @@
 #include "train/pack.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi/node.h"
 #include "train/pack_lora.h"
 #include "util/alloc.h"
 
@@ -53,7 +55,7 @@ static LmStatus check_neurons(const Model *m, const PackSpec *s) {
 static int mode_is(const PackSpec *s, const char *m) { return !strcmp(s->mode, m); }
 
 // Whole tensors: every one (full) or those of the selected layers (layers).
-static void layout_tensors(ParamPack *p, const Model *m, const PackSpec *s) {
+static void layout_tensors(ParamPack *p, Model *m, const PackSpec *s) {
     p->tensor = xcalloc((size_t)m->n_tensors, sizeof(PackTensor));
     for (int i = 0; i < m->n_tensors; i++) {
         const TensorInfo *t = &m->tensors[i];
@@ -61,6 +63,7 @@ static void layout_tensors(ParamPack *p, const Model *m, const PackSpec *s) {
         for (int j = 0; !take && mode_is(s, "layers") && j < s->neurons->k; j++)
             take = t->layer == s->neurons->selected[j];
         if (!take) continue;
+        model_tensor_to_f32(m, i);  // trainable: float32 in the model
         p->tensor[p->n_tensor++] = (PackTensor){i, p->n};
         p->n += t->numel;
     }
@@ -80,9 +83,9 @@ static void awareness_factors(PackFfn *f, const Neurons *nr) {
     for (int r = 0; r < f->n; r++) f->grad_scale[r] = total > 0 ? (float)(f->grad_scale[r] * f->n / total) : 1.0f;
 }
 
-PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, int C) {
+PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, size_t origin, int C) {
     size_t rows = (size_t)f->n * C;
-    float *at = buf + f->off;
+    float *at = buf + (f->off - origin);
     PackFfnView v = {NULL, NULL, NULL, NULL};
     if (p->ffn_gated) v.gate = at, at += rows;
     v.up = at, at += rows;
@@ -99,7 +102,7 @@ void pack_scale_grads(ParamPack *p, int C) {
     for (int j = 0; j < p->n_ffn; j++) {
         const PackFfn *f = &p->ffn[j];
         if (!f->grad_scale) continue;
-        PackFfnView v = pack_ffn_view(p, f, p->grad, C);
+        PackFfnView v = pack_ffn_view(p, f, p->grad, 0, C);
         float *rows[3] = {v.gate, v.up, v.down};
         for (int r = 0; r < f->n; r++) {
             for (int k = 0; k < 3; k++)
@@ -161,18 +164,104 @@ static void layout_routes(ParamPack *p, const PackSpec *s, int C) {
     }
 }
 
+// Runs are added in packed order; a run continuing the last one with the
+// same flag extends it.
+static void run_add(ParamPack *p, size_t off, size_t n, int decay) {
+    PackRun *r = p->n_run ? &p->run[p->n_run - 1] : NULL;
+    if (r && r->decay == decay && r->off + r->n == off) {
+        r->n += n;
+        return;
+    }
+    p->run[p->n_run++] = (PackRun){off, n, decay};
+}
+
+// Weight decay on entries of 2-D weights: whole matrices, neuron rows and
+// columns, LoRA's A and B; not on norms, biases or routing gates.
 static void layout_decay(ParamPack *p, const Model *m) {
-    p->decay = xcalloc(p->n + 1, 1);
+    int C = m->cfg.hidden_size;
+    p->run = xcalloc((size_t)(p->n_tensor + 2 * p->n_ffn + p->n_lora + 2), sizeof(PackRun));
     for (int k = 0; k < p->n_tensor; k++) {
         const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
-        memset(p->decay + p->tensor[k].off, t->ndim == 2, t->numel);
+        run_add(p, p->tensor[k].off, t->numel, t->ndim == 2);
     }
-    int C = m->cfg.hidden_size;
-    for (int k = 0; k < p->n_lora; k++)  // A and B are matrices
-        memset(p->decay + p->lora[k].off, 1, (size_t)p->lora_set.rank * (p->lora[k].in + p->lora[k].out));
-    for (int j = 0; j < p->n_ffn; j++)  // rows and columns of 2-D weights; not the biases
-        memset(p->decay + p->ffn[j].off, 1, (size_t)(p->ffn_gated ? 3 : 2) * p->ffn[j].n * C);
+    for (int j = 0; j < p->n_ffn; j++) {
+        size_t rows = (size_t)(p->ffn_gated ? 3 : 2) * p->ffn[j].n * C;
+        run_add(p, p->ffn[j].off, rows, 1);
+        if (p->ffn_biased) run_add(p, p->ffn[j].off + rows, (size_t)p->ffn[j].n, 0);
+    }
+    if (p->routing) run_add(p, p->route_off, (size_t)p->n_gates * p->n_ffn * (C + 1), 0);
+    for (int k = 0; k < p->n_lora; k++)
+        run_add(p, p->lora[k].off, (size_t)p->lora_set.rank * (p->lora[k].in + p->lora[k].out), 1);
 }
+
+// The bucket key of a whole tensor: its layer, L for the final norm and
+// head (after the last block), -1 for the embedding and its norm.
+static int tensor_bucket_layer(const Model *m, const TensorInfo *t) {
+    if (t->layer >= 0) return t->layer;
+    return t->offset == 0 || strstr(t->name, "embed") ? -1 : m->cfg.num_hidden_layers;
+}
+
+static void bucket_add(ParamPack *p, int layer, int kind, int first, size_t off, size_t n) {
+    PackBucket *b = p->n_bucket ? &p->bucket[p->n_bucket - 1] : NULL;
+    if (b && b->kind == kind && b->layer == layer && b->off[0] + b->len[0] == off) {
+        b->count++, b->len[0] += n, b->n += n;
+        return;
+    }
+    p->bucket[p->n_bucket++] = (PackBucket){.layer = layer, .part = -1, .kind = kind, .first = first,
+                                            .count = 1, .persistent = layer < 0, .n_range = 1,
+                                            .off = {off}, .len = {n}, .n = n};
+}
+
+// Segment j's neuron rows in chunks of at most PACK_CHUNK_FLOATS: each a
+// bucket of its gate, up and down rows and bias entries.
+static void bucket_add_ffn(ParamPack *p, int j, int C) {
+    const PackFfn *f = &p->ffn[j];
+    size_t per = pack_ffn_per_neuron(p, C), rows = (size_t)f->n * C;
+    int nc = (int)(p->chunk_floats / per), parts = 0;
+    nc = nc < 1 ? 1 : nc;
+    for (int r0 = 0; r0 < f->n; r0 += nc, parts++) {
+        int r1 = f->n - r0 < nc ? f->n : r0 + nc;
+        PackBucket b = {.layer = f->layer, .part = parts, .kind = PACK_FFN, .first = j, .count = 1,
+                        .r0 = r0, .r1 = r1};
+        size_t at = f->off, nr = (size_t)(r1 - r0);
+        for (int k = p->ffn_gated ? 0 : 1; k < 3; k++)  // gate, up, down rows
+            b.off[b.n_range] = f->off + (size_t)(k - !p->ffn_gated) * rows + (size_t)r0 * C,
+            b.len[b.n_range++] = nr * C;
+        at = f->off + (size_t)(p->ffn_gated ? 3 : 2) * rows;
+        if (p->ffn_biased) b.off[b.n_range] = at + (size_t)r0, b.len[b.n_range++] = nr;
+        for (int k = 0; k < b.n_range; k++) b.n += b.len[k];
+        p->bucket[p->n_bucket++] = b;
+    }
+}
+
+static int bucket_order(const void *a, const void *b) {
+    const PackBucket *x = a, *y = b;
+    if (x->layer != y->layer) return y->layer - x->layer;  // head, layers top-down, embedding, gates
+    return x->part - y->part;
+}
+
+// Groups consecutive entries of one layer (in each region) into buckets,
+// then sorts them into backward order.
+static void layout_buckets(ParamPack *p, const Model *m) {
+    int C = m->cfg.hidden_size;
+    size_t n_ffn_chunks = 0;
+    for (int j = 0; j < p->n_ffn; j++)
+        n_ffn_chunks += (size_t)p->ffn[j].n * pack_ffn_per_neuron(p, C) / p->chunk_floats + 1;
+    p->bucket = xcalloc((size_t)(p->n_tensor + p->n_lora + 1) + n_ffn_chunks, sizeof(PackBucket));
+    for (int k = 0; k < p->n_tensor; k++) {
+        const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
+        bucket_add(p, tensor_bucket_layer(m, t), PACK_TENSORS, k, p->tensor[k].off, t->numel);
+    }
+    for (int j = 0; j < p->n_ffn; j++) bucket_add_ffn(p, j, C);
+    for (int k = 0; k < p->n_lora; k++)
+        bucket_add(p, p->lora[k].layer, PACK_LORA, k, p->lora[k].off,
+                   (size_t)p->lora_set.rank * (p->lora[k].in + p->lora[k].out));
+    if (p->routing)
+        bucket_add(p, -2, PACK_ROUTES, 0, p->route_off, (size_t)p->n_gates * p->n_ffn * (C + 1));
+    qsort(p->bucket, (size_t)p->n_bucket, sizeof *p->bucket, bucket_order);
+}
+
+static void packed_views(ParamPack *p, const Model *m);
 
 static int lowest_layer(const ParamPack *p, const Model *m) {
     int low = m->cfg.num_hidden_layers;
@@ -186,7 +275,35 @@ static int lowest_layer(const ParamPack *p, const Model *m) {
     return low;
 }
 
-LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *s) {
+int pack_writer(const ParamPack *p) { return !p->shared || comm_node_rank() == 0; }
+
+// Values, gradient and moments: per rank, or once per node with this rank
+// owning a slice of whole 4096-entry blocks (those of the gradient norm, so
+// the norm's partial sums fall on one owner each).
+static LmStatus state_alloc(ParamPack *p, const PackSpec *s) {
+    p->own_lo = 0, p->own_hi = p->n;
+    if (s->values_only) {  // a model to export or decode: no gradient, no moments
+        p->param = falloc(p->n);
+        return LM_OK;
+    }
+    if (!s->node_shared) {
+        p->param = falloc(p->n), p->grad = falloc(p->n), p->m = falloc(p->n), p->v = falloc(p->n);
+        return LM_OK;
+    }
+    if (comm_nodes_init(s->ranks_per_node) != 0) return LM_EUSAGE;
+    p->shared = 1;
+    float **state[4] = {&p->param, &p->grad, &p->m, &p->v};
+    for (int k = 0; k < 4; k++) *state[k] = comm_shared_alloc(sizeof(float) * (p->n + 1));
+    size_t blocks = (p->n + PACK_NORM_BLOCK - 1) / PACK_NORM_BLOCK, r = (size_t)comm_node_rank(),
+           k = (size_t)comm_node_size();
+    p->own_lo = blocks * r / k * PACK_NORM_BLOCK;
+    p->own_hi = blocks * (r + 1) / k * PACK_NORM_BLOCK;
+    p->own_hi = p->own_hi < p->n ? p->own_hi : p->n;
+    p->own_lo = p->own_lo < p->n ? p->own_lo : p->n;
+    return LM_OK;
+}
+
+LmStatus pack_build(ParamPack *p, Model *m, const PackSpec *s) {
     memset(p, 0, sizeof *p);
     snprintf(p->mode, sizeof p->mode, "%s", s->mode);
     int lora = mode_is(s, "lora");
@@ -211,14 +328,19 @@ LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *s) {
     p->scale = s->scale;
     if (p->routing) layout_routes(p, s, C);
     if (lora) LM_TRY(pack_lora_layout(p, m, s));
+    p->chunk_floats = s->chunk_floats ? s->chunk_floats : PACK_CHUNK_FLOATS;
+    layout_buckets(p, m);
     layout_decay(p, m);
-    p->param = falloc(p->n), p->grad = falloc(p->n), p->m = falloc(p->n), p->v = falloc(p->n);
+    LM_TRY(state_alloc(p, s));
     p->route = xcalloc((size_t)L, sizeof(FfnRoute));
     p->fgrad = xcalloc((size_t)L, sizeof(FfnGrad));
     p->blocks = xcalloc((size_t)L * 3, sizeof(FfnBlock));
     p->stop_layer = lowest_layer(p, m);
-    pack_gather(p, m);
-    if (lora) pack_lora_views(p), pack_lora_init(p, s->lora.seed);
+    if (pack_writer(p)) pack_gather(p, m);
+    if (lora) pack_lora_views(p);
+    if (lora && pack_writer(p)) pack_lora_init(p, s->lora.seed);
+    if (p->shared) comm_node_barrier();  // the node's values are in place
+    if (p->n_ffn) packed_views(p, m);
     return LM_OK;
 }
 
@@ -227,8 +349,12 @@ void pack_free(ParamPack *p) {
         free(p->ffn[j].neuron), free(p->ffn[j].group_start), free(p->ffn[j].grad_scale);
     for (int k = 0; p->cls && k < p->n_dir * p->n_ffn; k++) free(p->cls[k]);
     free(p->cls), free(p->ffn), free(p->tensor), free(p->n_groups), free(p->groups);
-    free(p->param), free(p->grad), free(p->m), free(p->v), free(p->decay);
-    free(p->route), free(p->fgrad), free(p->blocks);
+    float *state[4] = {p->param, p->grad, p->m, p->v};
+    for (int k = 0; k < 4; k++)
+        if (p->shared) comm_shared_free(state[k]);
+        else free(state[k]);
+    free(p->run);
+    free(p->route), free(p->fgrad), free(p->blocks), free(p->bucket), free(p->packed);
     pack_lora_free(p);
     memset(p, 0, sizeof *p);
 }
@@ -239,75 +365,172 @@ static void copy_rows(float *pack, float *model, size_t n, int to_pack) {
     else memcpy(model, pack, n * sizeof(float));
 }
 
-static void copy_ffn(const ParamPack *p, const PackFfn *f, Model *m, int to_pack) {
-    const LayerWeights *w = &m->w.layers[f->layer];
+// The tensor behind `pslot` of layer `layer`'s LayerParams.
+static int seg_index(const Model *m, int layer, size_t pslot) { return model_tensor_at(m, layer, pslot); }
+
+// Packed rows <- the model's values of segment f's neurons (any storage).
+static void gather_ffn(ParamPack *p, const PackFfn *f, const Model *m) {
+    const LayerParams *w = &m->w.layers[f->layer];
     int C = m->cfg.hidden_size, F = m->cfg.intermediate_size;
-    PackFfnView v = pack_ffn_view(p, f, p->param, C);
+    PackFfnView v = pack_ffn_view(p, f, p->param, 0, C);
+    int gate = p->ffn_gated ? seg_index(m, f->layer, offsetof(LayerParams, gate_proj)) : -1;
+    int up = seg_index(m, f->layer, offsetof(LayerParams, up_proj));
+    int down = seg_index(m, f->layer, offsetof(LayerParams, down_proj));
     for (int r = 0; r < f->n; r++) {
-        int i = f->neuron[r];
-        if (v.gate) copy_rows(v.gate + (size_t)r * C, w->gate_proj + (size_t)i * C, (size_t)C, to_pack);
-        copy_rows(v.up + (size_t)r * C, w->up_proj + (size_t)i * C, (size_t)C, to_pack);
-        if (v.bias) copy_rows(v.bias + r, w->up_bias + i, 1, to_pack);
-        float *col = v.down + (size_t)r * C;  // column i of down_proj (C,F)
-        for (int c = 0; c < C; c++) {
-            if (to_pack) col[c] = w->down_proj[(size_t)c * F + i];
-            else w->down_proj[(size_t)c * F + i] = col[c];
+        size_t i = (size_t)f->neuron[r];
+        if (v.gate) model_tensor_read(m, gate, i * C, (size_t)C, v.gate + (size_t)r * C);
+        model_tensor_read(m, up, i * C, (size_t)C, v.up + (size_t)r * C);
+        if (v.bias) v.bias[r] = w->up_bias[i];
+    }
+    float *row = falloc((size_t)F);  // down (C,F) row by row: column i of it is neuron i's
+    for (int c = 0; c < C; c++) {
+        model_tensor_read(m, down, (size_t)c * F, (size_t)F, row);
+        for (int r = 0; r < f->n; r++) v.down[(size_t)r * C + c] = row[f->neuron[r]];
+    }
+    free(row);
+    if (f->n == F) {  // every neuron is in the pack now: the mapped rows are never read again
+        if (gate >= 0) model_tensor_release(m, gate);
+        model_tensor_release(m, up), model_tensor_release(m, down);
+    }
+}
+
+// The model's tensors <- segment f's packed values (made float32 first).
+static void scatter_ffn(const ParamPack *p, const PackFfn *f, Model *m) {
+    int C = m->cfg.hidden_size, F = m->cfg.intermediate_size;
+    PackFfnView v = pack_ffn_view(p, f, p->param, 0, C);
+    size_t slots[3] = {offsetof(LayerParams, gate_proj), offsetof(LayerParams, up_proj),
+                       offsetof(LayerParams, down_proj)};
+    float *t[3] = {NULL, NULL, NULL};
+    for (int k = p->ffn_gated ? 0 : 1; k < 3; k++) {
+        int i = seg_index(m, f->layer, slots[k]);
+        model_tensor_to_f32(m, i);
+        t[k] = model_tensor_f32(m, i);
+    }
+    float *up_bias = m->w.layers[f->layer].up_bias;
+    for (int r = 0; r < f->n; r++) {
+        size_t i = (size_t)f->neuron[r];
+        if (v.gate) memcpy(t[0] + i * C, v.gate + (size_t)r * C, sizeof(float) * C);
+        memcpy(t[1] + i * C, v.up + (size_t)r * C, sizeof(float) * C);
+        if (v.bias) up_bias[i] = v.bias[r];
+        for (int c = 0; c < C; c++) t[2][(size_t)c * F + i] = v.down[(size_t)r * C + c];
+    }
+}
+
+static void copy_tensors(const ParamPack *p, Model *m, int to_pack) {
+    for (int k = 0; k < p->n_tensor; k++) {
+        const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
+        copy_rows(p->param + p->tensor[k].off, model_tensor_f32(m, p->tensor[k].tensor), t->numel, to_pack);
+    }
+}
+
+void pack_gather(ParamPack *p, const Model *m) {
+    copy_tensors(p, (Model *)m, 1);  // reads only
+    for (int j = 0; j < p->n_ffn; j++) gather_ffn(p, &p->ffn[j], m);
+}
+
+void pack_scatter(const ParamPack *p, Model *m) {
+    copy_tensors(p, m, 0);
+    for (int j = 0; j < p->n_ffn; j++) scatter_ffn(p, &p->ffn[j], m);
+}
+
+void pack_scatter_tensors(const ParamPack *p, Model *m) { copy_tensors(p, m, 0); }
+
+// The model reads the trained neurons' values from the pack (FfnPacked).
+static void packed_views(ParamPack *p, const Model *m) {
+    int C = m->cfg.hidden_size;
+    p->packed = xcalloc((size_t)m->cfg.num_hidden_layers, sizeof(FfnPacked));
+    for (int j = 0; j < p->n_ffn; j++) {
+        const PackFfn *f = &p->ffn[j];
+        PackFfnView v = pack_ffn_view(p, f, p->param, 0, C);
+        p->packed[f->layer] = (FfnPacked){f->n, f->neuron, v.gate, v.up, v.down, v.bias};
+    }
+}
+
+// Gradient blocks of direction d for rows [r0, r1) of FFN segment j: one
+// per group it uses, pointing at those rows of gate, up, down and bias in
+// v (whose rows start at r0).
+static void ffn_blocks(ParamPack *p, int d, int j, int r0, int r1, PackFfnView v, int C) {
+    const PackFfn *f = &p->ffn[j];
+    FfnBlock *b = p->blocks + (size_t)f->layer * 3;
+    int n = 0;
+    for (int k = 0; k < p->n_groups[d]; k++) {
+        int grp = p->groups[d][k];
+        int a = f->group_start[grp] > r0 ? f->group_start[grp] : r0;
+        int e = f->group_start[grp + 1] < r1 ? f->group_start[grp + 1] : r1;
+        if (a >= e) continue;
+        size_t at = (size_t)(a - r0) * C;
+        b[n++] = (FfnBlock){e - a, f->neuron + a, v.gate ? v.gate + at : NULL, v.up + at, v.down + at,
+                            v.bias ? v.bias + (a - r0) : NULL};
+    }
+    p->fgrad[f->layer].n_block = n;
+    p->fgrad[f->layer].block = b;
+}
+
+// Direction d's gates of every segment, their gradients in buf (holding
+// packed entries from origin).
+static void routes_point(ParamPack *p, float *buf, size_t origin, int C) {
+    int gate = p->n_gates > 1 ? p->dir : 0;
+    for (int j = 0; j < p->n_ffn; j++) {
+        int l = p->ffn[j].layer;
+        size_t off = p->route_off + ((size_t)gate * p->n_ffn + j) * (C + 1);
+        p->route[l] = (FfnRoute){p->cls[p->dir * p->n_ffn + j], p->param + off, p->param + off + C, p->scale};
+        p->fgrad[l].d_route_w = buf + (off - origin);
+        p->fgrad[l].d_route_b = buf + (off - origin) + C;
+    }
+}
+
+void pack_point(ParamPack *p, Model *m, ModelWeights *g, int bi, float *buf) {
+    const PackBucket *b = &p->bucket[bi];
+    int C = m->cfg.hidden_size;
+    if (b->kind == PACK_FFN) {  // buf: the chunk's gate, up, down rows, bias entries
+        size_t nr = (size_t)(b->r1 - b->r0) * C;
+        float *at = buf;
+        PackFfnView v = {NULL, NULL, NULL, NULL};
+        if (p->ffn_gated) v.gate = at, at += nr;
+        v.up = at, at += nr;
+        v.down = at, at += nr;
+        if (p->ffn_biased) v.bias = at;
+        ffn_blocks(p, p->dir, b->first, b->r0, b->r1, v, C);
+        return;
+    }
+    if (b->kind == PACK_ROUTES) {
+        routes_point(p, buf, b->off[0], C);
+        return;
+    }
+    for (int k = b->first; k < b->first + b->count; k++) {
+        if (b->kind == PACK_TENSORS) {
+            *model_weights_slot(m, g, p->tensor[k].tensor) = buf + (p->tensor[k].off - b->off[0]);
+            if (m->cfg.tie_word_embeddings) g->lm_head = g->embed_tokens;
+        } else {
+            const PackLora *a = &p->lora[k];
+            float *at = buf + (a->off - b->off[0]);
+            p->lora_grad[(size_t)a->layer * LORA_N + a->target] =
+                (LoraGrad){at, at + (size_t)p->lora_set.rank * a->in};
         }
     }
 }
 
-static void copy_all(const ParamPack *p, Model *m, int to_pack) {
-    for (int k = 0; k < p->n_tensor; k++) {
-        const TensorInfo *t = &m->tensors[p->tensor[k].tensor];
-        copy_rows(p->param + p->tensor[k].off, m->data + t->offset, t->numel, to_pack);
-    }
-    for (int j = 0; j < p->n_ffn; j++) copy_ffn(p, &p->ffn[j], m, to_pack);
-}
-
-void pack_gather(ParamPack *p, const Model *m) { copy_all(p, (Model *)m, 1); }
-void pack_scatter(const ParamPack *p, Model *m) { copy_all(p, m, 0); }
-
-// Gradient blocks of direction d for FFN segment j: one per group it uses,
-// pointing at that group's packed rows.
-static void ffn_blocks(ParamPack *p, int d, int j, int C) {
-    const PackFfn *f = &p->ffn[j];
-    FfnBlock *b = p->blocks + (size_t)f->layer * 3;
-    PackFfnView v = pack_ffn_view(p, f, p->grad, C);
-    for (int k = 0; k < p->n_groups[d]; k++) {
-        int grp = p->groups[d][k], r0 = f->group_start[grp];
-        size_t at = (size_t)r0 * C;
-        b[k] = (FfnBlock){f->group_start[grp + 1] - r0, f->neuron + r0,
-                          v.gate ? v.gate + at : NULL, v.up + at, v.down + at,
-                          v.bias ? v.bias + r0 : NULL};
-    }
-    p->fgrad[f->layer] = (FfnGrad){p->n_groups[d], b, NULL, NULL};
-}
-
-static void route_setup(ParamPack *p, Model *m, int d, int j, int C) {
-    int l = p->ffn[j].layer, gate = p->n_gates > 1 ? d : 0;
-    size_t off = p->route_off + ((size_t)gate * p->n_ffn + j) * (C + 1);
-    p->route[l] = (FfnRoute){p->cls[d * p->n_ffn + j], p->param + off, p->param + off + C, p->scale};
-    p->fgrad[l].d_route_w = p->grad + off;
-    p->fgrad[l].d_route_b = p->grad + off + C;
-    m->route = p->route;
+void pack_chunked(ParamPack *p, int on) {
+    for (int j = 0; j < p->n_ffn; j++) p->fgrad[p->ffn[j].layer].n_chunk = on ? 0 : 1;
+    for (int b = 0; on && b < p->n_bucket; b++)
+        if (p->bucket[b].kind == PACK_FFN) p->fgrad[p->bucket[b].layer].n_chunk++;
 }
 
 void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOpts *o) {
-    int C = m->cfg.hidden_size;
-    for (int k = 0; k < p->n_tensor; k++)
-        *model_weights_slot(m, g, p->tensor[k].tensor) = p->grad + p->tensor[k].off;
-    if (m->cfg.tie_word_embeddings) g->lm_head = g->embed_tokens;
     memset(o, 0, sizeof *o);
     o->stop_layer = p->stop_layer;
-    m->route = NULL;
+    p->dir = d;
+    m->route = p->routing ? p->route : NULL;
     m->lora = p->n_lora ? &p->lora_set : NULL;
+    m->packed = p->packed;
     o->lora = p->n_lora ? p->lora_grad : NULL;
-    if (!p->n_ffn) return;
-    o->ffn = p->fgrad;
-    for (int j = 0; j < p->n_ffn; j++) {
-        ffn_blocks(p, d, j, C);
-        if (p->routing) route_setup(p, m, d, j, C);
-    }
+    o->ffn = p->n_ffn ? p->fgrad : NULL;
+    for (int b = 0; b < p->n_bucket; b++)  // whole ranges straight into p->grad
+        if (p->bucket[b].kind != PACK_FFN) pack_point(p, m, g, b, p->grad + p->bucket[b].off[0]);
+    for (int j = 0; j < p->n_ffn; j++)  // every row of a segment as one chunk
+        ffn_blocks(p, d, j, 0, p->ffn[j].n, pack_ffn_view(p, &p->ffn[j], p->grad, 0, m->cfg.hidden_size),
+                   m->cfg.hidden_size);
+    pack_chunked(p, 0);
 }
 
 static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001B3ull + (h >> 31); }
@@ -354,17 +577,32 @@ LmStatus pack_restore_check(const ParamPack *p, const TrainState *ts, uint64_t b
 LmStatus pack_restore(ParamPack *p, Model *m, const TrainState *ts, uint64_t base_checksum,
                       const char *base_name, const char *path) {
     LM_TRY(pack_restore_check(p, ts, base_checksum, base_name, path));
-    if (!strcmp(p->mode, "full")) {
-        memcpy(p->m, ts->exp_avg, p->n * sizeof(float));
-        memcpy(p->v, ts->exp_avg_sq, p->n * sizeof(float));
-        pack_gather(p, m);
+    if (!pack_writer(p)) {  // the node's rank 0 fills the shared state
+        comm_node_barrier();
+        if (strcmp(p->mode, "full")) pack_scatter_tensors(p, m);  // full: ckpt_read loaded the model
         return LM_OK;
     }
-    memcpy(p->param, ts->packed, p->n * sizeof(float));
-    memcpy(p->m, ts->packed_m, p->n * sizeof(float));
-    memcpy(p->v, ts->packed_v, p->n * sizeof(float));
-    pack_scatter(p, m);
+    if (!strcmp(p->mode, "full")) {
+        if (p->m) memcpy(p->m, ts->exp_avg, p->n * sizeof(float));
+        if (p->v) memcpy(p->v, ts->exp_avg_sq, p->n * sizeof(float));
+        pack_gather(p, m);
+        if (p->shared) comm_node_barrier();
+        return LM_OK;
+    }
+    float *dst[3] = {p->param, p->m, p->v};  // (borrowed reads are in place already)
+    const float *src[3] = {ts->packed, ts->packed_m, ts->packed_v};
+    for (int k = 0; k < 3; k++)
+        if (dst[k] && src[k] && dst[k] != src[k]) memcpy(dst[k], src[k], p->n * sizeof(float));
+    if (p->shared) comm_node_barrier();
+    pack_scatter_tensors(p, m);  // neuron segments: read from the pack (pack_scatter for the rest)
     return LM_OK;
+}
+
+LoraSpec pack_lora_spec(const Config *c) {
+    static const char *targets[CFG_LIST_MAX];
+    for (int i = 0; i < c->lora.target.n; i++) targets[i] = c->lora.target.item[i];
+    return (LoraSpec){c->lora.rank, (float)c->lora.alpha, targets, c->lora.target.n,
+                      !strcmp(c->lora.layers, "selected"), (uint64_t)c->train.seed};
 }
 
 LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec) {
@@ -372,10 +610,10 @@ LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec) {
     *spec = (PackSpec){.mode = c->train.mode, .routing = c->routing.enabled,
                        .per_direction = c->routing.per_direction, .scale = (float)c->routing.scale,
                        .awareness_scaled = c->train.awareness_scaled_grads};
-    static const char *targets[CFG_LIST_MAX];
-    for (int i = 0; i < c->lora.target.n; i++) targets[i] = c->lora.target.item[i];
-    spec->lora = (LoraSpec){c->lora.rank, (float)c->lora.alpha, targets, c->lora.target.n,
-                            !strcmp(c->lora.layers, "selected"), (uint64_t)c->train.seed};
+    spec->lora = pack_lora_spec(c);
+    spec->chunk_floats = (size_t)c->debug.pack_chunk_floats;
+    spec->node_shared = c->train.node_shared;
+    spec->ranks_per_node = c->debug.ranks_per_node;
     int neuron_mode = strcmp(c->train.mode, "full") && strcmp(c->train.mode, "layers") &&
                       strcmp(c->train.mode, "lora");
     if (spec->awareness_scaled && !neuron_mode) {

@@ -24,6 +24,7 @@
 #include "io/ckpt.h"
 #include "io/config.h"
 #include "io/neurons.h"
+#include "train/adamw.h"
 #include "model/model.h"
 
 // One selected layer's trainable neurons, grouped by class: general ones
@@ -54,17 +55,48 @@ typedef struct {
 } PackTensor;
 
 typedef struct {
+    size_t off, n;
+    int decay;        // weight decay applies (entries of 2-D weights)
+} PackRun;
+
+typedef struct {
     int layer;
     LoraTarget target;
     int in, out;      // the targeted linear's sizes
     size_t off;       // A (r, in) at off, B (out, r) after it
 } PackLora;
 
+// A bucket: packed entries whose gradients one stretch of the backward
+// pass completes — one layer's (layer = its index, part -1), a chunk of
+// the FFN neuron rows of a layer trained neuron by neuron (part = chunk
+// index: a few thousand neurons, so a bucket stays a few tens of MB even
+// for 7B-sized layers), the final norm and head's (layer = L), the
+// embedding's (layer = -1) or the routing gates' (layer = -2, written by
+// every selected layer). The buckets list the entries in backward order; a
+// persistent bucket collects gradients over the whole backward pass (the
+// embedding of a tied head, the gates), the others only during their own
+// stretch, so their gradients can be reduced while the pass goes on. A
+// bucket is up to 4 packed ranges (a chunk: its gate, up, down rows and
+// bias entries), gathered back to back in a bucket buffer.
+enum { PACK_TENSORS, PACK_FFN, PACK_ROUTES, PACK_LORA };
+#define PACK_CHUNK_FLOATS ((size_t)1 << 23)  // FFN neuron rows per bucket, in floats
+typedef struct {
+    int layer, part;
+    int kind;          // PACK_TENSORS, PACK_FFN, PACK_ROUTES, PACK_LORA
+    int first, count;  // the entries of that kind (p->tensor, p->ffn, p->lora indices)
+    int r0, r1;        // PACK_FFN: the segment's neuron rows [r0, r1)
+    int persistent;
+    int n_range;
+    size_t off[4], len[4];  // packed ranges, in the order of the bucket buffer
+    size_t n;          // floats in all
+} PackBucket;
+
 typedef struct {
     char mode[16];
     size_t n;                    // packed floats = floats allreduced per step
     float *param, *grad, *m, *v; // (n) values, gradient, AdamW moments
-    unsigned char *decay;        // (n) 1 where weight decay applies
+    int n_run;
+    PackRun *run;                // consecutive runs covering [0, n): weight decay or not
     int n_tensor;
     PackTensor *tensor;
     int n_ffn;
@@ -92,6 +124,13 @@ typedef struct {
     LoraPair *lora_at;           // [L * LORA_N]
     LoraGrad *lora_grad;         // [L * LORA_N]
     LoraSet lora_set;
+    int n_bucket;
+    PackBucket *bucket;          // in backward order
+    size_t chunk_floats;         // FFN neuron rows per bucket, in floats
+    int shared;                  // param, grad, m, v are node-shared (mpi/node.h)
+    size_t own_lo, own_hi;       // the entries this rank updates (its slice; all when not shared)
+    FfnPacked *packed;           // [L] where the model reads the trained neurons (neuron modes)
+    int dir;                     // the direction of the current micro-batch
 } ParamPack;
 
 typedef struct {
@@ -112,8 +151,19 @@ typedef struct {
     float scale;
     int awareness_scaled;        // scale neuron gradients by their awareness
     LoraSpec lora;               // mode lora
+    size_t chunk_floats;         // FFN rows per bucket; 0 = PACK_CHUNK_FLOATS
+    int node_shared;             // values, gradient and moments in node-shared memory
+    int values_only;             // only the values (export, decoding): no gradient or moments
+    int ranks_per_node;          // with node_shared: emulated nodes (0 = real ones)
 } PackSpec;
 
+// Slices are whole blocks of the gradient norm's partial sums (adamw.h).
+#define PACK_NORM_BLOCK ADAMW_NORM_BLOCK
+// 1 where this rank writes the pack's values (always, unless node-shared:
+// then the node's rank 0).
+int pack_writer(const ParamPack *p);
+// The lora.* keys (and train.seed) as a LoraSpec.
+LoraSpec pack_lora_spec(const Config *c);
 // The spec a run's config asks for: train.mode, the neurons file (read
 // into nr for the selective modes), data.directions, routing.*, lora.*.
 LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec);
@@ -123,7 +173,9 @@ LmStatus pack_spec_config(const Config *c, Neurons *nr, PackSpec *spec);
 // starts as the base). Errors (LM_EUSAGE) name what does not fit: a neurons
 // file of another model, a direction without neurons, a mode without a
 // neurons file, a LoRA target the family lacks or a rank above a matrix.
-LmStatus pack_build(ParamPack *p, const Model *m, const PackSpec *spec);
+// Trainable model tensors stored in 16 bits get float32 storage of their
+// own first (model_tensor_to_f32).
+LmStatus pack_build(ParamPack *p, Model *m, const PackSpec *spec);
 void pack_free(ParamPack *p);
 
 // Prepares the model and the gradient views for a micro-batch of direction
@@ -132,25 +184,40 @@ void pack_free(ParamPack *p);
 // packed rows of d's groups, LoRA adapters and their gradient views. g
 // must come from model_weights_none.
 void pack_micro_begin(ParamPack *p, Model *m, int d, ModelWeights *g, BackwardOpts *o);
+// Points the gradient views of bucket b's entries at buf, which holds its
+// packed ranges back to back (for the micro-batch's direction).
+void pack_point(ParamPack *p, Model *m, ModelWeights *g, int b, float *buf);
+// Chunked FFN gradients on (the backward pass calls grad_hook around each
+// chunk, and pack_point sets its rows) or off (pack_micro_begin: every row
+// in one chunk, into p->grad).
+void pack_chunked(ParamPack *p, int on);
 // With awareness-scaled gradients: multiplies each trainable neuron's
 // gradient rows by its factor (its awareness averaged over units, divided by
 // the mean over the layer's trainable neurons). A no-op otherwise.
 void pack_scale_grads(ParamPack *p, int C);
 
-// The parts of neuron segment f inside buf (p->param, p->grad, ...).
-PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, int C);
+// The parts of neuron segment f inside buf (p->param, p->grad, ...), a
+// buffer holding the packed range from offset `origin` on.
+PackFfnView pack_ffn_view(const ParamPack *p, const PackFfn *f, float *buf, size_t origin, int C);
 // Floats per trainable neuron: 3 C (llama), 2 C + 1 (bloom).
 size_t pack_ffn_per_neuron(const ParamPack *p, int C);
 
-// Writes the packed values back into the model's tensors.
+// Writes the packed values back into the model's tensors (made float32
+// first): export and decoding need the whole model.
 void pack_scatter(const ParamPack *p, Model *m);
-// Copies the model's current values of the packed entries into p->param.
+// Only the whole-tensor segments: training, whose forward pass reads
+// neuron segments from the pack itself (Model.packed).
+void pack_scatter_tensors(const ParamPack *p, Model *m);
+// Copies the model's current values of the packed entries into p->param
+// (any storage dtype).
 void pack_gather(ParamPack *p, const Model *m);
 // Whether a checkpoint's training state fits this pack (mode, layout, base
 // checksum) without touching anything; errors name what differs.
 LmStatus pack_restore_check(const ParamPack *p, const TrainState *ts, uint64_t base_checksum,
                             const char *base_name, const char *path);
-// Loads the pack from a checkpoint's training state (ckpt_read): the whole
+// Loads the pack from a checkpoint's training state (ckpt_read) — whole
+// tensors into the model too; neuron segments only into the pack, as
+// training reads them (pack_scatter writes them into the model): the whole
 // model and its moments for mode full; otherwise the packed entries, after
 // checking that the layout and the base model (base_checksum of the model
 // now loaded, base_name for messages) are the ones that wrote them.

@@ -8,6 +8,7 @@
 #include "io/ckpt.h"
 #include "io/config.h"
 #include "io/neurons.h"
+#include "train/memory.h"
 #include "train/step.h"
 #include "train/streams.h"
 
@@ -26,6 +27,8 @@ typedef struct {
     int64_t it_start;        // iteration this process started at
     int64_t saved_step;      // step of the newest step_N.h5 written or resumed (-1: none)
     double slowest_step;     // s, of this process's steps (for the hang deadline)
+    MemPlan mem;             // the plan checked at start-up, reported after the first step
+    double mem_start;        // node PSS (bytes) before the model was loaded
 } Run;
 
 // Writes <out_dir>/<name> (rank 0, atomically) with everything a resume

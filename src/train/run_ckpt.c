@@ -138,6 +138,7 @@ static int candidate_ok(Run *r, const char *path, char *why, size_t cap) {
     if (st == LM_OK && ckpt_is_trainable_only(path)) {  // reading it touches no parameter
         TrainState ts;
         memset(&ts, 0, sizeof ts);
+        ts.packed_borrow = 1, ts.packed_cap = r->tr.pack.n;  // sizes and identities only
         st = ckpt_read(path, &r->model, &ts);
         if (st == LM_OK)
             st = pack_restore_check(&r->tr.pack, &ts, r->base_checksum, r->cfg->model.checkpoint, path);
@@ -225,9 +226,13 @@ LmStatus run_resume(Run *r) {
     }
     TrainState ts;
     memset(&ts, 0, sizeof ts);
+    ParamPack *p = &r->tr.pack;
+    if (strcmp(p->mode, "full")) {  // straight into the pack (the node's writer only)
+        ts.packed_borrow = 1, ts.packed_cap = p->n;
+        if (pack_writer(p)) ts.packed_into[0] = p->param, ts.packed_into[1] = p->m, ts.packed_into[2] = p->v;
+    }
     LmStatus st = ckpt_read(path, &r->model, &ts);
-    if (st == LM_OK)
-        st = pack_restore(&r->tr.pack, &r->model, &ts, r->base_checksum, r->cfg->model.checkpoint, path);
+    if (st == LM_OK) st = pack_restore(p, &r->model, &ts, r->base_checksum, r->cfg->model.checkpoint, path);
     if (st == LM_OK) st = restore_cursors(r, &ts, path);
     if (st == LM_OK) {
         r->tr.step = ts.step, r->tr.skipped = ts.skipped_steps, r->saved_step = ts.step;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mpi/comm.h"
+#include "mpi/node.h"
 #include "util/alloc.h"
 #include "util/signals.h"
 #include "util/timer.h"
@@ -16,6 +17,7 @@ LmStatus trainer_init(Trainer *tr, Model *m, int B, int T, const AdamWHyper *h,
     LM_TRY(pack_build(&tr->pack, m, spec));
     acts_init_opts(&tr->acts, &m->cfg, B, T, ao);
     model_weights_none(m, &tr->gview);
+    grads_init(&tr->red, &tr->pack, m, &tr->gview);
     tr->hyper = *h;
     tr->sched = *s;
     tr->clip = clip;
@@ -24,10 +26,12 @@ LmStatus trainer_init(Trainer *tr, Model *m, int B, int T, const AdamWHyper *h,
 
 void trainer_free(Trainer *tr) {
     if (tr->acts.x) acts_free(&tr->acts);
+    grads_free(&tr->red);
     model_weights_free(&tr->gview);
     pack_free(&tr->pack);
     tr->model->route = NULL;
     tr->model->lora = NULL;
+    tr->model->packed = NULL;
     memset(tr, 0, sizeof *tr);
 }
 
@@ -49,9 +53,11 @@ static void busy_for(double seconds) {
     for (double t0 = timer_now(); timer_now() - t0 < seconds;) timer_sleep(1e-3);
 }
 
-// Forward + backward of every micro-batch into the packed gradient; per-stream loss
-// sums in loss[i]. Once a stop signal is pending the rest are skipped: the
-// step will not be applied (trainer_step), so only the time counts.
+// Forward + backward of every micro-batch, its gradient summed over ranks
+// into the packed step gradient (grads.h); per-stream loss sums in loss[i].
+// A rank with nothing to compute still takes part in every sum. Once a
+// stop signal is pending the compute is skipped: the step will not be
+// applied (trainer_step), so only the time counts.
 static void accumulate(Trainer *tr, const Batch *micro, const double *weight, int n, double total,
                        double *loss) {
     Model *m = tr->model;
@@ -59,17 +65,22 @@ static void accumulate(Trainer *tr, const Batch *micro, const double *weight, in
         const Batch *b = &micro[i];
         double w = weight ? weight[i] : 1.0, nt;
         loss[i] = 0;
-        if (b->b == 0 || signals_pending()) continue;
-        double t0 = timer_now();
         BackwardOpts o;
         pack_micro_begin(&tr->pack, m, i, &tr->gview, &o);
-        model_forward(m, &tr->acts, b->tokens, b->b, b->t);
-        model_loss(m, &tr->acts, b->targets, b->weight, (float)(w / total), &loss[i], &nt);
-        double t1 = timer_now();
-        model_backward(m, &tr->acts, b->tokens, &tr->gview, &o);
-        if (tr->micro_delay > 0) busy_for(tr->micro_delay);
+        grads_micro_begin(&tr->red, &o);
+        int compute = b->b > 0 && !signals_pending();
+        double t0 = timer_now(), t1 = t0;
+        if (compute) {
+            model_forward(m, &tr->acts, b->tokens, b->b, b->t);
+            model_loss(m, &tr->acts, b->targets, b->weight, (float)(w / total), &loss[i], &nt);
+            t1 = timer_now();
+            model_backward(m, &tr->acts, b->tokens, &tr->gview, &o);
+            if (tr->micro_delay > 0) busy_for(tr->micro_delay);
+        }
+        double t2 = timer_now();
+        grads_micro_end(&tr->red, compute);
         tr->times.forward += t1 - t0;
-        tr->times.backward += timer_now() - t1;
+        tr->times.backward += t2 - t1;
     }
 }
 
@@ -79,20 +90,22 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
     memset(p->grad, 0, p->n * sizeof(float));
     double total = global_tokens(micro, n, out->stream_tokens);
     double *loss = out->stream_loss;
+    double waited = tr->red.exposed, spanned = tr->red.total;
     if (total > 0) accumulate(tr, micro, weight, n, total, loss);
     if (tr->inject_nan && comm_rank() == 0) p->grad[0] = NAN, loss[0] = NAN;
     double t0 = timer_now();
-    comm_allreduce_f32(p->grad, p->n);
     comm_allreduce_f64(loss, (size_t)n);
-    pack_scale_grads(p, tr->model->cfg.hidden_size);
+    if (pack_writer(p)) pack_scale_grads(p, tr->model->cfg.hidden_size);
+    if (p->shared) comm_node_barrier();
     double t1 = timer_now();
-    tr->times.allreduce += t1 - t0;
+    tr->times.allreduce += t1 - t0 + tr->red.exposed - waited;
+    tr->times.comm_total += tr->red.total - spanned;
     out->n_tokens = total;
     for (int i = 0; i < n; i++) {
         out->loss += (weight ? weight[i] : 1.0) * loss[i] / (total > 0 ? total : 1);
         loss[i] = out->stream_tokens[i] > 0 ? loss[i] / out->stream_tokens[i] : 0;
     }
-    out->grad_norm = grad_norm(p->grad, p->n);
+    out->grad_norm = grads_norm(&tr->red);
     out->lr = schedule_lr(&tr->sched, tr->step);
     // Every rank holds the same reduced values, but the decisions are still
     // taken collectively so no rank can ever diverge from the others.
@@ -107,9 +120,17 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
         tr->skipped++;
         return;
     }
-    grad_clip(p->grad, p->n, out->grad_norm, tr->clip);
-    adamw_update(p->param, p->grad, p->m, p->v, p->n, out->lr, &tr->hyper, tr->step, p->decay);
-    pack_scatter(p, tr->model);
+    // this rank's slice (all of it unless node-shared), run by run
+    grad_clip(p->grad + p->own_lo, p->own_hi - p->own_lo, out->grad_norm, tr->clip);
+    for (int r = 0; r < p->n_run; r++) {
+        size_t lo = p->run[r].off > p->own_lo ? p->run[r].off : p->own_lo;
+        size_t hi = p->run[r].off + p->run[r].n < p->own_hi ? p->run[r].off + p->run[r].n : p->own_hi;
+        if (lo < hi)
+            adamw_update(p->param + lo, p->grad + lo, p->m + lo, p->v + lo, hi - lo, out->lr, &tr->hyper,
+                         tr->step, p->run[r].decay);
+    }
+    if (p->shared) comm_node_barrier();  // every slice updated before anyone reads them
+    pack_scatter_tensors(p, tr->model);  // neuron segments are read from the pack
     tr->times.optimizer += timer_now() - t1;
     tr->step++;
 }

@@ -8,13 +8,16 @@
 
 #include "data/batch.h"
 #include "model/model.h"
+#include "train/grads.h"
 #include "train/pack.h"
 #include "train/adamw.h"
 #include "train/schedule.h"
 
-// Seconds spent per phase, accumulated (for bench and logs).
+// Seconds spent per phase, accumulated (for bench and logs). allreduce:
+// communication not hidden behind the backward pass (waiting for bucket
+// sums, the loss sum); comm_total: from each bucket sum's start to its end.
 typedef struct {
-    double forward, backward, allreduce, optimizer;
+    double forward, backward, allreduce, optimizer, comm_total;
 } StepTimes;
 
 typedef struct {
@@ -22,6 +25,7 @@ typedef struct {
     Acts acts;
     ParamPack pack;       // the trainable entries, their gradients and moments
     ModelWeights gview;   // gradient views handed to the backward pass
+    GradReduce red;       // the step gradient, summed over ranks bucket by bucket
     AdamWHyper hyper;
     Schedule sched;
     double clip;

@@ -35,7 +35,8 @@ for d in en-de en-fr; do
              exit !(n == 40 && b < a - 0.01) }' "$WORK/lm4.log" \
     && pass || fail "landermt loss of $d did not fall"
 done
-grep -q "allreduce [0-9]* bytes per step" "$WORK/landermt.log" && pass || fail "no allreduce size in the log"
+grep -q "gradient sums of [0-9]* bytes per micro-batch in 3 buckets" "$WORK/landermt.log" && pass \
+  || fail "no gradient sum size in the log (2 selected layers + the gates: 3 buckets)"
 
 /usr/bin/python3 - "$WORK" "$BASE" <<'PY' && pass || fail "masks not respected (see above)"
 import sys, h5py, numpy as np
@@ -79,6 +80,18 @@ PY
 grep -q "trainable entries of a selective run" "$WORK/inspect.log" \
   && grep -q "landermt: 2 direction units, selected layers" "$WORK/inspect.log" && pass \
   || fail "inspect of a landermt checkpoint: $(cat "$WORK/inspect.log")"
+
+# logprob on the training checkpoint (base + packed entries + gates rebuilt
+# from its stored configuration) equals logprob on the export, per direction
+printf '[1, 17, 40, 33, 2]\n[1, 5, 9, 100, 250, 7]\n' >"$WORK/ids.txt"
+for d in en-de en-fr; do
+  for ck in "$WORK/landermt/step_00000030.h5" "$WORK/landermt.export.h5"; do
+    "$LANDERMT" logprob -c "$CFG" --set model.checkpoint="$ck" --set logprob.input="$WORK/ids.txt" \
+      --set logprob.per_token=true --set logprob.direction=$d 2>>"$WORK/lp.err" >"$WORK/lp.$d.$(basename "$ck")"
+  done
+  cmp -s "$WORK/lp.$d.step_00000030.h5" "$WORK/lp.$d.landermt.export.h5" && [[ -s $WORK/lp.$d.landermt.export.h5 ]] \
+    && pass || fail "logprob $d: training checkpoint vs export: $(tail -2 "$WORK/lp.err")"
+done
 
 # errors
 expect_exit 2 "train.neurons" "$LANDERMT" train -c "$CFG" --set train.mode=landermt

@@ -54,10 +54,10 @@ t0=$SECONDS
 wait $pid
 check_stop term $? $((SECONDS - t0))
 
-# SIGINT to the whole process group (Ctrl-C's way, and timeout's): mpirun gets it too.
-# Job control gives the job its own process group (and leaves SIGINT unignored). Sent
-# once the loop runs: before, a stop signal ends a run at once (there is nothing to save).
-set -m
+# SIGINT to the whole process group (timeout's and Ctrl-C's way): mpirun gets it too.
+# The group is signalled once step 1 is logged, however loaded the machine is (before
+# the loop a stop signal ends a run at once: there is nothing to save).
+set -m  # job control: the background job gets a process group of its own
 "${MPIRUN[@]}" "$LANDERMT" "${T[@]}" "${SLOW[@]}" --set train.out_dir="$WORK/int" >"$WORK/int.log" 2>&1 &
 pid=$!
 set +m

@@ -345,7 +345,7 @@ static void check_selective_rows(ModelConfig c, const char *prefix, const char *
     FfnBlock blocks[2] = {{2, active, bloom ? NULL : dg, du, dd, bloom ? dbias : NULL},
                           {3, active + 2, bloom ? NULL : dg + 2 * C, du + 2 * C, dd + 2 * C,
                            bloom ? dbias + 2 : NULL}};
-    FfnGrad fg[2] = {{0}, {2, blocks, NULL, NULL}};
+    FfnGrad fg[2] = {{0}, {2, blocks, NULL, NULL, 1}};
     float *sel = falloc(f.m.numel);
     ModelWeights gv;
     model_weights_view(&f.m, sel, &gv);

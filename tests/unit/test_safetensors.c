@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "util/half.h"
 #include "io/safetensors.h"
 #include "util/rng.h"
 
@@ -35,7 +36,7 @@ static double bf16_ref(uint16_t b) {
 static void test_widen_every_pattern(void) {
     int bad16 = 0, badb = 0, nan_payload = 0;
     for (uint32_t h = 0; h < 65536; h++) {
-        float a = st_f16_to_f32((uint16_t)h), b = st_bf16_to_f32((uint16_t)h);
+        float a = half_f16_to_f32((uint16_t)h), b = half_bf16_to_f32((uint16_t)h);
         double ra = f16_ref((uint16_t)h), rb = bf16_ref((uint16_t)h);
         bad16 += isnan(ra) ? !isnan(a) : ((double)a != ra || !signbit(a) != !signbit(ra));
         badb += isnan(rb) ? !isnan(b) : ((double)b != rb || !signbit(b) != !signbit(rb));
@@ -49,9 +50,9 @@ static void test_widen_every_pattern(void) {
     CHECK(bad16 == 0, "%d float16 patterns widen wrongly", bad16);
     CHECK(badb == 0, "%d bfloat16 patterns widen wrongly", badb);
     CHECK(nan_payload == 0, "%d float16 NaN payloads lost", nan_payload);
-    CHECK(st_f16_to_f32(0x0001) == (float)ldexp(1, -24), "smallest float16 subnormal");
-    CHECK(st_f16_to_f32(0x03FF) == (float)ldexp(1023, -24), "largest float16 subnormal");
-    CHECK(st_f16_to_f32(0x7BFF) == 65504.0f, "largest float16");
+    CHECK(half_f16_to_f32(0x0001) == (float)ldexp(1, -24), "smallest float16 subnormal");
+    CHECK(half_f16_to_f32(0x03FF) == (float)ldexp(1023, -24), "largest float16 subnormal");
+    CHECK(half_f16_to_f32(0x7BFF) == 65504.0f, "largest float16");
 }
 
 // ------------------------------------------------------------- narrowing
@@ -59,33 +60,33 @@ static void test_widen_every_pattern(void) {
 static void test_narrow_round_trip_and_ties(void) {
     int bad = 0, ties = 0;
     for (uint32_t h = 0; h < 0x7C00; h++) {  // every finite positive float16 (and +0)
-        float a = st_f16_to_f32((uint16_t)h);
-        bad += st_f32_to_f16(a) != h || st_f32_to_f16(-a) != (h | 0x8000);
+        float a = half_f16_to_f32((uint16_t)h);
+        bad += half_f32_to_f16(a) != h || half_f32_to_f16(-a) != (h | 0x8000);
         if (h + 1 == 0x7C00) break;
-        float b = st_f16_to_f32((uint16_t)(h + 1)), mid = (a + b) / 2;  // exact in float32
+        float b = half_f16_to_f32((uint16_t)(h + 1)), mid = (a + b) / 2;  // exact in float32
         uint16_t even = (h & 1) ? (uint16_t)(h + 1) : (uint16_t)h;
-        ties += st_f32_to_f16(mid) != even;
-        ties += st_f32_to_f16(nextafterf(mid, INFINITY)) != h + 1;
-        ties += st_f32_to_f16(nextafterf(mid, 0)) != h;
+        ties += half_f32_to_f16(mid) != even;
+        ties += half_f32_to_f16(nextafterf(mid, INFINITY)) != h + 1;
+        ties += half_f32_to_f16(nextafterf(mid, 0)) != h;
     }
     CHECK(bad == 0, "%d float16 values do not survive float32 and back", bad);
     CHECK(ties == 0, "%d float16 midpoints rounded wrongly", ties);
-    CHECK(st_f32_to_f16(65519.996f) == 0x7BFF, "just below the overflow threshold -> 65504");
-    CHECK(st_f32_to_f16(65520.0f) == 0x7C00, "65520 rounds to infinity");
-    CHECK(st_f32_to_f16((float)ldexp(1, -25)) == 0, "2^-25 ties to zero");
-    CHECK(st_f32_to_f16(nextafterf((float)ldexp(1, -25), 1)) == 1, "above 2^-25 -> smallest subnormal");
-    CHECK(st_f32_to_f16((float)ldexp(1, -30)) == 0, "underflow to zero");
+    CHECK(half_f32_to_f16(65519.996f) == 0x7BFF, "just below the overflow threshold -> 65504");
+    CHECK(half_f32_to_f16(65520.0f) == 0x7C00, "65520 rounds to infinity");
+    CHECK(half_f32_to_f16((float)ldexp(1, -25)) == 0, "2^-25 ties to zero");
+    CHECK(half_f32_to_f16(nextafterf((float)ldexp(1, -25), 1)) == 1, "above 2^-25 -> smallest subnormal");
+    CHECK(half_f32_to_f16((float)ldexp(1, -30)) == 0, "underflow to zero");
     int badb = 0;
     for (uint32_t b = 0; b < 0x7F80; b++) {  // every finite positive bfloat16
-        float a = st_bf16_to_f32((uint16_t)b);
-        badb += st_f32_to_bf16(a) != b;
+        float a = half_bf16_to_f32((uint16_t)b);
+        badb += half_f32_to_bf16(a) != b;
         if (b + 1 == 0x7F80) break;
-        float mid = a / 2 + st_bf16_to_f32((uint16_t)(b + 1)) / 2;  // no overflow at the top
-        badb += st_f32_to_bf16(mid) != ((b & 1) ? b + 1 : b);
-        badb += st_f32_to_bf16(nextafterf(mid, INFINITY)) != b + 1;
+        float mid = a / 2 + half_bf16_to_f32((uint16_t)(b + 1)) / 2;  // no overflow at the top
+        badb += half_f32_to_bf16(mid) != ((b & 1) ? b + 1 : b);
+        badb += half_f32_to_bf16(nextafterf(mid, INFINITY)) != b + 1;
     }
     CHECK(badb == 0, "%d bfloat16 round trips or midpoints wrong", badb);
-    CHECK(st_f32_to_bf16(3.4028235e38f) == 0x7F80, "FLT_MAX rounds to bfloat16 infinity");
+    CHECK(half_f32_to_bf16(3.4028235e38f) == 0x7F80, "FLT_MAX rounds to bfloat16 infinity");
 }
 
 static void test_narrow_random_against_compiler(void) {
@@ -101,7 +102,7 @@ static void test_narrow_random_against_compiler(void) {
         _Float16 x = (_Float16)f;
         uint16_t want;
         memcpy(&want, &x, 2);
-        bad += st_f32_to_f16(f) != want;
+        bad += half_f32_to_f16(f) != want;
     }
     CHECK(bad == 0, "%d random floats narrow differently from the compiler's float16", bad);
 #endif
@@ -142,8 +143,8 @@ static void test_write_read_round_trip(void) {
             st_read_f32(&f, a, got), st_read_f32(&f, b, got + 15), st_read_f32(&f, s, got + 22);
             int bad = 0;
             for (int i = 0; i < 23; i++) {
-                float want = d == ST_F32 ? vals[i] : d == ST_BF16 ? st_bf16_to_f32(st_f32_to_bf16(vals[i]))
-                                                                  : st_f16_to_f32(st_f32_to_f16(vals[i]));
+                float want = d == ST_F32 ? vals[i] : d == ST_BF16 ? half_bf16_to_f32(half_f32_to_bf16(vals[i]))
+                                                                  : half_f16_to_f32(half_f32_to_f16(vals[i]));
                 bad += bits(got[i]) != bits(want);
             }
             CHECK(bad == 0, "%d values differ after a %s round trip", bad, st_dtype_name((StDtype)d));
