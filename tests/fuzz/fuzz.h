@@ -1,4 +1,4 @@
-// Shared pieces of the libFuzzer harnesses (docs/fuzzing.md). A harness
+// Shared pieces of the libFuzzer harnesses (docs/robustness.md). A harness
 // writes its input where the loader expects a file, runs the loader with
 // its messages captured, and checks what any input is owed: no crash or
 // undefined behaviour (ASan + UBSan), no hang (libFuzzer's -timeout), no

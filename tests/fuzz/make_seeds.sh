@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the seed corpora of tests/fuzz/seeds/ (docs/fuzzing.md): small,
+# Regenerates the seed corpora of tests/fuzz/seeds/ (docs/robustness.md): small,
 # valid files of every format the harnesses load, made by landermt itself
 # (so they follow the current formats), msgfmt and python3's json module.
 #   bash tests/fuzz/make_seeds.sh [build/landermt]
