@@ -97,8 +97,9 @@ def plot_loss(run, out):
         if not rows:
             continue
         for stream in rows[0]["streams"]:
-            ax.plot([r["step"] for r in rows], [r["streams"][stream] for r in rows],
-                    label=f"{mode} {stream}", linewidth=1)
+            # null: the stream had no target tokens that step
+            loss = [float("nan") if r["streams"][stream] is None else r["streams"][stream] for r in rows]
+            ax.plot([r["step"] for r in rows], loss, label=f"{mode} {stream}", linewidth=1)
     ax.set_xlabel("step")
     ax.set_ylabel("training loss")
     ax.legend(fontsize=6, ncol=2)

@@ -129,7 +129,13 @@ static LmStatus run(int argc, char **argv) {
 static void prefer_passive_openmp(char **argv) {
     if (getenv("OMP_WAIT_POLICY")) return;
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);  // returns only on failure: run as is
+    // the resolved path, not /proc/self/exe: the process name (ps, top,
+    // pkill) stays "landermt" instead of "exe"
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return;
+    self[n] = '\0';
+    execv(self, argv);  // returns only on failure: run as is
 }
 
 // After an allocation failure: end every rank, as one rank's exit would

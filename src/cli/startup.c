@@ -13,6 +13,7 @@
 #include "mpi/comm.h"
 
 void openblas_set_num_threads(int);
+extern const char *const landermt_git;  // build/git_commit.c (tools/git_commit.cmake)
 
 static int env_int(const char *name) {
     const char *v = getenv(name);
@@ -45,8 +46,9 @@ void startup(const CliArgs *a) {
     const char *job = getenv("SLURM_JOB_ID");
     if (comm_rank() == 0)
         printf("landermt %s (git %s) %s | config %016llx | ranks %d x threads %d (from %s) | %s%s%s\n",
-               LANDERMT_VERSION, LANDERMT_GIT, a->sub, config_hash(a->config_text), comm_size(), n,
+               LANDERMT_VERSION, landermt_git, a->sub, config_hash(a->config_text), comm_size(), n,
                source, hosts, job ? " | slurm job " : "", job ? job : "");
+    fflush(stdout);  // before any error on stderr, also when both go to one file
 }
 
 void startup_stdout_free(const CliArgs *a, const char *output) {

@@ -13,6 +13,7 @@
 #include "landermt/awareness.h"
 #include "landermt/detect.h"
 #include "mpi/comm.h"
+#include "train/memory.h"
 #include "train/model_load.h"
 #include "train/step.h"
 #include "util/alloc.h"
@@ -100,7 +101,7 @@ static void bench_neurons(const Config *c, const Model *m, Neurons *nr) {
 }
 
 typedef struct {
-    double step, rss_mb;
+    double step, rss_mb, blocking;  // blocking: the step's gradient sums without overlap
     StepTimes per_step;
     size_t packed;
 } BenchResult;
@@ -130,7 +131,8 @@ static LmStatus time_mode(const Config *c, Model *m, const PackSpec *spec, const
     out->step = (timer_now() - t0) / c->bench.steps;
     double k = 1.0 / c->bench.steps;
     out->per_step = (StepTimes){tr.times.forward * k, tr.times.backward * k, tr.times.allreduce * k,
-                                tr.times.optimizer * k, tr.times.comm_total * k};
+                                tr.times.optimizer * k};
+    out->blocking = grads_time_blocking(&tr.red);  // one micro-batch's sums, as in a step
     out->packed = tr.pack.n;
     out->rss_mb = rss_now_mb() - rss0;  // pack, gradients, moments, activations
     if (keep) *keep = tr;
@@ -138,18 +140,34 @@ static LmStatus time_mode(const Config *c, Model *m, const PackSpec *spec, const
     return LM_OK;
 }
 
-static void print_result(const char *mode, const BenchResult *r, double flops, double peak, int n) {
+// What the memory plan (memory.c) expects a rank to add beyond the model
+// for this mode: bench runs every rank on the whole batch, state per rank.
+static void print_memory(const Config *c, const Model *m, const char *mode, int lora_rank, double measured) {
+    MemSpec s;
+    mem_spec_config(c, &m->cfg, 0, 4, &s);
+    s.mode = mode, s.B = c->train.batch_size, s.ranks_per_node = 1, s.node_shared = 0;
+    if (lora_rank > 0) s.lora_rank = lora_rank;
+    MemPlan p;
+    mem_plan(&s, &p);
+    double mb = 1.0 / 1048576.0;
+    printf("%-8s memory planned beyond the model: state %.0f + buffers %.0f + activations %.0f = %.0f MB "
+           "| measured growth %.0f MB (RSS)\n", mode, p.state_rank * mb, p.buffers_rank * mb,
+           p.acts_rank * mb, (p.state_rank + p.buffers_rank + p.acts_rank) * mb, measured);
+}
+
+static void print_result(const Config *c, const Model *m, const char *mode, int lora_rank,
+                         const BenchResult *r, double flops, double peak, int n) {
     if (comm_rank() != 0) return;
-    printf("%-8s forward+loss %.1f ms | backward %.1f ms | gradient sums %.1f ms exposed of %.1f ms "
-           "(%zu bytes per micro-batch) | optimizer %.1f ms\n", mode, r->per_step.forward * 1e3,
-           r->per_step.backward * 1e3, r->per_step.allreduce * 1e3, r->per_step.comm_total * 1e3,
+    printf("%-8s forward+loss %.1f ms | backward %.1f ms | gradient sums %.1f ms exposed, %.1f ms "
+           "without overlap (%zu bytes) | optimizer %.1f ms\n", mode, r->per_step.forward * 1e3,
+           r->per_step.backward * 1e3, r->per_step.allreduce * 1e3, r->blocking * 1e3,
            r->packed * sizeof(float), r->per_step.optimizer * 1e3);
-    printf("%-8s step %.1f ms | %.0f tokens/s | memory beyond the model %.0f MB", mode, r->step * 1e3,
-           n * comm_size() / r->step, r->rss_mb);
+    printf("%-8s step %.1f ms | %.0f tokens/s", mode, r->step * 1e3, n * comm_size() / r->step);
     if (flops > 0)  // MFU only where the FLOP count is the full model's
         printf(" | %.1f GFLOP/s | sgemm peak %.1f GFLOP/s | MFU %.1f%%", flops / r->step / 1e9, peak,
                100 * flops / r->step / 1e9 / peak);
     printf("\n");
+    print_memory(c, m, mode, lora_rank, r->rss_mb);
 }
 
 // Reader throughput per rank: train.batch_size-example micro-batches of
@@ -203,7 +221,7 @@ static LmStatus bench_lora_matched(const Config *c, Model *m, const Neurons *nr,
                per_rank * (size_t)spec.lora.rank, c->train.mode, budget);
     BenchResult res;
     LM_TRY(time_mode(c, m, &spec, b, &res, NULL));
-    print_result("lora", &res, 0, peak, n);
+    print_result(c, m, "lora", spec.lora.rank, &res, 0, peak, n);
     return LM_OK;
 }
 
@@ -236,14 +254,14 @@ LmStatus bench_run(const Config *cfg) {
     if (strcmp(cfg->train.mode, "full")) {
         bench_neurons(cfg, &m, &nr);
         st = time_mode(cfg, &m, &spec, &batch, &sel, NULL);
-        if (st == LM_OK) print_result(cfg->train.mode, &sel, 0, peak, n);
+        if (st == LM_OK) print_result(cfg, &m, cfg->train.mode, 0, &sel, 0, peak, n);
         if (st == LM_OK && strcmp(cfg->train.mode, "lora") && strcmp(cfg->train.mode, "layers"))
             st = bench_lora_matched(cfg, &m, &nr, &batch, sel.packed, peak, n);
     }
     Trainer tr;
     PackSpec fs = {.mode = "full"};
     if (st == LM_OK) st = time_mode(cfg, &m, &fs, &batch, &full, &tr);
-    if (st == LM_OK) print_result("full", &full, flops, peak, n);
+    if (st == LM_OK) print_result(cfg, &m, "full", 0, &full, flops, peak, n);
     if (st == LM_OK && strcmp(cfg->train.mode, "full") && comm_rank() == 0)
         printf("%s step / full step = %.2f\n", cfg->train.mode, sel.step / full.step);
     if (st == LM_OK) {

@@ -33,7 +33,6 @@ void grads_init(GradReduce *gr, ParamPack *p, Model *m, ModelWeights *g) {
     }
     gr->persist_n = np;
     gr->bucket_of[0] = gr->bucket_of[1] = -1;
-    gr->started = xcalloc(2, sizeof(double));
     if (p->shared) {
         shared_init(gr, np);
         return;
@@ -50,7 +49,7 @@ void grads_free(GradReduce *gr) {
         for (int s = 0; s < 2; s++) free(gr->buf[s]), free(gr->tmp[s]);
         free(gr->persist), free(gr->persist_tmp);
     }
-    free(gr->persist_at), free(gr->persist_sum), free(gr->started);
+    free(gr->persist_at), free(gr->persist_sum);
     memset(gr, 0, sizeof *gr);
 }
 
@@ -100,7 +99,7 @@ static void shared_reduce(GradReduce *gr, int b, const float *base, size_t strid
     }
     add_part(gr->p->grad, bk, gr->own, x0, x1);
     comm_node_barrier();  // the buffers may be written again
-    gr->exposed += timer_now() - t0, gr->total += timer_now() - t0;
+    gr->exposed += timer_now() - t0;
 }
 
 // The step gradient += a bucket buffer (its ranges back to back).
@@ -125,7 +124,6 @@ static void slot_finish(GradReduce *gr, int k) {
     int b = gr->bucket_of[k];
     if (b < 0) return;
     sum_wait(gr, &gr->sum[k]);
-    gr->total += timer_now() - gr->started[k];
     add_into(gr->p->grad, &gr->p->bucket[b], gr->buf[k]);
     gr->bucket_of[k] = -1;
 }
@@ -151,7 +149,6 @@ static void bucket_end(GradReduce *gr, int b) {
         return;
     }
     int k = gr->bucket_of[0] == b ? 0 : 1;
-    gr->started[k] = timer_now();
     comm_sum_start(&gr->sum[k], gr->buf[k], gr->tmp[k], (int)gr->p->bucket[b].n);
     comm_sum_test(&gr->sum[k ^ 1]);  // progress for the other one
 }
@@ -201,6 +198,20 @@ void grads_micro_end(GradReduce *gr, int computed) {
         sum_wait(gr, &gr->persist_sum[b]);
         add_into(p->grad, &p->bucket[b], gr->persist + gr->persist_at[b]);
     }
+}
+
+double grads_time_blocking(GradReduce *gr) {
+    const ParamPack *p = gr->p;
+    if (p->shared) return -1;
+    comm_barrier();
+    double t0 = timer_now();
+    for (int b = 0; b < p->n_bucket; b++) {
+        CommSum s;
+        int pe = p->bucket[b].persistent;
+        comm_sum_start(&s, pe ? gr->persist : gr->buf[0], pe ? gr->persist_tmp : gr->tmp[0], (int)p->bucket[b].n);
+        comm_sum_wait(&s);
+    }
+    return timer_now() - t0;
 }
 
 double grads_norm(GradReduce *gr) {

@@ -26,8 +26,7 @@ typedef struct {
     float *persist, *persist_tmp;  // persistent buckets back to back
     size_t *persist_at;        // [n_bucket] their offsets in persist
     CommSum *persist_sum;      // [n_bucket]
-    double exposed, total;     // s waited for sums; s from each sum's start to its end
-    double *started;           // [2] start times of the buffers' sums
+    double exposed;            // s waited for sums
     // Node-shared (p->shared): every rank's bucket buffers live in node
     // memory; after a bucket, each rank sums its part of it over the
     // node's ranks (the same tree as comm_sum), then over the nodes with
@@ -47,6 +46,10 @@ void grads_micro_begin(GradReduce *gr, BackwardOpts *o);
 // compute (its buckets are zero but it takes part in every sum): completes
 // every sum and adds the micro-batch's gradient to p->grad.
 void grads_micro_end(GradReduce *gr, int computed);
+// Seconds the same sums take one after another, not overlapped with
+// anything: what the overlap hides (bench). Collective; clobbers the
+// bucket buffers; -1 when node-shared.
+double grads_time_blocking(GradReduce *gr);
 // The step gradient's L2 norm (its block sums computed by their owners when
 // node-shared), identical on every rank.
 double grads_norm(GradReduce *gr);

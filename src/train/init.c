@@ -31,6 +31,9 @@ static StDtype init_dtype(const char *key, const char *config_text) {
     char published[32] = "";
     hf_config_torch_dtype(config_text, published, sizeof published);
     int d = st_dtype_from_torch(strcmp(key, "source") ? key : published);
+    if (d == ST_F32 && strcmp(key, "source") && st_dtype_from_torch(published) > ST_F32)
+        printf("note: writing float32 (export.dtype), twice the size of config.json's torch_dtype %s; "
+               "--set export.dtype=source writes %s\n", published, published);
     if (d >= 0) return (StDtype)d;
     printf("note: config.json's torch_dtype \"%s\" is not float32/bfloat16/float16; writing float32\n",
            published);

@@ -74,8 +74,10 @@ static void metrics_json(const Run *r, const StepStats *s, double ms) {
             "\"lr\": %.6g, \"tokens\": %.0f, \"ms\": %.3f, \"skipped\": %d, \"streams\": {",
             (long long)r->tr.step, (long long)(r->tr.step + r->tr.skipped), s->loss, s->grad_norm,
             s->lr, s->n_tokens, ms, s->skipped);
-    for (int i = 0; i < r->ss.n; i++)
-        fprintf(r->metrics, "%s\"%s\": %.6g", i ? ", " : "", r->ss.train[i].name, s->stream_loss[i]);
+    for (int i = 0; i < r->ss.n; i++) {  // null: no target tokens of the stream this step
+        fprintf(r->metrics, "%s\"%s\": ", i ? ", " : "", r->ss.train[i].name);
+        fprintf(r->metrics, s->stream_tokens[i] > 0 ? "%.6g" : "null", s->stream_loss[i]);
+    }
     fprintf(r->metrics, "}}\n");
     fflush(r->metrics);
 }
@@ -89,7 +91,8 @@ static void log_step(const Run *r, const StepStats *s, double ms) {
            (long long)r->tr.step, r->cfg->train.steps, s->loss, s->grad_norm, s->lr,
            s->n_tokens / (ms / 1000.0), ms, eta);
     for (int i = 0; r->ss.n > 1 && i < r->ss.n; i++)
-        printf(" | %s %.4f", r->ss.train[i].name, s->stream_loss[i]);
+        if (s->stream_tokens[i] > 0) printf(" | %s %.4f", r->ss.train[i].name, s->stream_loss[i]);
+        else printf(" | %s -", r->ss.train[i].name);
     printf("%s\n", s->skipped == STEP_NONFINITE ? " | SKIPPED (non-finite loss or gradient)"
                    : s->skipped == STEP_EMPTY ? " | SKIPPED (no target tokens: every example was "
                                                 "longer than train.seq_len)" : "");

@@ -4,9 +4,12 @@
 #include "train/model_load.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "io/model_source.h"
+#include "mpi/comm.h"
+#include "util/timer.h"
 
 LmStatus model_config_from(const Config *cfg, ModelConfig *mc) {
     *mc = (ModelConfig){.architecture =
@@ -72,12 +75,19 @@ LmStatus model_keys_agree(const Config *cfg, const ModelConfig *mc, const char *
 LmStatus model_from_config(const Config *cfg, Model *m) {
     ModelConfig mc;
     if (cfg->model.checkpoint[0]) {
+        double t0 = timer_now();
         ModelSource s;
         LM_TRY(model_source_open(&s, cfg->model.checkpoint));
         LmStatus st = model_keys_agree(cfg, &s.cfg, cfg->model.checkpoint);
         if (st == LM_OK) st = model_source_load(&s, m);
         model_source_close(&s);
-        return st;
+        LM_TRY(st);
+        size_t f32, half;
+        model_storage_bytes(m, &f32, &half);
+        if (comm_rank() == 0)  // 16-bit matrices stay mapped: their pages come in at first use
+            printf("model: %s, %zu parameters in %.2f s (%.2f GB float32, %.2f GB 16-bit mapped)\n",
+                   cfg->model.checkpoint, m->numel, timer_now() - t0, (double)f32 * 1e-9, (double)half * 1e-9);
+        return LM_OK;
     }
     LM_TRY(model_config_from(cfg, &mc));
     model_init(m, &mc);

@@ -90,7 +90,7 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
     memset(p->grad, 0, p->n * sizeof(float));
     double total = global_tokens(micro, n, out->stream_tokens);
     double *loss = out->stream_loss;
-    double waited = tr->red.exposed, spanned = tr->red.total;
+    double waited = tr->red.exposed;
     if (total > 0) accumulate(tr, micro, weight, n, total, loss);
     if (tr->inject_nan && comm_rank() == 0) p->grad[0] = NAN, loss[0] = NAN;
     double t0 = timer_now();
@@ -99,7 +99,6 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
     if (p->shared) comm_node_barrier();
     double t1 = timer_now();
     tr->times.allreduce += t1 - t0 + tr->red.exposed - waited;
-    tr->times.comm_total += tr->red.total - spanned;
     out->n_tokens = total;
     for (int i = 0; i < n; i++) {
         out->loss += (weight ? weight[i] : 1.0) * loss[i] / (total > 0 ? total : 1);

@@ -15,9 +15,9 @@
 
 // Seconds spent per phase, accumulated (for bench and logs). allreduce:
 // communication not hidden behind the backward pass (waiting for bucket
-// sums, the loss sum); comm_total: from each bucket sum's start to its end.
+// sums, the loss sum).
 typedef struct {
-    double forward, backward, allreduce, optimizer, comm_total;
+    double forward, backward, allreduce, optimizer;
 } StepTimes;
 
 typedef struct {

@@ -102,4 +102,19 @@ expect_exit 2 "direction fr-en has no unit" "$LANDERMT" train "${FT[@]}" --set t
   --set 'data.directions=[en-de, fr-en]'
 expect_exit 1 "holds only the trainable entries" "$LANDERMT" train -c "$CFG" \
   --set model.checkpoint="$WORK/landermt/step_00000030.h5"
+# Examples longer than train.seq_len are skipped: a direction left without
+# target tokens in a step shows "-" in the log and null in metrics.jsonl,
+# not a loss of 0 (seq_len 40 leaves such steps in this corpus).
+"$LANDERMT" train -c "$CFG" --set train.batch_size=1 --set train.seq_len=40 --set train.steps=12 \
+  --set train.eval_every=0 --set train.save_every=0 --set train.out_dir="$WORK/ovl" >"$WORK/ovl.log" 2>&1 \
+  || fail "overlong run: $(tail -3 "$WORK/ovl.log")"
+/usr/bin/python3 -c "
+import json, re, sys
+rows = [json.loads(l) for l in open(sys.argv[1] + '/metrics.jsonl') if '\"streams\"' in l]
+nulls = sum(v is None for r in rows for v in r['streams'].values())
+dashes = sum(len(re.findall(r'\| \S+ -( |$)', l)) for l in open(sys.argv[2]) if l.startswith('step'))
+assert nulls > 0 and nulls == dashes, (nulls, dashes)
+assert all(v is None or v > 0 for r in rows for v in r['streams'].values())
+" "$WORK/ovl" "$WORK/ovl.log" && grep -q "longer than train.seq_len 40 and were skipped" "$WORK/ovl.log" && pass \
+  || fail "a direction without target tokens: $(grep '^step' "$WORK/ovl.log" | head -3)"
 finish
