@@ -11,6 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${1:-10}
+# libFuzzer reads a total time of 0 as "no limit"
+[[ $minutes =~ ^[1-9][0-9]*$ ]] || { echo "usage: tools/fuzz.sh [MINUTES >= 1] [LOADER...]" >&2; exit 2; }
 shift || true
 loaders=("$@")
 ((${#loaders[@]})) || loaders=(config corpus ckpt neurons mo inputs safetensors hf_config hf_dir tokenizer)
@@ -21,6 +23,9 @@ if [[ ! -x build-asan/tests/fuzz/fuzz_config ]]; then
 fi
 cmake --build build-asan -j"$(nproc)" >/dev/null
 failed=()
+for l in "${loaders[@]}"; do
+  [[ -x build-asan/tests/fuzz/fuzz_$l ]] || { echo "tools/fuzz.sh: no loader $l (tests/fuzz/fuzz_$l.c)" >&2; exit 2; }
+done
 for l in "${loaders[@]}"; do
   echo "== $l: $minutes min"
   FUZZ_CORPUS="build-asan/fuzz-corpus/$l" bash tests/fuzz/run.sh "build-asan/tests/fuzz/fuzz_$l" "$l" \
