@@ -12,7 +12,8 @@
 #   4. export: a Hugging Face directory in BF16 with the LANDeRMT sidecar.
 # A sampler records the node's memory once a second (the landermt
 # processes' summed PSS, and MemTotal - MemAvailable); the peak and the wall
-# time of every stage are printed at the end.
+# time of every stage are printed at the end. A rerun keeps the model and the
+# neurons file when they exist (stage_times.txt and memory.txt accumulate).
 #   bash jobs/paper_scale.sh [CONFIG.json] [OUT]
 # A small model checks the job itself in minutes:
 #   CHECK_FULL=0 bash jobs/paper_scale.sh configs/models/bloom-560m.json /tmp/ps
@@ -32,34 +33,35 @@ awk '/^[a-z_]+:/ { skip = ($1 == "model:") } !skip' configs/demo.yaml >"$OUT/con
 C=(-c "$OUT/config.yaml" --set data.corpus="$CORPUS" --set model.checkpoint="$OUT/base"
    --set "data.directions=[en-de, de-en]" --set train.seq_len=48 --set layers.k=4)
 
-# memory sampler: the landermt processes' PSS summed (MB) and the machine's used memory (MB)
+# memory sampler: the landermt processes' PSS summed and the machine's used memory, in MiB
+# (printed below in GB of 1e9 bytes, as landermt prints them)
 sample() {
   while sleep 1; do
     pss=0
     for p in $(pgrep -x landermt); do
-      tr '\0' ' ' </proc/$p/cmdline 2>/dev/null | grep -qF -- "$OUT" || continue  # this job's only
+      tr '\0' ' ' 2>/dev/null </proc/$p/cmdline | grep -qF -- "$OUT" || continue  # this job's only
       v=$(awk '/^Pss:/ { print $2 }' /proc/$p/smaps_rollup 2>/dev/null || echo 0)
       pss=$((pss + ${v:-0}))
     done
     used=$(awk '/MemTotal/ { t = $2 } /MemAvailable/ { a = $2 } END { print int((t - a) / 1024) }' /proc/meminfo)
     echo "$(date +%s) $((pss / 1024)) $used"
-  done >"$OUT/memory.txt"
+  done >>"$OUT/memory.txt"
 }
 sample & SAMPLER=$!
 trap 'kill $SAMPLER 2>/dev/null' EXIT
-TIMES="$OUT/stage_times.txt"; : >"$TIMES"
+TIMES="$OUT/stage_times.txt"; echo "# $(date -u "+%F %T UTC")" >>"$TIMES"
 stage() {
   local name=$1; shift
   echo "== $name (log $OUT/$name.log)"
   local t0=$(date +%s)
   "$@" >"$OUT/$name.log" 2>&1 || { echo "paper_scale: $name failed:" >&2; tail -20 "$OUT/$name.log" >&2; exit 1; }
   local t1=$(date +%s)
-  peak=$(awk -v a="$t0" -v b="$t1" '$1 >= a && $1 <= b + 1 { if ($2 > p) p = $2; if ($3 > u) u = $3 } END { printf "%.2f GB (PSS), %.2f GB used", p / 1024, u / 1024 }' "$OUT/memory.txt")
+  peak=$(awk -v a="$t0" -v b="$t1" '$1 >= a && $1 <= b + 1 { if ($2 > p) p = $2; if ($3 > u) u = $3 } END { printf "%.2f GB (PSS), %.2f GB used", p * 1.048576e-3, u * 1.048576e-3 }' "$OUT/memory.txt")
   printf "%-8s %6d s   peak %s\n" "$name" $((t1 - t0)) "$peak" | tee -a "$TIMES"
 }
 
 [[ -f $OUT/base/config.json ]] || stage init "$LANDERMT" init "$MODEL_JSON" "$OUT/base" --set export.dtype=source
-stage detect run detect "${C[@]}" --set detect.output="$OUT/neurons.h5" --set detect.max_sentences=4 \
+[[ -f $OUT/neurons.h5 ]] || stage detect run detect "${C[@]}" --set detect.output="$OUT/neurons.h5" --set detect.max_sentences=4 \
   --set detect.batch_size=2 --set train.recompute=true
 # full finetuning cannot fit: refused before allocating, with the estimate
 # (CHECK_FULL=0 skips this for a small model that would fit)
@@ -69,6 +71,7 @@ if "$LANDERMT" train "${C[@]}" --set train.mode=full --set train.out_dir="$OUT/f
 fi
 grep -m1 "refused before allocating" "$OUT/full.log"
 fi
+rm -rf "$OUT/lm"
 stage train run train "${C[@]}" --set train.mode=landermt --set train.neurons="$OUT/neurons.h5" \
   --set train.node_shared=true --set train.recompute=true --set train.ce_chunk=64 --set train.batch_size=2 \
   --set train.steps=3 --set train.warmup_steps=1 --set train.log_every=1 --set train.eval_every=0 \
@@ -80,4 +83,4 @@ echo
 grep -h "^model: \|selected layers\|^memory\|trainable entries\|^step " "$OUT/detect.log" "$OUT/train.log" || true
 echo "== wall time and peak memory per stage"
 cat "$TIMES"
-awk '{ if ($2 > p) p = $2; if ($3 > u) u = $3 } END { printf "peak over the job: %.2f GB PSS of landermt, %.2f GB used on the machine\n", p / 1024, u / 1024 }' "$OUT/memory.txt"
+awk '{ if ($2 > p) p = $2; if ($3 > u) u = $3 } END { printf "peak over the job: %.2f GB PSS of landermt, %.2f GB used on the machine\n", p * 1.048576e-3, u * 1.048576e-3 }' "$OUT/memory.txt"
