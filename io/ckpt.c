@@ -679,10 +679,19 @@ LmStatus ckpt_read_hf_config(const char *path, char **json) {
     return st;
 }
 
+// The ckpt_is_* questions come before the load that reports what is wrong
+// with the file (once): a file they cannot open is "no" without a word.
+static int open_quietly(const char *path, hid_t *f) {
+    int version;
+    lm_capture_begin(NULL, 0);
+    LmStatus st = h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, f, &version);
+    lm_capture_end();
+    return st == LM_OK;
+}
+
 int ckpt_is_training(const char *path) {
     hid_t f;
-    int version;
-    if (h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version) != LM_OK) return 0;
+    if (!open_quietly(path, &f)) return 0;
     int t = h5_exists(f, "train");
     H5Fclose(f);
     return t;
@@ -690,8 +699,7 @@ int ckpt_is_training(const char *path) {
 
 int ckpt_is_trainable_only(const char *path) {
     hid_t f;
-    int version;
-    if (h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version) != LM_OK) return 0;
+    if (!open_quietly(path, &f)) return 0;
     int t = contents_trainable(f);
     H5Fclose(f);
     return t;
