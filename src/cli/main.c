@@ -53,8 +53,22 @@ static void usage(FILE *f) {
                "2 usage or configuration error, 75 preempted after saving a checkpoint.\n");
 }
 
+// An empty argument is a shell variable that was not set: taken as a path
+// it would give errors that name nothing ("error: : no such file").
+static LmStatus args_nonempty(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0]) continue;
+        if (i > 1) lm_error("command-line argument %d (after '%s') is empty", i, argv[i - 1]);
+        else lm_error("command-line argument 1 is empty");
+        lm_hint("give a file, key or value there; an unset shell variable expands to nothing");
+        return LM_EUSAGE;
+    }
+    return LM_OK;
+}
+
 static LmStatus parse_args(int argc, char **argv, CliArgs *a) {
     memset(a, 0, sizeof *a);
+    LM_TRY(args_nonempty(argc, argv));
     a->files = xcalloc((size_t)argc, sizeof(char *));
     a->overrides = xcalloc((size_t)argc, sizeof(char *));
     for (int i = 1; i < argc; i++) {

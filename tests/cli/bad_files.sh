@@ -10,7 +10,8 @@
 #     reader used to spin for minutes) or crashes
 #   - model.* keys that disagree with model.checkpoint
 #   - inspect fails on what the loaders reject (version, shapes, ranges)
-#   - usage errors: usage on stderr, exit 2; a malformed direction exits 2
+#   - usage errors: usage on stderr, exit 2; a malformed direction exits 2;
+#     an empty argument exits 2 naming its position
 #   - deep YAML nesting is refused at once
 source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -121,6 +122,13 @@ expect_exit 2 "translate.direction: expected a direction" \
 expect_exit 2 "evaluate.external\[0\]: expected SRC-TGT:SOURCE_FILE,REFERENCE_FILE" \
   "$LANDERMT" evaluate -c "$CFG" --set 'evaluate.external=["en_de:a,b"]'
 expect_exit 2 "unknown command 'trian'" "$LANDERMT" trian
+# an empty argument (an unset shell variable) is refused, never taken as a path that names nothing
+expect_exit 2 "command-line argument 2 \(after 'inspect'\) is empty" "$LANDERMT" inspect ""
+expect_exit 2 "command-line argument 3 \(after '-c'\) is empty" "$LANDERMT" train -c ""
+expect_exit 2 "command-line argument 3 \(after '$WORK/en-de.tsv'\) is empty" "$LANDERMT" score "$WORK/en-de.tsv" ""
+# a missing input is reported once
+expect_exit 1 "checkpoint $WORK/none: no such file" "$LANDERMT" convert "$WORK/none" "$WORK/none.h5"
+(($(grep -c "^error" "$WORK/err") == 1)) && pass || fail "convert of a missing input: $(cat "$WORK/err")"
 "$LANDERMT" score "$WORK/en-de.tsv" "$WORK/en-de.tsv" >/dev/full 2>"$WORK/err"
 rc=$?
 ((rc == 1)) && grep -q "cannot write to standard output" "$WORK/err" && pass ||
