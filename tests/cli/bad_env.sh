@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Bad environments (issue 13): a full disk under train, export, prep,
-# evaluate and translate, a read-only directory, and memory exhaustion end
-# with exit 1 and an error saying why - never a signal, never an empty or
-# half-written file presented as success, never a damaged earlier file, no
-# temporary file left behind. Full disks are small tmpfs mounts in a
+# evaluate, detect and translate, a read-only directory, and memory
+# exhaustion end with exit 1 and an error saying why - never a signal,
+# never an empty or half-written file presented as success, never a damaged
+# earlier file, no temporary file left behind. Full disks are small tmpfs mounts in a
 # private mount namespace (root only; skipped otherwise); memory exhaustion
 # is an address-space limit (not under ASan, which reserves terabytes).
 source "$(dirname "$0")/lib.bash"
@@ -81,6 +81,16 @@ expect_exit 1 "evaluate.output .*eval.md: cannot write: No space left on device"
 [[ ! -e $WORK/eval/out/eval.md && ! -e $WORK/eval/out/eval.json ]] && pass ||
   fail "evaluate left $(ls -la "$WORK/eval/out" 2>&1)"
 no_debris "$WORK/eval"
+
+# --- detect: the disk fills in the middle of the neurons file (about 30 KB; HDF5 segfaulted
+# at exit before), an earlier one untouched
+disk detect 16
+echo "earlier" >"$WORK/detect/neurons.h5"
+sum=$(md5sum <"$WORK/detect/neurons.h5")
+expect_exit 1 "neurons.h5.tmp.[0-9]+.*No space left on device" "$LANDERMT" detect -c "$CFG" \
+  --set model.checkpoint="$BASE" --set detect.max_sentences=8 --set detect.output="$WORK/detect/neurons.h5"
+same "$WORK/detect/neurons.h5" "$sum"
+no_debris "$WORK/detect"
 
 # --- translate to a full disk, and to a read-only directory
 expect_exit 1 "translate.output .*: cannot write: No space left on device" "$LANDERMT" translate -c "$CFG" \
