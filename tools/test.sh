@@ -23,11 +23,12 @@ CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLANDERMT_A
   -DLANDERMT_FUZZ=ON -DLANDERMT_WERROR=ON >/dev/null
 cmake --build build-asan -j"$(nproc)"
 stage "sanitizer build" $t; t=$SECONDS
-# The long end-to-end runs (training to convergence, evaluation, resume, memory,
-# node-shared state, Hugging Face models, tokenizer equality, timing tests)
-# stay in the plain stage: under the sanitizers they would more than double
-# this stage's time, and most of what they run (the training and decoding
-# code, checkpoints, Hugging Face files) the tests below run too.
-CLI='bad_files|bad_env|prep|train|detect|translate|lora|score|ckpt_h5py|ranks|pack_ranks|stream_ranks|comm_ranks|rank_failure'
+# The long end-to-end runs (resume, memory, node-shared state, Hugging Face
+# models, tokenizer equality, Slurm, stop and hang timing) stay in the plain
+# stage: under the sanitizers they would more than double this stage's time,
+# and most of what they run (the training and decoding code, checkpoints,
+# Hugging Face files) the tests below run too.
+CLI='bad_files|bad_env|prep|train|detect|translate|evaluate|finetune|lora|tokenize|score|bench'
+CLI+='|ckpt_h5py|ranks|pack_ranks|stream_ranks|comm_ranks|rank_failure'
 ctest --test-dir build-asan --output-on-failure -j2 -R "^(unit\..*|fuzz\..*|cli\.($CLI))\$"
 stage "sanitizer tests" $t
