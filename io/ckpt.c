@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "io/h5.h"
+#include "io/hf_config.h"
 #include "util/alloc.h"
 
 #define WHAT_LEN 1100
@@ -236,9 +237,8 @@ static LmStatus tokenizer_copy(hid_t f, const char *from) {
     if (!h5_exists(src, "tokenizer")) {
         lm_error("%s: group /tokenizer is missing", what);
         st = LM_ERUNTIME;
-    } else if (H5Ocopy(src, "tokenizer", f, "tokenizer", H5P_DEFAULT, H5P_DEFAULT) < 0) {
-        lm_error("%s: cannot copy /tokenizer into the checkpoint", what);
-        st = LM_ERUNTIME;
+    } else {
+        st = h5_copy_group(src, "tokenizer", f, what);
     }
     H5Fclose(src);
     return st;
@@ -343,7 +343,7 @@ static LmStatus config_field_read(hid_t g, const ConfigField *fd, ModelConfig *c
     }
     int64_t v;
     LM_TRY(h5_attr_read_i64(g, fd->name, &v, what));
-    int64_t hi = fd->kind == F_BOOL ? 1 : INT_MAX;
+    int64_t hi = fd->kind == F_BOOL ? 1 : hf_config_max(fd->name);
     if (v < 0 || v > hi) {
         lm_error("%s: /config attribute %s = %lld is out of range [0, %lld]", what, fd->name,
                  (long long)v, (long long)hi);
@@ -402,11 +402,7 @@ static LmStatus config_read(hid_t f, ModelConfig *cfg, const char *what) {
             st = config_field_read(g, &CONFIG_FIELDS[i], cfg, what);
     H5Gclose(g);
     if (st == LM_OK) model_config_finish(cfg);
-    if (st == LM_OK && model_config_check(cfg) != LM_OK) {
-        lm_hint("the invalid value comes from /config of %s", what);
-        st = LM_ERUNTIME;
-    }
-    return st;
+    return st == LM_OK ? hf_config_check(cfg, what) : st;
 }
 
 LmStatus ckpt_read_config(const char *path, ModelConfig *cfg) {
@@ -447,22 +443,27 @@ static int tensors_problems(hid_t g, const Model *m, const char *what) {
     return bad;
 }
 
-// Validates, then reads every tensor of `group` into flat (laid out like
-// m->data), refusing non-finite values.
-// Into flat (laid out like the tensor table's offsets) or, flat = NULL,
-// into every tensor's own writable float32 storage.
+// The tensors of open group g against the table; problems listed.
+static LmStatus tensors_check(hid_t g, const Model *m, const char *what) {
+    int bad = tensors_problems(g, m, what);
+    if (!bad) return LM_OK;
+    char gname[512];
+    group_name(g, gname, sizeof gname);
+    lm_hint("%d tensor problem(s) in %s: the file does not match the model configuration "
+            "(vocab_size, layers, tie_word_embeddings, attention_bias ...)", bad, gname);
+    return LM_ERUNTIME;
+}
+
+// Validates, then reads every tensor of `group`, refusing non-finite
+// values: into flat (laid out like the tensor table's offsets) or, flat =
+// NULL, into every tensor's own writable float32 storage.
 static LmStatus tensors_read(hid_t loc, const char *group, Model *m, float *flat,
                              const char *what) {
     hid_t g;
     LM_TRY(h5_open_group(loc, group, &g, what));
-    int bad = tensors_problems(g, m, what);
     char gname[512];
     group_name(g, gname, sizeof gname);
-    if (bad) {
-        lm_hint("%d tensor problem(s) in %s: the file does not match the model configuration "
-                "(vocab_size, layers, tie_word_embeddings, attention_bias ...)", bad, gname);
-    }
-    LmStatus st = bad ? LM_ERUNTIME : LM_OK;
+    LmStatus st = tensors_check(g, m, what);
     for (int i = 0; st == LM_OK && i < m->n_tensors; i++) {
         const TensorInfo *t = &m->tensors[i];
         if (!flat) model_tensor_to_f32(m, i);
@@ -479,12 +480,27 @@ static LmStatus tensors_read(hid_t loc, const char *group, Model *m, float *flat
     return st;
 }
 
+// Values read from /train must mean something: a step of -5 or a cursor of
+// 2^50 is a damaged file. index < 0: a /train attribute, else an element.
+static LmStatus int_in_range(int64_t v, int64_t lo, int64_t hi, const char *name, int64_t index,
+                             const char *what) {
+    if (v >= lo && v <= hi) return LM_OK;
+    if (index < 0)
+        lm_error("%s: /train attribute %s = %lld is out of range [%lld, %lld]", what, name,
+                 (long long)v, (long long)lo, (long long)hi);
+    else
+        lm_error("%s: %s[%lld] = %lld is out of range [%lld, %lld]", what, name, (long long)index,
+                 (long long)v, (long long)lo, (long long)hi);
+    lm_hint("the checkpoint is damaged or was edited; resume from another one");
+    return LM_ERUNTIME;
+}
+
 static LmStatus metrics_read(hid_t g, TrainState *ts, const char *what) {
-    int ndim;
     int64_t n;
-    LM_TRY(h5_shape(g, "metrics/step", &ndim, &n, what));
-    if (ndim != 1 || n > INT_MAX) {
-        lm_error("%s: dataset /train/metrics/step must be 1-D", what);
+    LM_TRY(h5_shape(g, "metrics/step", 1, &n, what));
+    if (n > ts->step + ts->skipped_steps) {
+        lm_error("%s: /train/metrics has %lld entries, more than the %lld steps run", what,
+                 (long long)n, (long long)(ts->step + ts->skipped_steps));
         return LM_ERUNTIME;
     }
     ts->n_hist = (int)n;
@@ -493,31 +509,51 @@ static LmStatus metrics_read(hid_t g, TrainState *ts, const char *what) {
     ts->hist_val = xcalloc((size_t)n, sizeof *ts->hist_val);
     LM_TRY(h5_read(g, "metrics/step", H5T_I64, ts->hist_step, 1, &n, what));
     LM_TRY(h5_read(g, "metrics/loss", H5T_F64, ts->hist_loss, 1, &n, what));
-    return h5_read(g, "metrics/val_loss", H5T_F64, ts->hist_val, 1, &n, what);
+    LM_TRY(h5_read(g, "metrics/val_loss", H5T_F64, ts->hist_val, 1, &n, what));
+    for (int64_t i = 0; i < n; i++)
+        LM_TRY(int_in_range(ts->hist_step[i], 0, ts->step, "/train/metrics/step", i, what));
+    return LM_OK;
 }
 
+// Positions are checked against the streams by the trainer, which knows
+// their sizes; here only what no stream allows.
 static LmStatus cursors_read(hid_t g, TrainState *ts, const char *what) {
     int64_t n;
     LM_TRY(h5_read_strings(g, "cursors/stream", &ts->cursor_names, &n, what));
+    if (n > CKPT_MAX_CURSORS) {
+        lm_error("%s: /train/cursors/stream names %lld streams (at most %d)", what, (long long)n,
+                 CKPT_MAX_CURSORS);
+        return LM_ERUNTIME;
+    }
     ts->n_cursors = (int)n;
     ts->cursor_epoch = xcalloc((size_t)n + 1, sizeof(int64_t));
     ts->cursor_pos = xcalloc((size_t)n + 1, sizeof(int64_t));
     LM_TRY(h5_read(g, "cursors/epoch", H5T_I64, ts->cursor_epoch, 1, &n, what));
-    return h5_read(g, "cursors/position", H5T_I64, ts->cursor_pos, 1, &n, what);
+    LM_TRY(h5_read(g, "cursors/position", H5T_I64, ts->cursor_pos, 1, &n, what));
+    for (int64_t i = 0; i < n; i++) {
+        LM_TRY(int_in_range(ts->cursor_epoch[i], 0, INT_MAX, "/train/cursors/epoch", i, what));
+        LM_TRY(int_in_range(ts->cursor_pos[i], 0, INT64_MAX, "/train/cursors/position", i, what));
+    }
+    return LM_OK;
 }
 
 // Moments are optional (absent = not saved); present ones must be complete.
 static LmStatus moment_read(hid_t g, const char *group, Model *m, float **out,
                             const char *what) {
     if (!h5_exists(g, group)) return LM_OK;
-    *out = falloc(m->numel);
-    return tensors_read(g, group, m, *out, what);
+    hid_t mg;
+    LM_TRY(h5_open_group(g, group, &mg, what));
+    LmStatus st = tensors_check(mg, m, what);  // stored and shaped before allocating
+    H5Gclose(mg);
+    char name[WHAT_LEN + 64];
+    snprintf(name, sizeof name, "%s /train/%s", what, group);
+    if (st == LM_OK && !(*out = falloc_try(m->numel, name))) st = LM_ERUNTIME;
+    return st == LM_OK ? tensors_read(g, group, m, *out, what) : st;
 }
 
 static LmStatus packed_read(hid_t g, TrainState *ts, const char *what) {
-    int nd;
     int64_t n;
-    LM_TRY(h5_shape(g, "packed/param", &nd, &n, what));
+    LM_TRY(h5_shape(g, "packed/param", 1, &n, what));
     ts->n_packed = n;
     if (ts->packed_borrow && (size_t)n > ts->packed_cap) {
         lm_error("%s: /train/packed holds %lld entries, this run packs %zu", what, (long long)n, ts->packed_cap);
@@ -527,8 +563,17 @@ static LmStatus packed_read(hid_t g, TrainState *ts, const char *what) {
     static const char *const names[3] = {"packed/param", "packed/exp_avg", "packed/exp_avg_sq"};
     float **dst[3] = {&ts->packed, &ts->packed_m, &ts->packed_v};
     for (int k = 0; k < 3; k++) {
-        *dst[k] = ts->packed_borrow ? ts->packed_into[k] : falloc((size_t)n);
-        if (*dst[k]) LM_TRY(h5_read(g, names[k], H5T_F32, *dst[k], 1, &n, what));
+        char name[WHAT_LEN + 64];
+        snprintf(name, sizeof name, "%s /train/%s", what, names[k]);
+        *dst[k] = ts->packed_borrow ? ts->packed_into[k] : falloc_try((size_t)n, name);
+        if (!ts->packed_borrow && !*dst[k]) return LM_ERUNTIME;
+        if (!*dst[k]) continue;
+        LM_TRY(h5_read(g, names[k], H5T_F32, *dst[k], 1, &n, what));
+        size_t bad = first_nonfinite(*dst[k], (size_t)n);
+        if (bad == (size_t)n) continue;
+        lm_error("%s: /train/%s[%zu] is %g; refusing to load non-finite values", what, names[k], bad,
+                 (double)(*dst[k])[bad]);
+        return LM_ERUNTIME;
     }
     LM_TRY(attr_read_hex(g, "layout_hash", &ts->layout_hash, what));
     LM_TRY(attr_read_hex(g, "base_checksum", &ts->base_checksum, what));
@@ -542,8 +587,10 @@ static LmStatus packed_read(hid_t g, TrainState *ts, const char *what) {
 static LmStatus train_read_all(hid_t g, Model *m, TrainState *ts, const char *what) {
     struct { const char *name; int64_t *v; } counters[] = {
         {"step", &ts->step}, {"skipped_steps", &ts->skipped_steps}};
-    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         LM_TRY(h5_attr_read_i64(g, counters[i].name, counters[i].v, what));
+        LM_TRY(int_in_range(*counters[i].v, 0, INT_MAX, counters[i].name, -1, what));
+    }
     int64_t two = 2;
     LM_TRY(h5_read(g, "rng", H5T_U64, ts->rng, 1, &two, what));
     LM_TRY(moment_read(g, "optimizer/exp_avg", m, &ts->exp_avg, what));
@@ -570,10 +617,33 @@ static LmStatus train_read(hid_t f, Model *m, TrainState *ts, const char *what) 
 // Files from before the "contents" attribute are full checkpoints.
 static int contents_trainable(hid_t f) {
     char *c = NULL;
+    lm_capture_begin(NULL, 0);  // an unreadable attribute: not "trainable"
     int t = h5_attr_exists(f, "contents") && h5_attr_read_str(f, "contents", &c, "") == LM_OK &&
             !strcmp(c, "trainable");
+    lm_capture_end();
     free(c);
     return t;
+}
+
+static LmStatus not_a_model(const char *what) {
+    lm_error("%s holds only the trainable entries of a selective finetuning run, not a model", what);
+    lm_hint("make a standalone checkpoint with 'landermt export', or resume from it");
+    return LM_ERUNTIME;
+}
+
+LmStatus ckpt_check_params(const char *path, const Model *table) {
+    hid_t f, g;
+    int version;
+    char what[WHAT_LEN];
+    what_init(what, path);
+    LM_TRY(h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version));
+    LmStatus st = contents_trainable(f) ? not_a_model(what) : h5_open_group(f, "params", &g, what);
+    if (st == LM_OK) {
+        st = tensors_check(g, table, what);
+        H5Gclose(g);
+    }
+    H5Fclose(f);
+    return st;
 }
 
 LmStatus ckpt_read(const char *path, Model *m, TrainState *ts) {
@@ -586,10 +656,7 @@ LmStatus ckpt_read(const char *path, Model *m, TrainState *ts) {
     if (!contents_trainable(f)) {
         st = tensors_read(f, "params", m, NULL, what);
     } else if (!ts) {
-        lm_error("%s holds only the trainable entries of a selective finetuning run, not a model",
-                 what);
-        lm_hint("make a standalone checkpoint with 'landermt export', or resume from it");
-        st = LM_ERUNTIME;
+        st = not_a_model(what);
     }
     if (st == LM_OK && ts) st = train_read(f, m, ts, what);
     H5Fclose(f);
@@ -612,10 +679,19 @@ LmStatus ckpt_read_hf_config(const char *path, char **json) {
     return st;
 }
 
+// The ckpt_is_* questions come before the load that reports what is wrong
+// with the file (once): a file they cannot open is "no" without a word.
+static int open_quietly(const char *path, hid_t *f) {
+    int version;
+    lm_capture_begin(NULL, 0);
+    LmStatus st = h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, f, &version);
+    lm_capture_end();
+    return st == LM_OK;
+}
+
 int ckpt_is_training(const char *path) {
     hid_t f;
-    int version;
-    if (h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version) != LM_OK) return 0;
+    if (!open_quietly(path, &f)) return 0;
     int t = h5_exists(f, "train");
     H5Fclose(f);
     return t;
@@ -623,8 +699,7 @@ int ckpt_is_training(const char *path) {
 
 int ckpt_is_trainable_only(const char *path) {
     hid_t f;
-    int version;
-    if (h5_open_format(path, CKPT_FORMAT, CKPT_VERSION, &f, &version) != LM_OK) return 0;
+    if (!open_quietly(path, &f)) return 0;
     int t = contents_trainable(f);
     H5Fclose(f);
     return t;

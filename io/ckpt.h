@@ -15,6 +15,7 @@
 
 #define CKPT_FORMAT "landermt.checkpoint"
 #define CKPT_VERSION 2  // 2: /config model_type, head_dim, rope_scaling.*, sliding_window, biases
+#define CKPT_MAX_CURSORS 4096  // data streams of one run (directions + languages)
 
 typedef struct {
     int64_t step;         // optimizer steps completed
@@ -90,6 +91,11 @@ int ckpt_is_training(const char *path);
 
 // Reads and validates /config into cfg.
 LmStatus ckpt_read_config(const char *path, ModelConfig *cfg);
+
+// Checks that the file holds a model of the tensor table (model_table_init;
+// no data) before anyone allocates one: every tensor present, with its
+// shape and its data stored; not a trainable-only checkpoint.
+LmStatus ckpt_check_params(const char *path, const Model *table);
 
 // Loads parameters into m (already model_init'ed with a matching config):
 // every expected tensor must be present with its exact shape, and no

@@ -41,10 +41,9 @@ static LmStatus units_read(hid_t f, Neurons *nr, const char *what) {
 }
 
 static LmStatus selected_read(hid_t f, Neurons *nr, const char *what) {
-    int nd;
     int64_t k;
-    LM_TRY(h5_shape(f, "landermt/selected", &nd, &k, what));
-    if (nd != 1 || k < 1 || k > nr->L) {
+    LM_TRY(h5_shape(f, "landermt/selected", 1, &k, what));
+    if (k < 1 || k > nr->L) {
         lm_error("%s: /landermt/selected must list 1 to %d layers", what, nr->L);
         return LM_ERUNTIME;
     }
@@ -121,11 +120,10 @@ static LmStatus gate_layer_read(hid_t f, CkptLandermt *lm, int j, int C, const c
 static LmStatus gates_read(hid_t f, CkptLandermt *lm, int C, const char *what) {
     if (!h5_exists(f, "landermt/gates")) return LM_OK;
     char name[96];
-    int nd;
-    int64_t shape[4];
+    int64_t shape[2];
     snprintf(name, sizeof name, "landermt/gates/layer_%d/weight", lm->neurons.selected[0]);
-    LM_TRY(h5_shape(f, name, &nd, shape, what));
-    if (nd != 2 || shape[0] < 1 || shape[0] > 4096 || shape[1] != C) {
+    LM_TRY(h5_shape(f, name, 2, shape, what));
+    if (shape[0] < 1 || shape[0] > 4096 || shape[1] != C) {
         lm_error("%s: /%s must have shape (G, %d) with 1 <= G <= 4096", what, name, C);
         return LM_ERUNTIME;
     }

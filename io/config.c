@@ -240,7 +240,7 @@ static const Key KEYS[] = {
     K_INT(bench, steps, "10", "[1, inf)", "Timed steps."),
     K_INT(bench, warmup, "2", "[0, inf)", "Untimed warm-up steps before timing."),
 
-    K_STR(translate, direction, "", NULL, "Direction to translate, e.g. de-en; required."),
+    K_STR(translate, direction, "", "optdirection", "Direction to translate, e.g. de-en; required."),
     K_STR(translate, input, "test", "nonempty",
           "A split of data.corpus (e.g. test), file:PATH (one sentence per line) or - (stdin)."),
     K_STR(translate, output, "-", "nonempty", "Where the translations go, one line each; - = stdout."),
@@ -257,7 +257,7 @@ static const Key KEYS[] = {
     K_INT(evaluate, max_sentences, "200", "[0, inf)", "Sentences scored per direction; 0 = all."),
     K_LIST(evaluate, languages, "[]", "nonempty",
            "Languages whose monolingual split gets a perplexity; empty = those of the directions."),
-    K_LIST(evaluate, external, "[]", "langpath",
+    K_LIST(evaluate, external, "[]", "dirfiles",
            "External test sets as SRC-TGT:SOURCE_FILE,REFERENCE_FILE (one sentence per line)."),
     K_STR(evaluate, output, "runs/eval", "nonempty", "Directory for eval.md and eval.json."),
 
@@ -320,7 +320,7 @@ static const Key KEYS[] = {
            "Prepend the bos token, so every token of the line is scored; false = the first "
            "token is context only (not scored)."),
     K_BOOL(logprob, add_eos, "false", "Append the eos token (scored) to every line."),
-    K_STR(logprob, direction, "", NULL,
+    K_STR(logprob, direction, "", "optdirection",
           "Direction s-t whose CAR routes a LANDeRMT model applies (required when the model has "
           "routing gates; ignored otherwise)."),
 
@@ -342,12 +342,18 @@ static const Key KEYS[] = {
     K_FLT(debug, micro_batch_delay, "0", "[0, 3600]",
           "Seconds of extra work added to every micro-batch of a training step (signals do "
           "not cut it short), to test slow steps; 0 = off."),
+    K_FLT(debug, load_delay, "0", "[0, 3600]",
+          "Seconds a training run waits before loading its model and data (as on a stuck file "
+          "system), to test stop signals outside the training loop; 0 = off."),
 };
 
 #define N_KEYS (sizeof KEYS / sizeof KEYS[0])
+_Static_assert(N_KEYS <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
 #define N_SECTIONS (sizeof SECTIONS / sizeof SECTIONS[0])
 #define MAX_PATH 256
 #define MAX_DEPTH 16  // also stops recursive YAML aliases
+#define MAX_NESTING 32  // YAML collections inside each other, checked before loading
+#define MAX_FILE_BYTES ((size_t)1 << 20)  // a config is a few KB; not a data file
 
 // Where a key's current value came from; file NULL = the default.
 typedef struct {
@@ -545,6 +551,17 @@ static int pat_direction(const char *s) {
            (a != b || strncasecmp(s, dash + 1, a));
 }
 
+static int pat_optdirection(const char *s) { return !*s || pat_direction(s); }
+
+// "SRC-TGT:SOURCE_FILE,REFERENCE_FILE": a direction and two non-empty paths.
+static int pat_dirfiles(const char *s) {
+    const char *colon = strchr(s, ':'), *comma = colon ? strchr(colon, ',') : NULL;
+    char dir[CFG_STR];
+    if (!comma || comma == colon + 1 || !comma[1] || (size_t)(colon - s) >= sizeof dir) return 0;
+    snprintf(dir, sizeof dir, "%.*s", (int)(colon - s), s);
+    return pat_direction(dir);
+}
+
 // "LANG:PATH" / "SRC-TGT:PATH": prep splits at the first ':' and checks the
 // languages and files itself.
 static int pat_langpath(const char *s) {
@@ -576,6 +593,11 @@ static const struct {
     {"direction", pat_direction,
      "a direction SRC-TGT of two different language codes (letters and _), e.g. de-en",
      "`SRC-TGT`, two different language codes (letters and `_`), e.g. `de-en`"},
+    {"optdirection", pat_optdirection, "a direction SRC-TGT of two different language codes, e.g. de-en",
+     "empty or `SRC-TGT`, e.g. `de-en`"},
+    {"dirfiles", pat_dirfiles,
+     "SRC-TGT:SOURCE_FILE,REFERENCE_FILE with a direction of two different language codes",
+     "`SRC-TGT:SOURCE_FILE,REFERENCE_FILE`"},
     {"langpath", pat_langpath, "LANG:PATH or SRC-TGT:PATH with both parts non-empty",
      "`LANG:PATH` or `SRC-TGT:PATH`"},
     {"size", pat_size, "a byte size such as 5GB, 500MB or 2GiB", "a size: `5GB`, `500MB`, `2GiB`, bytes"},
@@ -982,6 +1004,54 @@ static LmStatus yaml_fail(const yaml_parser_t *p, const Origin *o, const char *k
     return LM_EUSAGE;
 }
 
+// The whole file (a pipe works too), at most MAX_FILE_BYTES.
+static LmStatus file_slurp(const char *file, unsigned char **text, size_t *len) {
+    FILE *fp = fopen(file, "rb");
+    if (!fp) {
+        lm_error("cannot open config file %s: %s", file, strerror(errno));
+        return LM_EUSAGE;
+    }
+    *text = xmalloc(MAX_FILE_BYTES + 1);
+    *len = fread(*text, 1, MAX_FILE_BYTES + 1, fp);
+    int bad = ferror(fp);
+    fclose(fp);
+    if (!bad && *len <= MAX_FILE_BYTES) return LM_OK;
+    if (bad) lm_error("cannot read config file %s: %s", file, strerror(errno));
+    else lm_error("config file %s is larger than %zu bytes: not a configuration", file, MAX_FILE_BYTES);
+    free(*text);
+    return LM_EUSAGE;
+}
+
+// libyaml's scanner takes time quadratic in the nesting depth (200 KB of
+// '[' take a minute), and configurations nest a few levels: the events are
+// scanned first, and a text nesting deeper than MAX_NESTING is refused
+// before a document is built. Syntax errors are left to the load, which
+// reports them with their position.
+static LmStatus nesting_check(const unsigned char *text, size_t len, const Origin *o,
+                              const char *key) {
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) {
+        lm_error("%s: cannot initialise the YAML parser (out of memory)", key ? key : o->file);
+        return LM_ERUNTIME;
+    }
+    yaml_parser_set_input_string(&p, text, len);
+    LmStatus st = LM_OK;
+    yaml_event_t ev;
+    for (int depth = 0; st == LM_OK && yaml_parser_parse(&p, &ev);) {
+        yaml_event_type_t t = ev.type;
+        Origin at = {o->file, key ? o->line : (int)ev.start_mark.line + 1};
+        yaml_event_delete(&ev);
+        depth += t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT;
+        depth -= t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT;
+        if (depth > MAX_NESTING)
+            st = fail(&at, "%s%snesting deeper than %d levels", key ? key : "", key ? ": " : "",
+                      MAX_NESTING);
+        if (t == YAML_STREAM_END_EVENT) break;
+    }
+    yaml_parser_delete(&p);
+    return st;
+}
+
 // Loads the one document of p into doc (caller deletes it on LM_OK). A plain
 // load would silently ignore what follows: a second document, or trailing
 // text after a --set list.
@@ -1012,8 +1082,13 @@ static LmStatus list_from_yaml(Config *cfg, Origin *org, int k, const char *text
         lm_error("%s: cannot initialise the YAML parser (out of memory)", KEYS[k].path);
         return LM_ERUNTIME;
     }
+    LmStatus st = nesting_check((const unsigned char *)text, strlen(text), o, KEYS[k].path);
+    if (st != LM_OK) {
+        yaml_parser_delete(&p);
+        return st;
+    }
     yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
-    LmStatus st = yaml_load_one(&p, &doc, o, KEYS[k].path);
+    st = yaml_load_one(&p, &doc, o, KEYS[k].path);
     yaml_parser_delete(&p);
     if (st != LM_OK) return st;
     yaml_node_t *root = yaml_document_get_root_node(&doc);  // text starts with '['
@@ -1189,23 +1264,23 @@ static LmStatus walk_document(Walk *w) {
 }
 
 static LmStatus load_file(Config *cfg, Origin *org, const char *file) {
-    FILE *fp = fopen(file, "rb");
-    if (!fp) {
-        lm_error("cannot open config file %s: %s", file, strerror(errno));
-        return LM_EUSAGE;
-    }
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(fp);
-        lm_error("%s: cannot initialise the YAML parser (out of memory)", file);
-        return LM_ERUNTIME;
-    }
-    yaml_parser_set_input_file(&parser, fp);
-    yaml_document_t doc;
+    unsigned char *text;
+    size_t len;
+    LM_TRY(file_slurp(file, &text, &len));
     Origin o = {file, 0};
-    LmStatus st = yaml_load_one(&parser, &doc, &o, NULL);
-    yaml_parser_delete(&parser);
-    fclose(fp);
+    LmStatus st = nesting_check(text, len, &o, NULL);
+    yaml_parser_t parser;
+    if (st == LM_OK && !yaml_parser_initialize(&parser)) {
+        lm_error("%s: cannot initialise the YAML parser (out of memory)", file);
+        st = LM_ERUNTIME;
+    }
+    yaml_document_t doc;
+    if (st == LM_OK) {
+        yaml_parser_set_input_string(&parser, text, len);
+        st = yaml_load_one(&parser, &doc, &o, NULL);
+        yaml_parser_delete(&parser);
+    }
+    free(text);
     if (st != LM_OK) return st;
     Walk w = {.cfg = cfg, .org = org, .file = file, .doc = &doc};
     st = walk_document(&w);
@@ -1389,8 +1464,14 @@ LmStatus config_load(Config *out, const char *const *files, int n_files,
     for (int i = 0; i < n_files; i++) LM_TRY(load_file(&cfg, org, files[i]));
     for (int i = 0; i < n_overrides; i++) LM_TRY(override_apply(&cfg, org, overrides[i]));
     LM_TRY(config_validate(&cfg, org));
+    for (size_t k = 0; k < N_KEYS; k++) cfg.given[k] = org[k].file != NULL;
     memcpy(out, &cfg, sizeof cfg);  // only on success: out is untouched on error
     return LM_OK;
+}
+
+int config_given(const Config *cfg, const char *path) {
+    int k = key_find(path);
+    return k >= 0 && cfg->given[k];
 }
 
 LmStatus config_require(const Config *cfg, const char *const *paths, int n) {

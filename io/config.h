@@ -13,6 +13,7 @@
 
 #define CFG_STR 256
 #define CFG_LIST_MAX 64
+#define CFG_MAX_KEYS 192  // room in Config.given for every key of the schema
 
 // List values (YAML sequences). Unused slots are zero so that equal configs
 // compare equal with memcmp.
@@ -177,7 +178,11 @@ typedef struct {
         int ranks_per_node;          // emulated nodes of k consecutive ranks (0 = real nodes)
         int64_t memory_limit_mb;     // the memory available to the plan check (0 = the machine's)
         double micro_batch_delay;    // s of extra work per training micro-batch
+        double load_delay;           // s of extra wait while a training run loads
     } debug;
+    // Not a setting: 1 for each key (in schema order) that a file or --set
+    // gave, 0 for a default. Read with config_given.
+    unsigned char given[CFG_MAX_KEYS];
 } Config;
 
 // Fills cfg with every default.
@@ -201,6 +206,10 @@ LmStatus config_load(Config *cfg, const char *const *files, int n_files,
 // data.corpus). A string or list key is missing when it is empty; other keys
 // always have a value. Prints "missing required key ..." and returns LM_EUSAGE.
 LmStatus config_require(const Config *cfg, const char *const *paths, int n);
+
+// 1 if a file or --set gave key `path` a value (even the default's), 0 if
+// it holds its default.
+int config_given(const Config *cfg, const char *path);
 
 // Resolved config as YAML text (malloc'ed; caller frees). Parsing this text
 // again gives the same Config.

@@ -99,12 +99,11 @@ static LmStatus offsets_check(const int64_t *o, int64_t n, int64_t ntok, const c
 // tokens dataset.
 static LmStatus side_open(const CorpusReader *r, const char *tok, const char *off, int64_t **out,
                           int64_t *n) {
-    int nd_tok, nd_off;
     int64_t ntok, noff;
-    LM_TRY(h5_shape(r->file, tok, &nd_tok, &ntok, r->what));
-    LM_TRY(h5_shape(r->file, off, &nd_off, &noff, r->what));
-    if (nd_tok != 1 || nd_off != 1 || noff < 1) {
-        lm_error("%s: %s and %s must be 1-D, the offsets with at least one entry", r->what, tok, off);
+    LM_TRY(h5_shape(r->file, tok, 1, &ntok, r->what));
+    LM_TRY(h5_shape(r->file, off, 1, &noff, r->what));
+    if (noff < 1) {
+        lm_error("%s: %s is empty, expected at least one entry (n sentences + 1)", r->what, off);
         return LM_ERUNTIME;
     }
     *out = xmalloc((size_t)noff * sizeof **out);

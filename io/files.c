@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/alloc.h"
+#include "util/signals.h"
 
 int file_fsync(const char *path) {
     int fd = open(path, O_RDONLY);
@@ -132,3 +133,42 @@ uint64_t file_parse_size(const char *s) {
     return 0;
 }
 
+
+LmStatus file_out_open(FileOut *o, const char *path, const char *what) {
+    memset(o, 0, sizeof *o);
+    o->what = what;
+    snprintf(o->path, sizeof o->path, "%s", path);
+    if (!strcmp(path, "-")) {
+        o->f = stdout;
+        return LM_OK;
+    }
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
+    if ((o->f = fopen(o->tmp, "w"))) {
+        signals_track_tmp(o->tmp);
+        return LM_OK;
+    }
+    lm_error("%s %s: cannot create %s: %s", what, path, o->tmp, strerror(errno));
+    lm_hint("check that the directory exists and is writable");
+    return LM_ERUNTIME;
+}
+
+LmStatus file_out_close(FileOut *o, LmStatus st) {
+    if (!o->f) return st;
+    int to_file = o->f != stdout, e = 0;
+    // A full disk shows at the flush of the last buffered bytes, or at fclose.
+    errno = 0;
+    if (fflush(o->f) != 0 || ferror(o->f)) e = errno ? errno : EIO;
+    if (to_file && fclose(o->f) != 0 && !e) e = errno ? errno : EIO;
+    o->f = NULL;
+    if (e && st == LM_OK) {
+        lm_error("%s %s: cannot write: %s", o->what, o->path, strerror(e));
+        lm_hint("%s", to_file ? "disk full or not writable? the file was not written"
+                              : "standard output could not be written (disk full or closed?)");
+        st = LM_ERUNTIME;
+    }
+    if (!to_file) return st;
+    if (st == LM_OK) st = file_publish(o->tmp, o->path);
+    else unlink(o->tmp);
+    signals_untrack_tmp(o->tmp);
+    return st;
+}

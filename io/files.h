@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "util/err.h"
 
@@ -26,6 +27,20 @@ int file_is_dir(const char *path);
 // Reads a whole file of at most max bytes into a NUL-terminated malloc'ed
 // buffer (*len excludes the NUL). Errors name `what`.
 LmStatus file_read_text(const char *path, size_t max, char **text, size_t *len, const char *what);
+
+// A text output that appears complete or not at all: written to
+// "<path>.tmp.<pid>" and published by file_out_close (flush, fsync, rename)
+// only when every write succeeded, so a full disk never leaves an empty or
+// half-written file behind a success. Path "-" writes to stdout.
+typedef struct {
+    FILE *f;
+    char path[4096], tmp[4200];
+    const char *what;  // names the output in messages ("translate.output")
+} FileOut;
+LmStatus file_out_open(FileOut *o, const char *path, const char *what);
+// st: the caller's status so far; on LM_OK publishes (errors name path and
+// the reason), otherwise only removes the temporary. Returns the result.
+LmStatus file_out_close(FileOut *o, LmStatus st);
 
 // Parses a byte size: "5GB", "500MB" (powers of 1000, as transformers'
 // max_shard_size), "2GiB" (powers of 1024) or plain bytes; 0 if invalid.

@@ -13,18 +13,33 @@
 
 #include "io/files.h"
 #include "util/alloc.h"
+#include "util/signals.h"
 
 // Chunks of at most this size keep Fletcher32 checksums cheap to verify and
 // let HDF5 read whole chunks without a big chunk cache.
 #define CHUNK_BYTES ((size_t)4 << 20)
 #define PATH_BUF 1024
+// Temporary files are "<path>.tmp.<pid>" (h5_create_tmp).
+#define TMP_INFIX ".tmp."
 
 void h5_init(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
 // ---------------------------------------------------------------- naming
 
+// The innermost message, on one line. A failed read or write of the file
+// driver carries a time stamp, descriptors and offsets around the system's
+// reason: only "what failed: reason" is kept ("file write failed: No space
+// left on device").
 static herr_t walk_first(unsigned n, const H5E_error2_t *e, void *out) {
-    if (n == 0 && e->desc && e->desc[0]) snprintf(out, 200, " (HDF5: %s)", e->desc);
+    if (n != 0 || !e->desc || !e->desc[0]) return 0;
+    const char *d = e->desc, *msg = strstr(d, "error message = '");
+    size_t head = strcspn(d, msg ? ":" : "\n");
+    if (msg) {
+        msg += strlen("error message = '");
+        snprintf(out, 200, " (HDF5: %.*s: %.*s)", (int)head, d, (int)strcspn(msg, "'"), msg);
+    } else {
+        snprintf(out, 200, " (HDF5: %.*s)", (int)head, d);
+    }
     return 0;
 }
 
@@ -181,6 +196,7 @@ LmStatus h5_open(const char *path, const char *what, hid_t *file) {
         lm_error("%s: not an HDF5 file", what);
         return LM_ERUNTIME;
     }
+    LM_TRY(h5_probe(path, what));
     hid_t fapl = fapl_new();
     *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     const char *why = *file < 0 ? h5_reason() : "";
@@ -240,7 +256,7 @@ LmStatus h5_open_format(const char *path, const char *format, int max_version, h
 LmStatus h5_create_tmp(const char *path, char *tmp, size_t tmp_size, hid_t *file) {
     h5_init();
     *file = -1;
-    if ((size_t)snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid()) >= tmp_size) {
+    if ((size_t)snprintf(tmp, tmp_size, "%s" TMP_INFIX "%ld", path, (long)getpid()) >= tmp_size) {
         lm_error("path too long: %s", path);
         return LM_ERUNTIME;
     }
@@ -252,6 +268,7 @@ LmStatus h5_create_tmp(const char *path, char *tmp, size_t tmp_size, hid_t *file
         return LM_ERUNTIME;
     }
     close(fd);
+    signals_track_tmp(tmp);
     hid_t fapl = fapl_new();
     *file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     const char *why = *file < 0 ? h5_reason() : "";
@@ -259,23 +276,51 @@ LmStatus h5_create_tmp(const char *path, char *tmp, size_t tmp_size, hid_t *file
     if (*file < 0) {
         lm_error("cannot create HDF5 file %s%s", tmp, why);
         unlink(tmp);
+        signals_untrack_tmp(tmp);
         return LM_ERUNTIME;
     }
     return LM_OK;
 }
 
+// A write into a temporary file failed (disk full, quota): the file will
+// be discarded, so empty it now. HDF5 1.10 must still write metadata to
+// close its objects; when it cannot, H5Fclose fails half-way and the
+// library crashes later (a double free in H5Ocopy, a segfault at exit).
+// Emptying the file gives those last writes room again.
+static void tmp_discard(hid_t loc) {
+    char name[PATH_BUF];
+    if (H5Fget_name(loc, name, sizeof name) > 0 && strstr(name, TMP_INFIX)) {
+        int rc = truncate(name, 0);
+        (void)rc;  // nothing better to do: the file is removed anyway
+    }
+}
+
+// Closes and removes a temporary file that will not be published.
+static void tmp_close_discard(hid_t file, const char *tmp) {
+    if (file >= 0) {
+        tmp_discard(file);
+        H5Fflush(file, H5F_SCOPE_GLOBAL);  // may fail again; the close then succeeds
+        H5Fclose(file);
+    }
+    unlink(tmp);
+    signals_untrack_tmp(tmp);
+}
+
 LmStatus h5_commit(hid_t file, const char *tmp, const char *path) {
-    herr_t fl = H5Fflush(file, H5F_SCOPE_GLOBAL);
-    char why[200];
-    snprintf(why, sizeof why, "%s", fl < 0 ? h5_reason() : "");
+    if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) {
+        lm_error("cannot write %s%s", tmp, h5_reason());
+        lm_hint("%s was left unchanged (disk full or not writable?)", path);
+        tmp_close_discard(file, tmp);
+        return LM_ERUNTIME;
+    }
     herr_t cl = H5Fclose(file);
-    if (cl < 0 && !why[0]) snprintf(why, sizeof why, "%s", h5_reason());
     const char *failed = NULL;
-    if (fl < 0 || cl < 0) lm_error("cannot write %s%s", tmp, why);
+    if (cl < 0) lm_error("cannot write %s%s", tmp, h5_reason());
     else if (file_fsync(tmp) != 0) failed = "fsync";
     else if (rename(tmp, path) != 0) failed = "rename to its final name";
     if (failed) lm_error("cannot %s %s: %s", failed, tmp, strerror(errno));
-    if (failed || fl < 0 || cl < 0) {
+    signals_untrack_tmp(tmp);
+    if (failed || cl < 0) {
         lm_hint("%s was left unchanged (disk full or not writable?)", path);
         unlink(tmp);
         return LM_ERUNTIME;
@@ -289,10 +334,7 @@ LmStatus h5_commit(hid_t file, const char *tmp, const char *path) {
     return LM_OK;
 }
 
-void h5_abandon(hid_t file, const char *tmp) {
-    if (file >= 0) H5Fclose(file);
-    unlink(tmp);
-}
+void h5_abandon(hid_t file, const char *tmp) { tmp_close_discard(file, tmp); }
 
 // ------------------------------------------------------------- groups
 
@@ -397,6 +439,7 @@ static LmStatus attr_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype
     hid_t a = H5Acreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
     herr_t rc = a >= 0 ? H5Awrite(a, mtype, buf) : -1;
     const char *why = rc < 0 ? h5_reason() : "";
+    if (rc < 0) tmp_discard(loc);
     close_id(a);
     H5Sclose(sp);
     if (rc >= 0) return LM_OK;
@@ -529,7 +572,14 @@ static LmStatus dset_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype
     H5Pset_create_intermediate_group(lcpl, 1);
     hid_t d = H5Dcreate2(loc, name, ftype, sp, lcpl, dcpl, H5P_DEFAULT);
     herr_t rc = d < 0 ? -1 : n ? H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0;
+    // Chunks wait in the chunk cache: flushing now makes a full disk fail
+    // here, where the file can still be emptied before the dataset closes.
+    if (rc >= 0 && d >= 0) rc = H5Dflush(d);
     const char *why = rc < 0 ? h5_reason() : "";
+    if (rc < 0) {
+        tmp_discard(loc);
+        if (d >= 0) H5Dflush(d);
+    }
     close_id(d);
     H5Pclose(lcpl);
     H5Pclose(dcpl);
@@ -603,11 +653,60 @@ static LmStatus dset_open(hid_t loc, const char *name, Dset *ds, const char *wha
     return LM_OK;
 }
 
-LmStatus h5_shape(hid_t loc, const char *name, int *ndim, int64_t *shape, const char *what) {
+// Deflate, the strongest filter in common use, expands at most ~1032:1.
+#define MAX_EXPANSION 1100
+
+// How much larger than its stored bytes a dataset's data may be: 1, or
+// MAX_EXPANSION behind a compression filter (checksums and shuffling
+// change no size).
+static double dset_expansion(hid_t d) {
+    hid_t dcpl = H5Dget_create_plist(d);
+    int n = dcpl >= 0 ? H5Pget_nfilters(dcpl) : 0;
+    double x = 1;
+    for (int i = 0; i < n; i++) {
+        unsigned flags, cd[8];
+        size_t ncd = 8;
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, 0, NULL, NULL);
+        if (id != H5Z_FILTER_FLETCHER32 && id != H5Z_FILTER_SHUFFLE) x = MAX_EXPANSION;
+    }
+    if (dcpl >= 0) H5Pclose(dcpl);
+    return x;
+}
+
+// The file must hold a dataset's data before anyone allocates for its
+// declared shape: a damaged header can declare [2^40] elements in a file of
+// a few kilobytes.
+static LmStatus dset_stored(Dset *ds, const char *what) {
+    double bytes = (double)H5Tget_size(ds->type);  // double: no overflow
+    for (int i = 0; i < ds->ndim; i++) bytes *= (double)(uint64_t)ds->shape[i];
+    if (bytes == 0) return LM_OK;
+    hsize_t stored = H5Dget_storage_size(ds->d), file_size = 0;
+    hid_t file = H5Iget_file_id(ds->d);
+    herr_t rc = H5Fget_filesize(file, &file_size);
+    close_id(file);
+    if (rc >= 0 && stored <= file_size &&
+        bytes <= (double)stored * dset_expansion(ds->d))
+        return LM_OK;
+    char shape[128];
+    shape_str(shape, sizeof shape, ds->ndim, ds->shape);
+    lm_error("%s: dataset %s declares shape %s (%.0f bytes) but the file stores %llu bytes of it",
+             what, ds->path, shape, bytes, (unsigned long long)stored);
+    lm_hint("the file is truncated or damaged; use an earlier copy or rebuild it");
+    dset_close(ds);
+    return LM_ERUNTIME;
+}
+
+LmStatus h5_shape(hid_t loc, const char *name, int ndim, int64_t *shape, const char *what) {
     Dset ds;
     LM_TRY(dset_open(loc, name, &ds, what));
-    *ndim = ds.ndim;
-    memcpy(shape, ds.shape, (size_t)ds.ndim * sizeof *shape);
+    if (ds.ndim != ndim) {
+        lm_error("%s: dataset %s has %d dimension%s, expected %d", what, ds.path, ds.ndim,
+                 ds.ndim == 1 ? "" : "s", ndim);
+        dset_close(&ds);
+        return LM_ERUNTIME;
+    }
+    LM_TRY(dset_stored(&ds, what));
+    memcpy(shape, ds.shape, (size_t)ndim * sizeof *shape);
     dset_close(&ds);
     return LM_OK;
 }
@@ -650,6 +749,7 @@ LmStatus h5_check(hid_t loc, const char *name, H5Kind kind, int ndim, const int6
                   const char *what) {
     Dset ds;
     LM_TRY(dset_open_checked(loc, name, kind, ndim, shape, &ds, what));
+    LM_TRY(dset_stored(&ds, what));
     dset_close(&ds);
     return LM_OK;
 }
@@ -658,6 +758,7 @@ LmStatus h5_read(hid_t loc, const char *name, H5Kind kind, void *data, int ndim,
                  const int64_t *shape, const char *what) {
     Dset ds;
     LM_TRY(dset_open_checked(loc, name, kind, ndim, shape, &ds, what));
+    LM_TRY(dset_stored(&ds, what));
     size_t n = 1;
     for (int i = 0; i < ndim; i++) n *= (size_t)shape[i];
     LmStatus st = n ? dset_read(&ds, kind_info(kind).mem, H5S_ALL, H5S_ALL, data, what) : LM_OK;
@@ -697,6 +798,7 @@ LmStatus h5_read_strings(hid_t loc, const char *name, char ***strs, int64_t *n, 
         dset_close(&ds);
         return LM_ERUNTIME;
     }
+    LM_TRY(dset_stored(&ds, what));
     char **raw = xcalloc((size_t)ds.shape[0], sizeof *raw);
     LmStatus st = ds.shape[0] ? dset_read(&ds, ds.type, H5S_ALL, H5S_ALL, raw, what) : LM_OK;
     if (st == LM_OK) {
@@ -710,4 +812,103 @@ LmStatus h5_read_strings(hid_t loc, const char *name, char ***strs, int64_t *n, 
     free(raw);
     dset_close(&ds);
     return st;
+}
+
+// ------------------------------------------------------------- copying
+
+#define COPY_DEPTH 8  // hard links may form cycles
+
+typedef struct {
+    hid_t dst;
+    const char *obj;  // source object, for messages
+    const char *what;
+    int failed;
+} AttrCopy;
+
+// One attribute onto ac->dst in its own type and shape.
+static herr_t attr_copy_one(hid_t src, const char *name, const H5A_info_t *info, void *data) {
+    (void)info;
+    AttrCopy *ac = data;
+    hid_t a = H5Aopen(src, name, H5P_DEFAULT);
+    hid_t ft = H5Aget_type(a), sp = H5Aget_space(a), mt = H5Tget_native_type(ft, H5T_DIR_DEFAULT);
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    size_t size = mt >= 0 ? H5Tget_size(mt) : 0;
+    // Attributes live in object headers (at most 64 KiB each).
+    void *buf = n >= 0 && size && (size_t)n * size <= ((size_t)1 << 16) ? calloc((size_t)n + 1, size) : NULL;
+    int read = buf && H5Aread(a, mt, buf) >= 0;
+    hid_t b = read ? H5Acreate2(ac->dst, name, ft, sp, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    herr_t rc = b >= 0 ? H5Awrite(b, mt, buf) : -1;
+    if (read && rc < 0) tmp_discard(ac->dst);
+    if (read && (H5Tdetect_class(mt, H5T_VLEN) > 0 || H5Tis_variable_str(mt) > 0))
+        H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, buf);
+    free(buf);
+    close_id(b), close_id(mt), close_id(sp), close_id(ft), close_id(a);
+    if (rc >= 0) return 0;
+    lm_error("%s: cannot copy attribute %s of %s%s", ac->what, name, ac->obj,
+             read ? " (writing failed: disk full?)" : " (damaged or too large)");
+    ac->failed = 1;
+    return -1;
+}
+
+static LmStatus attrs_copy(hid_t src, hid_t dst, const char *obj, const char *what) {
+    AttrCopy ac = {dst, obj, what, 0};
+    hsize_t idx = 0;
+    if (H5Aiterate2(src, H5_INDEX_NAME, H5_ITER_INC, &idx, attr_copy_one, &ac) >= 0) return LM_OK;
+    if (!ac.failed) lm_error("%s: cannot list the attributes of %s", what, obj);
+    return LM_ERUNTIME;
+}
+
+static LmStatus dset_copy(hid_t src, const char *name, hid_t dst, const char *what) {
+    Dset ds;
+    LM_TRY(dset_open(src, name, &ds, what));
+    LM_TRY(dset_stored(&ds, what));
+    hid_t mt = H5Tget_native_type(ds.type, H5T_DIR_DEFAULT), sp = H5Dget_space(ds.d);
+    size_t n = 1, size = H5Tget_size(mt);
+    for (int i = 0; i < ds.ndim; i++) n *= (size_t)ds.shape[i];
+    void *buf = xmalloc(n * size + 1);
+    LmStatus st = n ? dset_read(&ds, mt, H5S_ALL, H5S_ALL, buf, what) : LM_OK;
+    if (st == LM_OK) {
+        st = dset_write(dst, name, ds.type, mt, size, ds.cls != H5T_STRING, buf, ds.ndim, ds.shape);
+        if (n && (H5Tdetect_class(mt, H5T_VLEN) > 0 || H5Tis_variable_str(mt) > 0))
+            H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, buf);
+    }
+    free(buf);
+    H5Sclose(sp), H5Tclose(mt);
+    hid_t d = st == LM_OK ? H5Dopen2(dst, name, H5P_DEFAULT) : -1;
+    if (st == LM_OK) st = attrs_copy(ds.d, d, ds.path, what);
+    close_id(d);
+    dset_close(&ds);
+    return st;
+}
+
+static LmStatus group_copy(hid_t src, const char *name, hid_t dst, int depth, const char *what) {
+    char full[PATH_BUF];
+    obj_path(src, name, full, sizeof full);
+    if (depth > COPY_DEPTH) {
+        lm_error("%s: groups under %s nest deeper than %d levels", what, full, COPY_DEPTH);
+        return LM_ERUNTIME;
+    }
+    hid_t sg, dg;
+    char **names = NULL;
+    int n = 0;
+    LM_TRY(h5_open_group(src, name, &sg, what));
+    LmStatus st = h5_ensure_group(dst, name, &dg);
+    if (st == LM_OK) st = attrs_copy(sg, dg, full, what);
+    if (st == LM_OK) st = h5_list(sg, ".", &names, &n, what);
+    for (int i = 0; st == LM_OK && i < n; i++) {
+        hid_t o = H5Oopen(sg, names[i], H5P_DEFAULT);
+        H5I_type_t type = o >= 0 ? H5Iget_type(o) : H5I_BADID;
+        close_id(o);
+        if (type == H5I_GROUP) st = group_copy(sg, names[i], dg, depth + 1, what);
+        else if (type == H5I_DATASET) st = dset_copy(sg, names[i], dg, what);
+        else lm_error("%s: %s/%s is neither a group nor a dataset", what, full, names[i]), st = LM_ERUNTIME;
+    }
+    free(names);
+    close_id(dg);
+    H5Gclose(sg);
+    return st;
+}
+
+LmStatus h5_copy_group(hid_t src, const char *name, hid_t dst, const char *what) {
+    return group_copy(src, name, dst, 0, what);
 }

@@ -17,6 +17,11 @@ void h5_init(void);
 // files get distinct messages.
 LmStatus h5_open(const char *path, const char *what, hid_t *file);
 
+// Reads the file's metadata once per process in a child process
+// (io/h5_probe.c): a damaged file on which HDF5 crashes or loops is an
+// error naming `what` and the object. h5_open calls it.
+LmStatus h5_probe(const char *path, const char *what);
+
 // Opens `path` read-only and checks the root attributes
 // format == `format` and 1 <= format_version <= max_version.
 // Names the file and what is wrong (missing, truncated/not HDF5, other
@@ -40,6 +45,11 @@ LmStatus h5_open_group(hid_t loc, const char *path, hid_t *group, const char *wh
 // block (pointer array + strings): the caller frees only *names.
 LmStatus h5_list(hid_t loc, const char *group, char ***names, int *n, const char *what);
 
+// Copies group `name` of src (attributes, datasets, subgroups) to the same
+// name under dst with this file's writers. HDF5's own H5Ocopy double-frees
+// when the destination's disk fills up (HDF5 1.10).
+LmStatus h5_copy_group(hid_t src, const char *name, hid_t dst, const char *what);
+
 // Attributes (scalar). Readers name `what` (e.g. the file path) in errors.
 LmStatus h5_attr_write_str(hid_t loc, const char *name, const char *value);
 LmStatus h5_attr_write_i64(hid_t loc, const char *name, int64_t value);
@@ -55,8 +65,10 @@ typedef enum { H5T_F32, H5T_F64, H5T_I32, H5T_I64, H5T_U8, H5T_U64 } H5Kind;
 LmStatus h5_write(hid_t loc, const char *name, H5Kind kind, const void *data,
                   int ndim, const int64_t *shape);
 int h5_exists(hid_t loc, const char *path);  // link exists (any depth)
-// Shape of a dataset; ndim <= 4.
-LmStatus h5_shape(hid_t loc, const char *name, int *ndim, int64_t *shape, const char *what);
+// Shape of a dataset of exactly ndim (<= 4) dimensions: another rank is an
+// error naming the dataset, and so is a declared size the file does not
+// store (a damaged header), so the shape can size an allocation.
+LmStatus h5_shape(hid_t loc, const char *name, int ndim, int64_t *shape, const char *what);
 // Reads a whole dataset after checking that its rank and shape equal the
 // expected ones (mismatch -> error naming dataset, expected and found shape).
 LmStatus h5_read(hid_t loc, const char *name, H5Kind kind, void *data,

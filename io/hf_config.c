@@ -19,6 +19,19 @@
 
 // ------------------------------------------------------------ field access
 
+long long hf_config_max(const char *key) {
+    static const struct { const char *key; long long max; } MAX[] = {
+        {"vocab_size", 1 << 24},           {"hidden_size", 65536},  {"n_embed", 65536},
+        {"intermediate_size", 262144},     {"num_hidden_layers", 1024}, {"n_layer", 1024},
+        {"num_attention_heads", 1024},     {"n_head", 1024},        {"num_key_value_heads", 1024},
+        {"head_dim", 65536},               {"max_position_embeddings", 1 << 20},
+        {"seq_length", 1 << 20},           {"sliding_window", 1 << 20},
+        {"original_max_position_embeddings", 1 << 20}, {"max_window_layers", 1024}};
+    for (size_t i = 0; i < sizeof MAX / sizeof *MAX; i++)
+        if (!strcmp(MAX[i].key, key)) return MAX[i].max;
+    return INT_MAX;
+}
+
 // The value of key, or NULL when absent or null (transformers treats both
 // as "use the default").
 static json_t *field(json_t *o, const char *key) {
@@ -43,8 +56,9 @@ static LmStatus get_int(json_t *o, const char *key, long long def, long long lo,
         lm_error("%s: field \"%s\" must be an integer", what, key);
         return LM_ERUNTIME;
     }
-    if (x < lo || x > INT_MAX) {
-        lm_error("%s: field \"%s\" = %lld is out of range [%lld, %d]", what, key, x, lo, INT_MAX);
+    long long hi = hf_config_max(key);
+    if (x < lo || x > hi) {
+        lm_error("%s: field \"%s\" = %lld is out of range [%lld, %lld]", what, key, x, lo, hi);
         return LM_ERUNTIME;
     }
     *out = (int)x;
@@ -99,6 +113,15 @@ static LmStatus unsupported(const char *what, const char *feature, const char *s
     lm_error("%s: %s is not supported", what, feature);
     lm_hint("supported: %s (docs/models.md)", supported);
     return LM_EUSAGE;
+}
+
+LmStatus hf_config_check(const ModelConfig *cfg, const char *what) {
+    char why[512];
+    lm_capture_begin(why, sizeof why);
+    LmStatus st = model_config_check(cfg);
+    lm_capture_end();
+    if (st != LM_OK) lm_error("%s: %s", what, why);
+    return st == LM_OK ? LM_OK : LM_ERUNTIME;
 }
 
 // --------------------------------------------------------------- families
@@ -243,11 +266,7 @@ LmStatus hf_config_parse(const char *text, size_t len, const char *what, ModelCo
     }
     json_decref(root);
     if (st == LM_OK) model_config_finish(cfg);
-    if (st == LM_OK && model_config_check(cfg) != LM_OK) {
-        lm_hint("the invalid value comes from %s", what);
-        st = LM_ERUNTIME;
-    }
-    return st;
+    return st == LM_OK ? hf_config_check(cfg, what) : st;
 }
 
 LmStatus hf_config_read(const char *path, ModelConfig *cfg, char **text) {

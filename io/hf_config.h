@@ -19,6 +19,15 @@
 
 #define HF_CONFIG_MAX_BYTES ((size_t)16 << 20)
 
+// The largest value accepted for an integer model field read from a file
+// (config.json or a checkpoint's /config, by its Hugging Face name): the
+// ranges of the model.* keys (docs/config.md). Larger values mean a damaged
+// file; they would size tables and buffers before any tensor is read.
+long long hf_config_max(const char *key);
+
+// model_config_check with the message naming `what` (the file).
+LmStatus hf_config_check(const ModelConfig *cfg, const char *what);
+
 // Parses config.json text; `what` names its file in errors.
 LmStatus hf_config_parse(const char *text, size_t len, const char *what, ModelConfig *cfg);
 // Reads and parses path; *text (if not NULL) receives the file's text.

@@ -118,6 +118,8 @@ static LmStatus hf_open(ModelSource *s) {
 
 static LmStatus ckpt_open(ModelSource *s) {
     LM_TRY(ckpt_read_config(s->path, &s->cfg));
+    model_table_init(&s->table, &s->cfg);
+    LM_TRY(ckpt_check_params(s->path, &s->table));
     LM_TRY(ckpt_read_hf_config(s->path, &s->config_json));
     char published[16] = "";
     if (s->config_json) hf_config_torch_dtype(s->config_json, published, sizeof published);

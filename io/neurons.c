@@ -92,10 +92,9 @@ LmStatus neurons_write(const char *path, const Neurons *n) {
 // Reads one class dataset of selected layer j into owner (value `unit`),
 // checking ascending order, range and that no neuron is claimed twice.
 static LmStatus class_read(hid_t f, Neurons *n, int j, int unit, const char *name, const char *what) {
-    int nd;
     int64_t c;
-    LM_TRY(h5_shape(f, name, &nd, &c, what));
-    if (nd != 1 || c > n->F) {
+    LM_TRY(h5_shape(f, name, 1, &c, what));
+    if (c > n->F) {
         lm_error("%s: %s must be a 1-D list of at most %d neuron indices", what, name, n->F);
         return LM_ERUNTIME;
     }
@@ -134,17 +133,20 @@ LmStatus neurons_read_classes(hid_t f, Neurons *n, const char *what) {
 }
 
 static LmStatus sizes_read(hid_t f, int64_t *U, int64_t *L, int64_t *F, int64_t *k, const char *what) {
-    int nd;
     LM_TRY(h5_attr_read_i64(f, "num_hidden_layers", L, what));
     LM_TRY(h5_attr_read_i64(f, "intermediate_size", F, what));
-    LM_TRY(h5_shape(f, "awareness/sentences", &nd, U, what));
-    LM_TRY(h5_shape(f, "layer_relevance/selected", &nd, k, what));
-    if (*L >= 1 && *L <= 4096 && *F >= 1 && *F <= (1 << 24) && *U >= 1 && *U <= 4096 && *k >= 1 &&
-        *k <= *L)
-        return LM_OK;
-    lm_error("%s: implausible sizes (units %lld, layers %lld, neurons %lld, selected %lld)", what,
-             (long long)*U, (long long)*L, (long long)*F, (long long)*k);
-    return LM_ERUNTIME;
+    LM_TRY(h5_shape(f, "awareness/sentences", 1, U, what));
+    LM_TRY(h5_shape(f, "layer_relevance/selected", 1, k, what));
+    if (!(*L >= 1 && *L <= 4096 && *F >= 1 && *F <= (1 << 24) && *U >= 1 && *U <= 4096 &&
+          *k >= 1 && *k <= *L)) {
+        lm_error("%s: implausible sizes (units %lld, layers %lld, neurons %lld, selected %lld)",
+                 what, (long long)*U, (long long)*L, (long long)*F, (long long)*k);
+        return LM_ERUNTIME;
+    }
+    // The scores are the big array: the file must hold them before any
+    // allocation of that size (a damaged size attribute asks for gigabytes).
+    int64_t shape[3] = {*U, *L, *F};
+    return h5_check(f, "awareness/scores", H5T_F64, 3, shape, what);
 }
 
 static LmStatus text_attr(hid_t f, const char *name, char *out, size_t cap, const char *what) {

@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential cmake pkg-config git
           libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
           libopenblas-dev libyaml-dev python3 python3-h5py python3-numpy gettext
-          libjansson-dev libpcre2-dev libutf8proc-dev python3-matplotlib)
+          libjansson-dev libpcre2-dev libutf8proc-dev python3-matplotlib
+          clang libclang-rt-14-dev libomp-dev)
 # Beyond the fixed stack (docs/architecture.md): jansson parses JSON
 # (config.json, safetensors headers, tokenizer.json) with line/column errors,
 # PCRE2 runs the tokenizers' Unicode regexes, utf8proc normalises Unicode;
-# matplotlib draws the demo's plots.
+# matplotlib draws the demo's plots; clang with its sanitizer and libFuzzer
+# runtimes (and LLVM's OpenMP) builds the sanitizer stage of tools/test.sh.
 
 missing=()
 for p in "${PACKAGES[@]}"; do

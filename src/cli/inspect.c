@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "io/ckpt.h"
+#include "io/ckpt_verify.h"
 #include "io/corpus.h"
 #include "io/h5.h"
 #include "io/model_source.h"
@@ -13,55 +14,51 @@
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
-static void print_tokenizer(hid_t f, const char *what) {
+static LmStatus print_tokenizer(hid_t f, const char *what) {
     Tokenizer tok;
-    if (tokenizer_load(f, "tokenizer", &tok, what) == LM_OK) {
+    LmStatus st = tokenizer_load(f, "tokenizer", &tok, what);
+    if (st == LM_OK) {
         char desc[512];
         tokenizer_describe(&tok, desc, sizeof desc);
         printf("tokenizer: %s\n", desc);
     }
     tokenizer_free(&tok);
+    return st;
 }
 
-static void print_train_state(hid_t f, const char *what) {
-    int64_t step = 0, skipped = 0;
-    hid_t g;
-    if (!h5_exists(f, "train") || h5_open_group(f, "train", &g, what) != LM_OK) {
+// The training state as a resume reads it: every dataset reads back
+// (ckpt_verify) and every value is in range (ckpt_read). A trainable-only
+// checkpoint holds no model: its packed entries are read against the table.
+static LmStatus print_train_state(const char *path, hid_t f, Model *m) {
+    if (!h5_exists(f, "train")) {
         printf("training state: none (model-only file)\n");
-        return;
+        return LM_OK;
     }
-    h5_attr_read_i64(g, "step", &step, what);
-    h5_attr_read_i64(g, "skipped_steps", &skipped, what);
-    printf("training state: step %lld, %lld steps skipped\n", (long long)step, (long long)skipped);
-    H5Gclose(g);
-}
-
-// Selective-mode training checkpoints hold packed entries, not the model.
-static void print_contents(const char *path, hid_t f) {
-    if (!ckpt_is_trainable_only(path)) return;
-    hid_t g;
-    char *base = NULL;
-    int nd;
-    int64_t n = 0;
-    if (h5_open_group(f, "train", &g, path) != LM_OK) return;
-    h5_attr_read_str(g, "base_path", &base, path);
-    h5_shape(g, "packed/param", &nd, &n, path);
-    printf("contents: the %lld trainable entries of a selective run (+ AdamW moments); base "
-           "model %s — 'landermt export' makes a standalone model\n", (long long)n,
-           base && base[0] ? base : "(random initialisation)");
-    free(base);
-    H5Gclose(g);
+    TrainState ts;
+    LM_TRY(ckpt_verify(path, m));
+    LM_TRY(ckpt_read(path, m, &ts));
+    printf("training state: step %lld, %lld steps skipped, %d data stream(s)\n", (long long)ts.step,
+           (long long)ts.skipped_steps, ts.n_cursors);
+    if (ts.n_packed)
+        printf("contents: the %lld trainable entries of a selective run (+ AdamW moments); base "
+               "model %s — 'landermt export' makes a standalone model\n", (long long)ts.n_packed,
+               ts.base_path[0] ? ts.base_path : "(random initialisation)");
+    train_state_free(&ts);
+    return LM_OK;
 }
 
 // The LANDeRMT state every consumer applies.
-static void print_landermt(const char *path, const ModelConfig *c) {
+static LmStatus print_landermt(const char *path, const ModelConfig *c) {
     CkptLandermt lm;
-    if (ckpt_read_landermt(path, c, &lm) != LM_OK || !lm.present) return;
-    printf("landermt: %d %s units, selected layers", lm.neurons.U, lm.neurons.unit_kind);
-    for (int j = 0; j < lm.neurons.k; j++) printf(" %d", lm.neurons.selected[j]);
-    if (lm.n_gates) printf(", %d CAR gate(s) per layer, scale %g\n", lm.n_gates, lm.scale);
-    else printf(", no routing gates\n");
+    LM_TRY(ckpt_read_landermt(path, c, &lm));
+    if (lm.present) {
+        printf("landermt: %d %s units, selected layers", lm.neurons.U, lm.neurons.unit_kind);
+        for (int j = 0; j < lm.neurons.k; j++) printf(" %d", lm.neurons.selected[j]);
+        if (lm.n_gates) printf(", %d CAR gate(s) per layer, scale %g\n", lm.n_gates, lm.scale);
+        else printf(", no routing gates\n");
+    }
     ckpt_landermt_free(&lm);
+    return LM_OK;
 }
 
 // One attribute of loc as text: strings, integers and floats (scalars or
@@ -109,56 +106,83 @@ static void print_config_attrs(hid_t f) {
     H5Gclose(g);
 }
 
+// The model as model.checkpoint loads it (every tensor, finite), unless
+// the file holds only trainable entries; then the training state.
 static LmStatus print_checkpoint(const char *path, hid_t f) {
+    ModelSource src;
     ModelConfig c;
     LM_TRY(ckpt_read_config(path, &c));
+    int trainable_only = ckpt_is_trainable_only(path);
     Model m;
-    model_init(&m, &c);  // for the tensor table: sizes, not values
-    printf("checkpoint: llama, %d layers, hidden %d, FFN %d, heads %d (kv %d), vocab %d, %s "
-           "embeddings\nparameters: %zu in %d tensors (%.1f MB as fp32)\n", c.num_hidden_layers,
-           c.hidden_size, c.intermediate_size, c.num_attention_heads, c.num_key_value_heads,
-           c.vocab_size, c.tie_word_embeddings ? "tied" : "untied", m.numel, m.n_tensors,
-           (double)m.numel * 4e-6);
-    model_free(&m);
+    model_table_init(&m, &c);  // sizes, not values
+    printf("checkpoint: %s, %d layers, hidden %d, FFN %d, heads %d (kv %d), vocab %d, %s "
+           "embeddings\nparameters: %zu in %d tensors (%.1f MB as fp32)\n", c.model_type,
+           c.num_hidden_layers, c.hidden_size, c.intermediate_size, c.num_attention_heads,
+           c.num_key_value_heads, c.vocab_size, c.tie_word_embeddings ? "tied" : "untied", m.numel,
+           m.n_tensors, (double)m.numel * 4e-6);
     print_config_attrs(f);
-    print_contents(path, f);
-    print_train_state(f, path);
-    print_landermt(path, &c);
-    print_tokenizer(f, path);
-    return LM_OK;
+    LmStatus st = LM_OK;
+    if (!trainable_only) {
+        model_free(&m);
+        st = model_source_open(&src, path);
+        if (st == LM_OK) {
+            st = model_source_load(&src, &m);
+            model_source_close(&src);
+        }
+        if (st == LM_OK) printf("values: every parameter finite\n");
+    }
+    if (st == LM_OK) st = print_train_state(path, f, &m);
+    if (st == LM_OK) st = print_landermt(path, &c);
+    if (st == LM_OK) st = print_tokenizer(f, path);
+    if (m.tensors) model_free(&m);
+    return st;
 }
 
-// One line per stream and split: sentences and tokens per side.
-static void print_streams(hid_t f, const char *top, const char *what) {
+// One line per stream and split, each opened as training opens it:
+// offsets, every token id below the vocabulary size, the text of a split
+// that keeps it.
+static LmStatus print_split(const char *path, const char *stream, const char *split, int vocab) {
+    CorpusReader r;
+    LM_TRY(corpus_reader_open(&r, path, stream, split, vocab));
+    char **text = NULL;
+    LmStatus st = LM_OK;
+    char text_ds[300];
+    snprintf(text_ds, sizeof text_ds, "%.*stext", (int)(strlen(r.tgt_tok) - strlen("tokens")), r.tgt_tok);
+    int has_text = h5_exists(r.file, text_ds);
+    if (has_text && (st = corpus_reader_text(&r, 0, &text)) == LM_OK && r.has_src)
+        free(text), st = corpus_reader_text(&r, 1, &text);
+    free(text);
+    if (st == LM_OK)
+        printf("  %-6s %-10s %-6s %8lld sentences %10lld %s tokens%s\n", r.has_src ? "bitext" : "mono",
+               stream, split, (long long)r.n, (long long)r.tgt_offsets[r.n], r.has_src ? "target" : "",
+               has_text ? ", text" : "");
+    corpus_reader_close(&r);
+    return st;
+}
+
+static LmStatus print_streams(const char *path, hid_t f, const char *top, int vocab) {
     char **names, **splits, base[512];
     int n, ns;
-    if (!h5_exists(f, top) || h5_list(f, top, &names, &n, what) != LM_OK) return;
-    for (int i = 0; i < n; i++) {
+    if (!h5_exists(f, top)) return LM_OK;
+    LM_TRY(h5_list(f, top, &names, &n, path));
+    LmStatus st = LM_OK;
+    for (int i = 0; st == LM_OK && i < n; i++) {
         snprintf(base, sizeof base, "%s/%s", top, names[i]);
-        if (h5_list(f, base, &splits, &ns, what) != LM_OK) continue;
-        for (int j = 0; j < ns; j++) {
-            char ds[700];
-            int nd;
-            int64_t noff = 0, ntok = 0;
-            int bitext = !strcmp(top, "bitext");
-            snprintf(ds, sizeof ds, "%s/%s/%s", base, splits[j], bitext ? "src_offsets" : "offsets");
-            h5_shape(f, ds, &nd, &noff, what);
-            snprintf(ds, sizeof ds, "%s/%s/%s", base, splits[j], bitext ? "tgt_tokens" : "tokens");
-            h5_shape(f, ds, &nd, &ntok, what);
-            printf("  %-6s %-10s %-6s %8lld sentences %10lld %s tokens\n", top, names[i], splits[j],
-                   (long long)(noff - 1), (long long)ntok, bitext ? "target" : "");
-        }
-        free(splits);
+        st = h5_list(f, base, &splits, &ns, path);
+        for (int j = 0; st == LM_OK && j < ns; j++) st = print_split(path, names[i], splits[j], vocab);
+        if (st == LM_OK) free(splits);
     }
     free(names);
+    return st;
 }
 
 static LmStatus print_corpus(const char *path, hid_t f) {
+    TokenizerInfo ti;
     printf("corpus %s\n", path);
-    print_tokenizer(f, path);
-    print_streams(f, "bitext", path);
-    print_streams(f, "mono", path);
-    return LM_OK;
+    LM_TRY(print_tokenizer(f, path));
+    LM_TRY(corpus_read_tokenizer_info(path, &ti));
+    LM_TRY(print_streams(path, f, "bitext", (int)ti.vocab_size));
+    return print_streams(path, f, "mono", (int)ti.vocab_size);
 }
 
 static void print_relevance(const Neurons *n) {
@@ -207,7 +231,8 @@ static void print_top(const Neurons *n) {
     }
 }
 
-static LmStatus print_neurons(const char *path) {
+static LmStatus print_neurons(const char *path, hid_t f) {
+    (void)f;  // neurons_read opens the file itself
     Neurons n;
     LM_TRY(neurons_read(path, &n));
     printf("neurons file %s: %d %s units, %d layers x %d FFN neurons, selection %s, model %s\n", path,
@@ -219,6 +244,14 @@ static LmStatus print_neurons(const char *path) {
     return LM_OK;
 }
 
+static const struct {
+    const char *format;
+    int version;
+    LmStatus (*print)(const char *, hid_t);
+} FORMATS[] = {{CKPT_FORMAT, CKPT_VERSION, print_checkpoint},
+               {CORPUS_FORMAT, CORPUS_VERSION, print_corpus},
+               {NEURONS_FORMAT, NEURONS_VERSION, print_neurons}};
+
 LmStatus cmd_inspect(CliArgs *a) {
     const char *path = a->pos[0];
     if (model_source_is_hf(path)) return inspect_hf_dir(path);
@@ -226,15 +259,21 @@ LmStatus cmd_inspect(CliArgs *a) {
     LM_TRY(h5_open(path, path, &f));
     char *format = NULL;
     LmStatus st = h5_attr_read_str(f, "format", &format, path);
-    if (st == LM_OK && !strcmp(format, CKPT_FORMAT)) st = print_checkpoint(path, f);
-    else if (st == LM_OK && !strcmp(format, CORPUS_FORMAT)) st = print_corpus(path, f);
-    else if (st == LM_OK && !strcmp(format, NEURONS_FORMAT)) st = print_neurons(path);
-    else if (st == LM_OK) {
+    H5Fclose(f);
+    size_t i = 0;
+    while (st == LM_OK && i < sizeof FORMATS / sizeof *FORMATS && strcmp(format, FORMATS[i].format)) i++;
+    if (st == LM_OK && i == sizeof FORMATS / sizeof *FORMATS) {
         lm_error("%s: unknown format \"%s\"", path, format);
-        lm_hint("inspect reads landermt checkpoints, corpora and neurons files");
+        lm_hint("inspect reads landermt checkpoints, corpora and neurons files, and Hugging Face "
+                "model directories (with their %s)", LANDERMT_SIDECAR);
         st = LM_ERUNTIME;
     }
     free(format);
+    if (st != LM_OK) return st;
+    // Opened again the way the loaders open it: format and version checked.
+    int version;
+    LM_TRY(h5_open_format(path, FORMATS[i].format, FORMATS[i].version, &f, &version));
+    st = FORMATS[i].print(path, f);
     H5Fclose(f);
     return st;
 }

@@ -1,14 +1,17 @@
 // landermt: one executable, one subcommand per stage (DESIGN §10).
 // Exit status: 0 ok, 1 runtime error, 2 usage/config error, 75 preempted.
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "io/h5.h"
 #include "mpi/comm.h"
 #include "util/alloc.h"
+#include "util/signals.h"
 
 typedef struct {
     const char *name;
@@ -50,8 +53,22 @@ static void usage(FILE *f) {
                "2 usage or configuration error, 75 preempted after saving a checkpoint.\n");
 }
 
+// An empty argument is a shell variable that was not set: taken as a path
+// it would give errors that name nothing ("error: : no such file").
+static LmStatus args_nonempty(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0]) continue;
+        if (i > 1) lm_error("command-line argument %d (after '%s') is empty", i, argv[i - 1]);
+        else lm_error("command-line argument 1 is empty");
+        lm_hint("give a file, key or value there; an unset shell variable expands to nothing");
+        return LM_EUSAGE;
+    }
+    return LM_OK;
+}
+
 static LmStatus parse_args(int argc, char **argv, CliArgs *a) {
     memset(a, 0, sizeof *a);
+    LM_TRY(args_nonempty(argc, argv));
     a->files = xcalloc((size_t)argc, sizeof(char *));
     a->overrides = xcalloc((size_t)argc, sizeof(char *));
     for (int i = 1; i < argc; i++) {
@@ -90,8 +107,9 @@ static LmStatus run(int argc, char **argv) {
     LmStatus st = parse_args(argc, argv, &a);
     const Command *cmd = st == LM_OK ? find_command(a.sub) : NULL;
     if (st == LM_OK && (a.help || !a.sub)) {
-        usage(stdout);
-        st = a.sub || a.help ? LM_OK : LM_EUSAGE;
+        // Asked for: stdout, exit 0. A usage error: stderr, exit 2.
+        usage(a.help ? stdout : stderr);
+        st = a.help ? LM_OK : LM_EUSAGE;
     } else if (st == LM_OK && !cmd) {
         lm_error("unknown command '%s'", a.sub);
         lm_hint("run 'landermt --help' for the list of commands");
@@ -134,11 +152,45 @@ static void prefer_passive_openmp(char **argv) {
     execv(self, argv);  // returns only on failure: run as is
 }
 
+// After an allocation failure: end every rank, as one rank's exit would
+// leave the others waiting in a collective.
+static void fatal_exit(void) {
+    if (comm_size() > 1) comm_abort(1);
+    exit(1);
+}
+
+// OpenBLAS reserves ~128 MiB per thread and MPI some more at start-up; under
+// a smaller address-space limit (ulimit -v) they crash or spin in their own
+// allocation retries. Say so instead, before anything starts.
+#define STARTUP_MIB 512
+#define BLAS_THREAD_MIB 128
+int openblas_get_num_threads(void);
+static void address_space_check(void) {
+    struct rlimit r;
+    double need = ((double)STARTUP_MIB + BLAS_THREAD_MIB * openblas_get_num_threads()) * 1048576.0;
+    if (getrlimit(RLIMIT_AS, &r) != 0 || r.rlim_cur == RLIM_INFINITY || (double)r.rlim_cur >= need)
+        return;
+    fprintf(stderr, "error: the address space is limited to %.0f MiB (ulimit -v); landermt needs "
+            "at least %.0f MiB to start (%d OpenBLAS threads)\n", (double)r.rlim_cur / 1048576.0,
+            need / 1048576.0, openblas_get_num_threads());
+    fprintf(stderr, "HINT: raise the limit%s\n",
+            openblas_get_num_threads() > 1 ? ", or set OPENBLAS_NUM_THREADS=1" : "");
+    _exit(1);  // exit() would wait for OpenBLAS threads that may be stuck allocating
+}
+
 int main(int argc, char **argv) {
+    address_space_check();
     prefer_passive_openmp(argv);
     comm_init(&argc, &argv);
+    alloc_set_fatal(fatal_exit);
+    signals_install();
     h5_init();
     LmStatus st = run(argc, argv);
+    // Results printed to a full disk or a closed pipe must not pass for success.
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        lm_error("cannot write to standard output: %s", strerror(errno));
+        if (st == LM_OK) st = LM_ERUNTIME;
+    }
     int code = comm_agree_status((int)st);
     comm_finalize();
     return code;

@@ -18,8 +18,10 @@
 #include "decode/prompts.h"
 #include "util/lines.h"
 #include "io/corpus.h"
+#include "io/files.h"
 #include "io/h5.h"
 #include "mpi/comm.h"
+#include "train/model_load.h"
 #include "train/trained.h"
 #include "util/alloc.h"
 #include "util/timer.h"
@@ -34,8 +36,7 @@ typedef struct {
     CkptLandermt lm;
     DecodeRouting rt;
     PromptList pl;                   // the prompts of every sentence
-    FILE *out;
-    char tmp[CFG_STR + 32];
+    FileOut out;                     // translate.output (rank 0)
 } Translate;
 
 static InputKind input_kind(const char *in) {
@@ -64,6 +65,7 @@ static LmStatus model_setup(Translate *tr) {
     const Config *c = tr->cfg;
     LM_TRY(config_require(c, (const char *const[]){"model.checkpoint"}, 1));
     LM_TRY(trained_load(c->model.checkpoint, &tr->model, &tr->lm, &tr->trained));
+    LM_TRY(model_keys_agree(c, &tr->model.cfg, c->model.checkpoint));
     LM_TRY(decode_routing_init(&tr->rt, &tr->lm, &tr->model.cfg, c->translate.direction,
                                c->model.checkpoint));
     tr->model.route = tr->rt.route;
@@ -155,35 +157,6 @@ static LmStatus inputs_read(Translate *tr) {
 
 // --------------------------------------------------------------- output
 
-static LmStatus output_open(Translate *tr) {
-    const char *path = tr->cfg->translate.output;
-    if (!strcmp(path, "-")) {
-        tr->out = stdout;
-        return LM_OK;
-    }
-    snprintf(tr->tmp, sizeof tr->tmp, "%s.tmp.%ld", path, (long)getpid());
-    if ((tr->out = fopen(tr->tmp, "w"))) return LM_OK;
-    lm_error("translate.output %s: cannot create %s: %s", path, tr->tmp, strerror(errno));
-    return LM_ERUNTIME;
-}
-
-// A file output appears complete (renamed from its temporary) or not at all.
-static LmStatus output_close(Translate *tr, LmStatus st) {
-    const char *path = tr->cfg->translate.output;
-    if (!tr->out) return st;
-    int bad = tr->out == stdout ? fflush(stdout) != 0 : ferror(tr->out) | (fclose(tr->out) != 0);
-    if (tr->out == stdout) {
-        if (bad && st == LM_OK) lm_error("cannot write the translations to stdout: %s", strerror(errno));
-        return bad ? LM_ERUNTIME : st;
-    }
-    if (st == LM_OK && (bad || rename(tr->tmp, path))) {
-        lm_error("translate.output %s: cannot write: %s", path, strerror(errno));
-        st = LM_ERUNTIME;
-    }
-    if (st != LM_OK) unlink(tr->tmp);
-    return st;
-}
-
 // ---------------------------------------------------------------- decode
 
 // The prompts of rank 0 on every rank.
@@ -240,7 +213,7 @@ static LmStatus batch_gather(Translate *tr, int k, char **text, size_t *len, LmS
         if (me != root) *text = xmalloc((size_t)n + 1), *len = (size_t)n;
         comm_bcast(*text, *len, root);
     }
-    if (me == 0 && st == LM_OK && fwrite(*text, 1, *len, tr->out) != *len) {
+    if (me == 0 && st == LM_OK && fwrite(*text, 1, *len, tr->out.f) != *len) {
         lm_error("translate.output %s: write failed: %s", tr->cfg->translate.output, strerror(errno));
         st = LM_ERUNTIME;
     }
@@ -290,7 +263,7 @@ static LmStatus inputs_agree(Translate *tr) {
     LmStatus st = LM_OK;
     if (comm_rank() == 0) {
         st = inputs_read(tr);
-        if (st == LM_OK) st = output_open(tr);
+        if (st == LM_OK) st = file_out_open(&tr->out, tr->cfg->translate.output, "translate.output");
         if (st == LM_OK && tr->pl.n_cut)
             fprintf(stderr, "warning: %d source sentence(s) were cut to %lld tokens to fit "
                     "max_position_embeddings = %d\n", tr->pl.n_cut, (long long)tr->pl.max_src,
@@ -314,7 +287,7 @@ LmStatus translate_run(const Config *c) {
         prompts_share(tr);
         st = translate_all(tr);
     }
-    st = output_close(tr, st);
+    st = file_out_close(&tr->out, st);
     translate_free(tr);
     free(tr);
     return st;

@@ -22,9 +22,11 @@
 
 #include "data/open.h"
 #include "decode/decode.h"
+#include "io/files.h"
 #include "io/hf_config.h"
 #include "io/model_source.h"
 #include "mpi/comm.h"
+#include "train/model_load.h"
 #include "train/trained.h"
 #include "util/alloc.h"
 #include "util/lines.h"
@@ -230,19 +232,10 @@ static void line_write(const Logprob *p, FILE *f, int64_t i) {
 
 // A file output appears complete (renamed from its temporary) or not at all.
 static LmStatus output_write(const Logprob *p) {
-    const char *path = p->cfg->logprob.output;
-    int to_file = strcmp(path, "-") != 0;
-    char tmp[CFG_STR + 32];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = to_file ? fopen(tmp, "w") : stdout;
-    int bad = !f;
-    for (int64_t i = 0; f && i < p->seqs.n; i++) line_write(p, f, i);
-    if (f) bad = to_file ? ferror(f) | (fclose(f) != 0) : fflush(f) != 0;
-    if (!bad && to_file && rename(tmp, path) != 0) bad = 1;
-    if (!bad) return LM_OK;
-    lm_error("logprob.output %s: cannot write: %s", path, strerror(errno));
-    if (to_file) unlink(tmp);
-    return LM_ERUNTIME;
+    FileOut o;
+    LM_TRY(file_out_open(&o, p->cfg->logprob.output, "logprob.output"));
+    for (int64_t i = 0; i < p->seqs.n; i++) line_write(p, o.f, i);
+    return file_out_close(&o, LM_OK);
 }
 
 // A LANDeRMT model with routing gates scores with the routes of
@@ -266,6 +259,7 @@ static LmStatus run(Logprob *p) {
     p->seqs.off = xcalloc(1, sizeof(int64_t));
     LmStatus st = config_require(p->cfg, (const char *const[]){"model.checkpoint"}, 1);
     if (st == LM_OK) st = trained_load(p->cfg->model.checkpoint, &p->m, &p->lm, &p->trained);
+    if (st == LM_OK) st = model_keys_agree(p->cfg, &p->m.cfg, p->cfg->model.checkpoint);
     if (st == LM_OK) st = routes_setup(p);
     if (st == LM_OK && comm_rank() == 0) st = setup(p);
     if (st == LM_OK && comm_rank() == 0) st = input_read(p);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "io/files.h"
+
 // One Markdown table: a row per direction (or language), a column per
 // checkpoint; delta = 1 prints the change relative to checkpoint 0.
 typedef double (*CellFn)(const EvalCkpt *k, int row);
@@ -71,18 +73,10 @@ static LmStatus write_file(const char *dir, const char *name, const Config *c, c
                            void (*fn)(FILE *, const Config *, const Eval *)) {
     char path[2 * CFG_STR];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        lm_error("cannot write %s: %s", path, strerror(errno));
-        lm_hint("check evaluate.output");
-        return LM_ERUNTIME;
-    }
-    fn(f, c, e);
-    int bad = ferror(f);
-    fclose(f);
-    if (!bad) return LM_OK;
-    lm_error("writing %s failed", path);
-    return LM_ERUNTIME;
+    FileOut o;
+    LM_TRY(file_out_open(&o, path, "evaluate.output"));
+    fn(o.f, c, e);
+    return file_out_close(&o, LM_OK);
 }
 
 LmStatus report_write(const Config *c, const Eval *e) {

@@ -57,6 +57,23 @@ static void hint_empty_direction(const Config *c, const PrepData *d, const PrepD
         lm_hint("all %lld pairs read were dropped by cleaning (see the drops line above)", read);
 }
 
+// The inputs named `lang` ("de-en", or "de" for prep.text) in the config, as
+// "prep.tsv[0] a.tsv, prep.moses[1] b.de,b.en", for messages.
+static void sources_of(const Config *c, const char *lang, const char *fallback, char *buf, size_t n) {
+    const struct { const char *key; const CfgList *l; } lists[] = {
+        {"prep.tsv", &c->prep.tsv}, {"prep.moses", &c->prep.moses}, {"prep.text", &c->prep.text}};
+    size_t k = 0, len = strlen(lang);
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++)
+        for (int j = 0; j < lists[i].l->n && k < n; j++) {
+            const char *item = lists[i].l->item[j];
+            if (strncmp(item, lang, len) || item[len] != ':') continue;
+            k += (size_t)snprintf(buf + k, n - k, "%s%s[%d] %s", k ? ", " : "", lists[i].key, j,
+                                  item + len + 1);
+        }
+    if (!buf[0]) snprintf(buf, n, "%s", fallback);
+}
+
 // A direction or language the config asks for must not come out empty:
 // training on it would fail much later, far from the cause.
 static LmStatus check_nonempty(const Config *c, const PrepData *d) {
@@ -65,7 +82,10 @@ static LmStatus check_nonempty(const Config *c, const PrepData *d) {
         const PrepDirection *dir = &d->dir[i];
         if (dir->kept.items.n) continue;
         print_direction_drops(dir);
-        lm_error("no pairs for %s-%s", dir->src, dir->tgt);
+        char lang[2 * PREP_LANG_MAX], from[2048];
+        snprintf(lang, sizeof lang, "%s-%s", dir->src, dir->tgt);
+        sources_of(c, lang, "the gettext catalogs (prep.mo)", from, sizeof from);
+        lm_error("no pairs for %s from %s", lang, from);
         hint_empty_direction(c, d, dir);
         st = LM_ERUNTIME;
     }
@@ -73,7 +93,9 @@ static LmStatus check_nonempty(const Config *c, const PrepData *d) {
         const PrepMono *m = &d->mono[i];
         if (m->kept.items.n || !m->from_text) continue;
         print_mono_drops(m);
-        lm_error("no sentences for language %s (prep.text)", m->lang);
+        char from[2048];
+        sources_of(c, m->lang, "prep.text", from, sizeof from);
+        lm_error("no sentences for language %s from %s", m->lang, from);
         lm_hint("every line was empty, invalid UTF-8 or outside prep.min_chars..prep.max_chars");
         st = LM_ERUNTIME;
     }

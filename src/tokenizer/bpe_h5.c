@@ -67,11 +67,10 @@ static LmStatus check_hash(hid_t g, const BpeTokenizer *tok, const char *what, c
 // trigger a huge allocation.
 static LmStatus read_merges(hid_t g, int64_t n_special, int32_t **merges, int64_t *n,
                             const char *what, const char *where) {
-    int ndim;
-    int64_t shape[4];
+    int64_t shape[2];
     *merges = NULL;
-    LM_TRY(h5_shape(g, "merges", &ndim, shape, what));
-    if (ndim != 2 || shape[1] != 2 || shape[0] > INT32_MAX - 256 - n_special) {
+    LM_TRY(h5_shape(g, "merges", 2, shape, what));
+    if (shape[1] != 2 || shape[0] > INT32_MAX - 256 - n_special) {
         lm_error("%s/merges: expected shape [n_merges, 2] with n_merges < 2^31 - %lld", where,
                  (long long)(256 + n_special));
         return LM_ERUNTIME;

@@ -28,7 +28,10 @@ static void tok_push(TokList *l, const char *s, size_t n) {
     l->v[l->n++].len = n;
 }
 
-static const char *tok_str(const TokList *l, size_t i) { return l->text.buf + l->v[i].off; }
+// A list of empty tokens has no text buffer at all.
+static const char *tok_str(const TokList *l, size_t i) {
+    return l->text.buf ? l->text.buf + l->v[i].off : "";
+}
 
 static void list_free(TokList *l) {
     free(l->text.buf), free(l->v);

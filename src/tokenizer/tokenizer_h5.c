@@ -38,10 +38,9 @@ LmStatus tokenizer_save(hid_t parent, const char *name, const Tokenizer *t) {
 }
 
 static LmStatus read_json(hid_t g, char **json, size_t *len, const char *what, const char *where) {
-    int ndim;
-    int64_t shape[4];
-    LM_TRY(h5_shape(g, "tokenizer_json", &ndim, shape, what));
-    if (ndim != 1 || shape[0] > INT32_MAX) {
+    int64_t shape[1];
+    LM_TRY(h5_shape(g, "tokenizer_json", 1, shape, what));
+    if (shape[0] > INT32_MAX) {
         lm_error("%s/tokenizer_json: expected a 1-D uint8 dataset below 2 GiB", where);
         return LM_ERUNTIME;
     }

@@ -130,6 +130,7 @@ static LmStatus trainer_setup(Run *r) {
 
 static LmStatus run_setup(Run *r) {
     const Config *c = r->cfg;
+    if (c->debug.load_delay > 0) timer_sleep(c->debug.load_delay);
     LM_TRY(config_require(c, (const char *const[]){"data.corpus"}, 1));
     if (c->train.batch_size < comm_size()) {
         lm_error("train.batch_size %d is smaller than the number of ranks %d", c->train.batch_size,
@@ -276,12 +277,15 @@ LmStatus train_run(const Config *cfg, const char *config_text) {
     r.config_text = config_text;
     r.best_val = INFINITY;
     r.saved_step = -1;
-    signals_install();
+    signals_defer(SIGNALS_DEFER_USR1);  // a checkpoint request waits for the loop
     LmStatus st = (LmStatus)comm_agree_status(run_setup(&r));
     if (st == LM_OK) st = (LmStatus)comm_agree_status(run_resume(&r));
     if (st == LM_OK && comm_rank() == 0)
         r.metrics = metrics_file_open(cfg->train.out_dir, r.tr.step, r.tr.step + r.tr.skipped);
+    // Stop signals save only inside the loop: loading and setup stop at once.
+    signals_defer(SIGNALS_DEFER_ALL);
     if (st == LM_OK) st = run_loop(&r);
+    signals_defer(SIGNALS_DEFER_NONE);
     comm_set_deadline(0, NULL);
     run_free(&r);
     return st;

@@ -85,7 +85,8 @@ void pack_lora_views(ParamPack *p) {
         const PackLora *a = &p->lora[k];
         size_t at = (size_t)a->layer * LORA_N + a->target, nA = (size_t)r * a->in;
         p->lora_at[at] = (LoraPair){p->param + a->off, p->param + a->off + nA};
-        p->lora_grad[at] = (LoraGrad){p->grad + a->off, p->grad + a->off + nA};
+        // A values-only pack (decoding, export) has no gradient buffer.
+        if (p->grad) p->lora_grad[at] = (LoraGrad){p->grad + a->off, p->grad + a->off + nA};
     }
     p->lora_set.at = p->lora_at;
 }

@@ -192,6 +192,12 @@ static LmStatus restore_cursors(Run *r, const TrainState *ts, const char *path) 
             lm_hint("resume with the data.directions / data.mono that wrote it");
             return LM_EUSAGE;
         }
+        if (ts->cursor_pos[k] > s->rd.n) {
+            lm_error("checkpoint %s: data position %lld of stream %s is beyond its %lld sentences",
+                     path, (long long)ts->cursor_pos[k], s->name, (long long)s->rd.n);
+            lm_hint("the checkpoint is damaged, or belongs to another corpus than data.corpus");
+            return LM_ERUNTIME;
+        }
         s->epoch = ts->cursor_epoch[k], s->cursor = ts->cursor_pos[k];
     }
     return LM_OK;

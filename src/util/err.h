@@ -22,6 +22,8 @@ void lm_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 // "; ", truncated to cap) and lm_hint messages dropped, instead of going to
 // stderr. For a caller that tries alternatives and reports why one was
 // passed over in its own words (resume skipping a damaged checkpoint).
+// Captures nest: lm_capture_end returns to the enclosing one. A NULL buf
+// discards the messages.
 void lm_capture_begin(char *buf, size_t cap);
 void lm_capture_end(void);
 

@@ -61,11 +61,18 @@ uint16_t half_f32_to_f16(float x) {
     return sign | (uint16_t)round_shift((a & 0x7FFFFF) | 0x800000, 126 - e);
 }
 
+// src may be unaligned (safetensors data offsets are any byte): loads go
+// through memcpy, which compiles to the same plain load where that is legal.
 void half_widen(const uint16_t *src, int bf16, size_t n, float *out) {
-    if (bf16) {  // the top 16 bits of a float32
-        uint32_t *o = (uint32_t *)out;
-        for (size_t i = 0; i < n; i++) o[i] = (uint32_t)src[i] << 16;
-        return;
+    const unsigned char *p = (const unsigned char *)src;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, p + 2 * i, sizeof h);
+        if (bf16) {  // the top 16 bits of a float32
+            uint32_t b = (uint32_t)h << 16;
+            memcpy(&out[i], &b, sizeof b);
+        } else {
+            out[i] = half_f16_to_f32(h);
+        }
     }
-    for (size_t i = 0; i < n; i++) out[i] = half_f16_to_f32(src[i]);
 }

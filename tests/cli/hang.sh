@@ -45,8 +45,11 @@ stop_rank() {  # stop_rank NAME RANK
     fail "$name: no message naming rank $rank and its host: $(grep -v '^step' "$log" | tail -4)"
   # naps, not a spin: well under half of the 200 ticks of 2 s
   (((b - a) < 50)) && pass || fail "$name: the waiting rank used $((b - a)) of 200 CPU ticks (spinning)"
-  kill -0 "$victim" 2>/dev/null && [[ $(awk '{ print $3 }' "/proc/$victim/stat") != Z ]] &&
-    { fail "$name: the stopped rank survived the job"; kill -KILL "$victim"; }
+  # state T: still stopped, nobody continued or killed it; R/S: continued, never killed
+  local state
+  state=$(awk '{ print $3 " (parent " $4 ")" }' "/proc/$victim/stat" 2>/dev/null)
+  kill -0 "$victim" 2>/dev/null && [[ $state != Z* ]] &&
+    { fail "$name: the stopped rank survived the job in state $state"; kill -KILL "$victim"; }
 }
 
 stop_rank stop1 1

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpi() { mpirun --oversubscribe --mca pml ob1 --mca btl self,vader -np 2 "$@"; }
 make_mt_corpus
-CFG="$WORK/tiny_mt.yaml"
+CFG="$WORK/mt_data.yaml"  # the directories' config.json decide the model
 cat >"$WORK/llama.json" <<'JSON'
 {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 600, "hidden_size": 32,
  "intermediate_size": 64, "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2,

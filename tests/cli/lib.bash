@@ -40,21 +40,26 @@ make_corpus() {
 }
 
 # A small synthetic en-de / en-fr corpus built with `landermt prep`, and a
-# tiny model config that trains on it (written to $WORK/tiny_mt.yaml).
+# tiny model config that trains on it (written to $WORK/tiny_mt.yaml; the
+# same without the model: section, for pretrained models whose own
+# configuration decides, in $WORK/mt_data.yaml).
 make_mt_corpus() {
   local awk_src="$LM_SOURCE_DIR/tests/data/synthetic_bitext.awk"
   awk -v seed=1 -v count=2000 -v lang=de -f "$awk_src" >"$WORK/en-de.tsv"
   awk -v seed=2 -v count=2000 -v lang=fr -f "$awk_src" >"$WORK/en-fr.tsv"
-  cat >"$WORK/tiny_mt.yaml" <<YAML
-prep: {output: $WORK/mt.h5, tsv: ["en-de:$WORK/en-de.tsv", "en-fr:$WORK/en-fr.tsv"],
-       languages: [], vocab_size: 600, dev_fraction: 0.05, test_fraction: 0.05}
+  cat >"$WORK/tiny_model.yaml" <<YAML
 model: {vocab_size: 600, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 4,
         num_attention_heads: 4, num_key_value_heads: 2}
+YAML
+  cat >"$WORK/mt_data.yaml" <<YAML
+prep: {output: $WORK/mt.h5, tsv: ["en-de:$WORK/en-de.tsv", "en-fr:$WORK/en-fr.tsv"],
+       languages: [], vocab_size: 600, dev_fraction: 0.05, test_fraction: 0.05}
 data: {corpus: $WORK/mt.h5, directions: [en-de, en-fr]}
 train: {batch_size: 8, seq_len: 96, steps: 20, lr: 3.0e-3, warmup_steps: 2, min_lr: 3.0e-4,
         eval_every: 10, eval_batches: 2, save_every: 10, keep_last: 5, out_dir: $WORK/base, log_every: 1}
 detect: {output: $WORK/neurons.h5, max_sentences: 60, batch_size: 8}
 layers: {k: 2}
 YAML
+  cat "$WORK/tiny_model.yaml" "$WORK/mt_data.yaml" >"$WORK/tiny_mt.yaml"
   "$LANDERMT" prep -c "$WORK/tiny_mt.yaml" >"$WORK/prep.log" 2>&1 || fail "prep failed: $(tail -3 "$WORK/prep.log")"
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Every stop signal saves, whatever the step time: training steps of ~3 s (two micro-batches
 # of debug.micro_batch_delay=1.5 s, a sleep no signal cuts short, like a long sgemm) are
-# stopped under jobs/mpirun.sh with SIGTERM to the wrapper, and with SIGINT from timeout(1)
-# to the whole process group (as Ctrl-C does; mpirun itself gets it too). Bare Open MPI
+# stopped under jobs/mpirun.sh with SIGTERM to the wrapper, and with SIGINT to the whole
+# process group (as Ctrl-C and timeout(1) do; mpirun itself gets it too). Bare Open MPI
 # 4.1 mpirun would SIGKILL the ranks ~2 s after such a signal and exit 1. Each run must
 # stop within one micro-batch, exit 75, save every step at most once, and resume to a final
 # state byte-identical to an uninterrupted run. One process without a launcher: SIGINT too.
+# Before the loop (loading) a stop signal ends the process at once.
 source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 make_mt_corpus
@@ -54,7 +55,8 @@ wait $pid
 check_stop term $? $((SECONDS - t0))
 
 # SIGINT to the whole process group (timeout's and Ctrl-C's way): mpirun gets it too.
-# The group is signalled once step 1 is logged, however loaded the machine is.
+# The group is signalled once step 1 is logged, however loaded the machine is (before
+# the loop a stop signal ends a run at once: there is nothing to save).
 set -m  # job control: the background job gets a process group of its own
 "${MPIRUN[@]}" "$LANDERMT" "${T[@]}" "${SLOW[@]}" --set train.out_dir="$WORK/int" >"$WORK/int.log" 2>&1 &
 pid=$!
@@ -65,6 +67,19 @@ kill -INT -- -$pid
 t0=$SECONDS
 wait $pid
 check_stop int $? $((SECONDS - t0))
+
+# Before the loop a stop signal ends the run at once, even in a load that never finishes
+# (debug.load_delay: a stuck file system): nothing to save, no checkpoint, no temporary file.
+"$LANDERMT" "${T[@]}" --set debug.load_delay=600 --set train.out_dir="$WORK/load" >"$WORK/load.log" 2>&1 &
+pid=$!
+sleep 1
+kill -TERM $pid
+t0=$SECONDS
+wait $pid
+rc=$?
+((rc == 143 && SECONDS - t0 <= 3)) && grep -q "terminated (SIGTERM)" "$WORK/load.log" &&
+  [[ -z $(ls -A "$WORK/load" 2>/dev/null) ]] && pass ||
+  fail "SIGTERM while loading: exit $rc after $((SECONDS - t0)) s: $(tail -2 "$WORK/load.log")"
 
 # one process, no launcher: SIGINT saves and exits 75 as well
 "$LANDERMT" "${T[@]}" "${SLOW[@]}" --set train.out_dir="$WORK/one" >"$WORK/one.log" 2>&1 &

@@ -86,7 +86,7 @@ grep -q "CAR routing" "$WORK/zero.err" && cmp -s "$WORK/zero.txt" "$WORK/split.t
 # errors
 expect_exit 2 "missing required key translate.direction" "$LANDERMT" translate -c "$CFG" --set model.checkpoint="$BASE"
 expect_exit 2 "missing required key model.checkpoint" "$LANDERMT" translate -c "$CFG" --set translate.direction=en-de
-expect_exit 2 "'german' is not a direction" "$LANDERMT" translate "${T[@]}" --set translate.direction=german
+expect_exit 2 "translate.direction: expected a direction.*got \"german\"" "$LANDERMT" translate "${T[@]}" --set translate.direction=german
 expect_exit 1 "no bitext stream 'de-fr' with split 'test'" "$LANDERMT" translate "${T[@]}" --set translate.direction=de-fr
 expect_exit 1 "no bitext stream 'en-de' with split 'valid'" "$LANDERMT" translate "${T[@]}" --set translate.input=valid
 expect_exit 1 "file:$WORK/nope.txt: cannot open" "$LANDERMT" translate "${T[@]}" --set translate.input=file:"$WORK/nope.txt"

@@ -51,9 +51,8 @@ void case_open(Case *c, hid_t file, const char *name) {
         CHECK(h5_read(c->g, path, H5T_F32, c->m.data + t->offset, t->ndim, t->shape, FIX) == LM_OK,
               "%s", path);
     }
-    int nd;
-    int64_t shape[4];
-    h5_shape(c->g, "inputs/tokens", &nd, shape, FIX);
+    int64_t shape[2];
+    h5_shape(c->g, "inputs/tokens", 2, shape, FIX);
     c->B = (int)shape[0], c->T = (int)shape[1];
     c->tokens = xmalloc(sizeof(int) * c->B * c->T);
     c->targets = xmalloc(sizeof(int) * c->B * c->T);

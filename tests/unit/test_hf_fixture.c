@@ -148,9 +148,9 @@ static void check_routing(HfCase *c) {
     printf("  routing\n");
     hid_t rg = H5Gopen2(c->g, "routing", H5P_DEFAULT), exp = H5Gopen2(rg, "expected", H5P_DEFAULT);
     int L = c->m.cfg.num_hidden_layers, C = c->m.cfg.hidden_size, F = c->m.cfg.intermediate_size;
-    int nd, sel[64];
+    int sel[64];
     int64_t n;
-    h5_shape(rg, "layers", &nd, &n, HF_FIXTURE);
+    h5_shape(rg, "layers", 1, &n, HF_FIXTURE);
     h5_read(rg, "layers", H5T_I32, sel, 1, &n, HF_FIXTURE);
     FfnRoute *route = xcalloc((size_t)L, sizeof *route);
     FfnGrad *fg = xcalloc((size_t)L, sizeof *fg);
@@ -290,9 +290,8 @@ static void check_case(hid_t f, const char *name) {
         return;
     }
     check_config(c.g, &c.m.cfg, name);
-    int nd;
-    int64_t shape[4];
-    h5_shape(c.g, "inputs/tokens", &nd, shape, HF_FIXTURE);
+    int64_t shape[2];
+    h5_shape(c.g, "inputs/tokens", 2, shape, HF_FIXTURE);
     c.B = (int)shape[0], c.T = (int)shape[1];
     c.tok = xmalloc(sizeof(int) * c.B * c.T), c.tgt = xmalloc(sizeof(int) * c.B * c.T);
     c.w = xmalloc(sizeof(float) * c.B * c.T);
