@@ -32,14 +32,19 @@ static int64_t longest_prompt(const DecodePrompts *p) {
 // Picks the next token of every row still running and returns how many
 // rows go on: they get n_new[r] = 1 and their token in next (row order).
 // A token that uses up the budget is kept but not run through the model.
+// best (n) scratch: the rows' argmax, in parallel (a scan of the
+// vocabulary per row is a tenth of a small model's step).
 static int greedy_pick(const float *logits, int V, const DecodeOpts *o, const int *budget,
-                       int *n_new, int *next, int32_t *out, int *n_out, int n) {
+                       int *n_new, int *next, int *best, int32_t *out, int *n_out, int n) {
     int active = 0, n_vocab = decode_vocab(o, V);
+#pragma omp parallel for schedule(static)
+    for (int r = 0; r < n; r++)
+        best[r] = n_new[r] && n_out[r] < budget[r] ? argmax(logits + (size_t)r * V, n_vocab) : -1;
     for (int r = 0; r < n; r++) {
         if (!n_new[r]) continue;  // finished at an earlier step
         n_new[r] = 0;
         if (n_out[r] >= budget[r]) continue;
-        int tok = argmax(logits + (size_t)r * V, n_vocab);
+        int tok = best[r];
         if (tok == o->eos_id) continue;
         out[(size_t)r * o->max_new_tokens + n_out[r]++] = tok;
         if (n_out[r] == budget[r]) continue;
@@ -55,7 +60,8 @@ void decode_greedy(const Model *m, const DecodePrompts *p, const DecodeOpts *o, 
     if (n == 0) return;
     KvCache kc;
     kvcache_init(&kc, &m->cfg, n, (int)(longest_prompt(p) + o->max_new_tokens));
-    int *n_new = xmalloc(sizeof(int) * (size_t)n * 3), *budget = n_new + n, *next = budget + n;
+    int *n_new = xmalloc(sizeof(int) * (size_t)n * 4), *budget = n_new + n, *next = budget + n;
+    int *best = next + n;
     for (int r = 0; r < n; r++) {
         n_new[r] = (int)(p->off[r + 1] - p->off[r]);
         budget[r] = decode_budget(o, n_new[r]);
@@ -63,7 +69,7 @@ void decode_greedy(const Model *m, const DecodePrompts *p, const DecodeOpts *o, 
     }
     // All prompts in one call (rows of different lengths, no padding).
     const float *logits = kvcache_forward(m, &kc, (const int *)p->ids + p->off[0], n_new, 1);
-    while (greedy_pick(logits, V, o, budget, n_new, next, out, n_out, n))
+    while (greedy_pick(logits, V, o, budget, n_new, next, best, out, n_out, n))
         logits = kvcache_forward(m, &kc, next, n_new, 1);
     free(n_new);
     kvcache_free(&kc);

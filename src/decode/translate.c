@@ -240,8 +240,9 @@ static LmStatus translate_all(Translate *tr) {
     comm_allreduce_i64(&tokens, 1);
     double dt = timer_now() - t0;
     if (me == 0)
-        fprintf(stderr, "translate %s: %d sentences, %lld tokens in %.2f s (%.1f tokens/s), beam %d, "
-                "%d rank(s)%s\n", tr->cfg->translate.direction, tr->pl.n, (long long)tokens, dt,
+        fprintf(stderr, "translate %s: %d sentences, %lld tokens in %.2f s (%.1f sentences/s, "
+                "%.1f tokens/s), beam %d, %d rank(s)%s\n", tr->cfg->translate.direction, tr->pl.n,
+                (long long)tokens, dt, tr->pl.n / (dt > 0 ? dt : 1),
                 (double)tokens / (dt > 0 ? dt : 1), tr->cfg->translate.beam, R,
                 tr->rt.route ? ", CAR routing" : "");
     free(text), free(len);

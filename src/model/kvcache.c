@@ -3,6 +3,7 @@
 // differs: each row's new queries attend to that row's cache.
 #include "model/kvcache.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,10 +72,11 @@ static void workspace_reserve(KvCache *kc, int N, size_t att) {
         kc->logits = falloc((size_t)(N > kc->B ? N : kc->B) * kc->V);
         kc->cap_n = N;
     }
-    if (att > kc->cap_att) {
+    int slices = omp_get_max_threads();  // attention scratch: one slice per thread
+    if (att > kc->cap_att || slices != kc->att_slices) {
         free(kc->att);
-        kc->att = falloc(att);
-        kc->cap_att = att;
+        kc->att = falloc(att * (size_t)slices);
+        kc->cap_att = att, kc->att_slices = slices;
     }
 }
 
@@ -134,12 +136,10 @@ static void attn_step(const Model *m, KvCache *kc, int l, const int *n_new, int 
         rope_forward_at(kc->kn, kc->rope_cos, kc->rope_sin, kc->pos, N, kc->KV, D);
     }
     cache_append(kc, l, N);
-    for (int r = 0, first = 0; r < kc->B; first += n_new[r++]) {
-        if (!n_new[r]) continue;
-        size_t b = (size_t)l * kc->B + r, o = (size_t)first * QD;
-        attention_forward_cached(kc->ctx + o, kc->att, kc->q + o, kc->k[b], kc->v[b], n_new[r],
-                                 kc->len[r], kc->H, kc->KV, D, &kc->mask);
-    }
+    AttnScratch s = {kc->att, kc->cap_att, kc->att_slices};
+    size_t b = (size_t)l * kc->B;
+    attention_forward_cached(kc->ctx, s, kc->q, kc->k + b, kc->v + b, n_new, kc->len, kc->B,
+                             kc->H, kc->KV, D, &kc->mask);
     block_linear_forward(m, l, LORA_O, kc->xmid, u, kc->ctx, w->o_proj, w->o_bias, N, QD, C);
     add_inplace(kc->xmid, kc->x, (size_t)N * C);
 }

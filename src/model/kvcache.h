@@ -34,7 +34,9 @@ typedef struct {
     float *q, *ctx, *kn, *vn;        // (N,H*D), (N,H*D), (N,KV*D), (N,KV*D)
     float *qkv;                      // bloom: (N,3*H*D) fused projection
     float *gate, *up, *h, *c;        // (N,F) x3, (N)
-    float *att;        // (cap_att): (n_r, len_r + n_r) scores of one row and head
+    int att_slices;    // threads the attention scratch was sized for
+    float *att;        // (att_slices, cap_att): per thread, the (n_r, len_r + n_r)
+                       // scores of one row and head
     float *lora_u[LORA_N];  // every target's A x (N,r): one buffer, used in turn
     size_t lora_cap;
     float *logits;     // (max(N,B), V)

@@ -56,22 +56,34 @@ void rope_forward_at(float *x, const float *cos_t, const float *sin_t, const int
 // BLOOM's ALiBi slopes for H heads (any H, not only powers of two).
 void alibi_slopes(float *slopes, int H);
 
+// Per-thread scratch of the attention kernels: slices of `stride` floats,
+// one per thread; at most `slices` threads work at once.
+typedef struct {
+    float *p;
+    size_t stride;
+    int slices;
+} AttnScratch;
+
 // Causal grouped-query attention. q (B,T,H*D), k/v (B,T,KV*D),
-// att (B,H,T,T) softmax probabilities, ctx (B,T,H*D).
+// att (B,H,T,T) softmax probabilities, ctx (B,T,H*D). The (sequence, head)
+// pairs run in parallel over the OpenMP threads, each with single-threaded
+// sgemms (attention.c): the result does not depend on the thread count.
 void attention_forward(float *ctx, float *att, const float *q, const float *k,
                        const float *v, int B, int T, int H, int KV, int D, const AttnMask *mk);
-// Attention of n new queries of one sequence over all its keys so far
-// (incremental decoding): q (n, H*D) at positions p0 .. p0+n-1, k/v
-// (p0+n, KV*D), ctx (n, H*D); query i sees keys 0 .. p0+i.
-// scratch (n, p0+n).
-void attention_forward_cached(float *ctx, float *scratch, const float *q, const float *k,
-                              const float *v, int n, int p0, int H, int KV, int D,
-                              const AttnMask *mk);
-// dq += ..., dk += ..., dv += ...; scratch (T,T) per thread.
-void attention_backward(float *dq, float *dk, float *dv, float *scratch,
-                        const float *dctx, const float *att, const float *q,
-                        const float *k, const float *v, int B, int T, int H,
-                        int KV, int D);
+// Incremental decoding: attention of the new queries of `rows` sequences
+// over their caches, in parallel over (row, head). Row r has n[r] new
+// queries at positions p0[r] .. p0[r]+n[r]-1, the rows back to back in q
+// and ctx (sum n, H*D); k[r], v[r] (p0[r]+n[r], KV*D) hold its keys and
+// values so far; query i sees keys 0 .. p0[r]+i. Scratch slices of
+// max over r of n[r] * (p0[r] + n[r]) floats.
+void attention_forward_cached(float *ctx, AttnScratch s, const float *q, float *const *k,
+                              float *const *v, const int *n, const int *p0, int rows, int H,
+                              int KV, int D, const AttnMask *mk);
+// dq += ..., dk += ..., dv += ..., in parallel over (sequence, key/value
+// head). Scratch slices of T*T floats.
+void attention_backward(float *dq, float *dk, float *dv, AttnScratch s, const float *dctx,
+                        const float *att, const float *q, const float *k, const float *v, int B,
+                        int T, int H, int KV, int D);
 
 // FFN activations. Each of the F columns is one FFN neuron (DESIGN §3).
 // With CAR routing (DESIGN §4.5) the input of neuron i on row n is scaled

@@ -2,6 +2,7 @@
 // each added to the residual stream), final norm and head. The pieces that
 // differ between families come from block.c; positions are rotary (llama)
 // or ALiBi (bloom).
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,7 +93,8 @@ void acts_init_opts(Acts *a, const ModelConfig *cfg, int B, int T, const ActsOpt
     a->dk = falloc(N * d.KD);
     a->dv = falloc(N * d.KD);
     a->dctx = falloc(N * d.QD);
-    a->datt = falloc((size_t)T * T);
+    a->datt_slices = omp_get_max_threads();  // attention_backward: one (T,T) per thread
+    a->datt = falloc((size_t)a->datt_slices * T * T);
     a->dgate = falloc(N * d.F);
     a->dup = falloc(N * d.F);
     a->dh = falloc(N * d.F);

@@ -298,6 +298,7 @@ typedef struct {
     float *qkv;         // bloom: fused projection / its gradient     (B,T,3*H*D)
     float *dx, *dx2, *dxn, *dq, *dk, *dv, *dctx, *datt, *dgate, *dup, *dh, *dc;
     float *dbias;       // (F) FFN bias gradient of one layer (bloom)
+    int datt_slices;    // datt holds (datt_slices, T, T): one per thread
     // Memory options (ActsOpts): with recompute every per-layer buffer
     // except x is one buffer shared by all layers, refilled by re-running
     // the layer's forward during backward; with ce_chunk the logits are

@@ -142,7 +142,8 @@ static void attn_block_backward(const Model *m, Acts *a, int l, Dims d, LayerWei
     zero(a->dq, (size_t)d.N * d.QD);
     zero(a->dk, (size_t)d.N * d.KD);
     zero(a->dv, (size_t)d.N * d.KD);
-    attention_backward(a->dq, a->dk, a->dv, a->datt, a->dctx, a->att[l], a->q[l], a->k[l],
+    AttnScratch s = {a->datt, (size_t)t * t, a->datt_slices};
+    attention_backward(a->dq, a->dk, a->dv, s, a->dctx, a->att[l], a->q[l], a->k[l],
                        a->v[l], b, t, d.H, d.KV, d.D);
     if (a->rope_cos) {
         rope_backward(a->dq, a->rope_cos, a->rope_sin, d.N, t, d.H, d.D);

@@ -1,6 +1,7 @@
 // Planned and measured memory of a training run (memory.h).
 #include "train/memory.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,8 @@ static double acts_floats(const MemSpec *s) {
     double ffn = c->architecture == ARCH_BLOOM ? 2 : 3, L = c->num_hidden_layers;
     double layer = N * (4 * C + 2 * QD + 2 * KD + ffn * F + 6) + (double)s->B * c->num_attention_heads * s->T * s->T;
     double kept = N * C * (L + 1) + (s->recompute ? layer : L * layer);
-    double scratch = N * (3 * C + 2 * QD + 2 * KD + 3 * F) + (double)s->T * s->T + N * 3 * QD;
+    double threads = s->threads > 0 ? s->threads : 1;
+    double scratch = N * (3 * C + 2 * QD + 2 * KD + 3 * F) + threads * s->T * s->T + N * 3 * QD;
     double logits = s->ce_chunk ? s->ce_chunk * (V + C) + N * C : N * V;
     return kept + scratch + logits + (neuron_mode(s) ? 2 * N * F : 0);
 }
@@ -156,7 +158,8 @@ void mem_spec_config(const Config *c, const ModelConfig *mc, int mapped, int sou
                    .epsilon = c->awareness.epsilon, .lora_rank = c->lora.rank,
                    .lora_targets = c->lora.target.n, .T = c->train.seq_len,
                    .recompute = c->train.recompute, .ce_chunk = c->train.ce_chunk,
-                   .ranks_per_node = rpn, .node_shared = c->train.node_shared};
+                   .ranks_per_node = rpn, .node_shared = c->train.node_shared,
+                   .threads = omp_get_max_threads()};
     s->B = (c->train.batch_size + ranks - 1) / ranks;
     if (!strcmp(c->train.mode, "lora") && strcmp(c->lora.layers, "selected")) s->k = 0;
 }

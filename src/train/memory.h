@@ -38,6 +38,7 @@ typedef struct {
     int B, T;                // micro-batch rows per rank, tokens per row
     int recompute, ce_chunk;
     int ranks_per_node, node_shared;
+    int threads;             // per rank: attention keeps a (T,T) scratch per thread (0 = 1)
 } MemSpec;
 
 // Trainable entries of spec's mode (the packed size).
