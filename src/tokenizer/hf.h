@@ -205,6 +205,8 @@ LmStatus json_req_array(json_t *obj, const char *key, json_t **arr, HfCtx *c);
 LmStatus json_type_of(json_t *v, const char **type, HfCtx *c);  // the "type" field of an object
 LmStatus hf_unsupported(const char *kind, const char *type, const char *supported, HfCtx *c);
 LmStatus hf_bad(HfCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// The same about member `key` of the object at the path.
+LmStatus hf_bad_key(HfCtx *c, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 // ---------------------------------------------------------------- encoding
 

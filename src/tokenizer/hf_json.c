@@ -23,14 +23,29 @@ size_t ctx_index(HfCtx *c, size_t i) {
     return len;
 }
 
-LmStatus hf_bad(HfCtx *c, const char *fmt, ...) {
+static LmStatus bad_v(HfCtx *c, const char *fmt, va_list ap) {
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     lm_error("%s: %s: %s", c->what, c->path[0] ? c->path : "(top level)", msg);
     return LM_ERUNTIME;
+}
+
+LmStatus hf_bad(HfCtx *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    LmStatus st = bad_v(c, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+LmStatus hf_bad_key(HfCtx *c, const char *key, const char *fmt, ...) {
+    size_t at = ctx_key(c, key);
+    va_list ap;
+    va_start(ap, fmt);
+    LmStatus st = bad_v(c, fmt, ap);
+    va_end(ap);
+    ctx_pop(c, at);
+    return st;
 }
 
 LmStatus hf_unsupported(const char *kind, const char *type, const char *supported, HfCtx *c) {
@@ -43,12 +58,7 @@ LmStatus json_opt_bool(json_t *obj, const char *key, int def, int *out, HfCtx *c
     json_t *v = json_object_get(obj, key);
     *out = def;
     if (!v || json_is_null(v)) return LM_OK;
-    if (!json_is_boolean(v)) {
-        size_t at = ctx_key(c, key);
-        LmStatus st = hf_bad(c, "expected true or false");
-        ctx_pop(c, at);
-        return st;
-    }
+    if (!json_is_boolean(v)) return hf_bad_key(c, key, "expected true or false");
     *out = json_is_true(v);
     return LM_OK;
 }
@@ -57,12 +67,7 @@ LmStatus json_opt_str(json_t *obj, const char *key, const char **s, size_t *len,
     json_t *v = json_object_get(obj, key);
     *s = NULL, *len = 0;
     if (!v || json_is_null(v)) return LM_OK;
-    if (!json_is_string(v)) {
-        size_t at = ctx_key(c, key);
-        LmStatus st = hf_bad(c, "expected a string");
-        ctx_pop(c, at);
-        return st;
-    }
+    if (!json_is_string(v)) return hf_bad_key(c, key, "expected a string");
     *s = json_string_value(v), *len = json_string_length(v);
     return LM_OK;
 }
@@ -70,19 +75,13 @@ LmStatus json_opt_str(json_t *obj, const char *key, const char **s, size_t *len,
 LmStatus json_req_str(json_t *obj, const char *key, const char **s, size_t *len, HfCtx *c) {
     LM_TRY(json_opt_str(obj, key, s, len, c));
     if (*s) return LM_OK;
-    size_t at = ctx_key(c, key);
-    LmStatus st = hf_bad(c, "missing (a string is required)");
-    ctx_pop(c, at);
-    return st;
+    return hf_bad_key(c, key, "missing (a string is required)");
 }
 
 LmStatus json_req_array(json_t *obj, const char *key, json_t **arr, HfCtx *c) {
     *arr = json_object_get(obj, key);
     if (json_is_array(*arr)) return LM_OK;
-    size_t at = ctx_key(c, key);
-    LmStatus st = hf_bad(c, "%s (an array is required)", *arr ? "expected an array" : "missing");
-    ctx_pop(c, at);
-    return st;
+    return hf_bad_key(c, key, "%s (an array is required)", *arr ? "expected an array" : "missing");
 }
 
 LmStatus json_type_of(json_t *v, const char **type, HfCtx *c) {

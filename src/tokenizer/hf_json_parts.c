@@ -44,12 +44,8 @@ static LmStatus one_char(json_t *obj, const char *key, char out[5], size_t *len,
     const char *s;
     LM_TRY(json_req_str(obj, key, &s, len, c));
     uint32_t cp;
-    if (*len == 0 || *len > 4 || utf8_next((const uint8_t *)s, *len, &cp) != *len) {
-        size_t at = ctx_key(c, key);
-        LmStatus st = hf_bad(c, "\"%s\" must be exactly one character", s);
-        ctx_pop(c, at);
-        return st;
-    }
+    if (*len == 0 || *len > 4 || utf8_next((const uint8_t *)s, *len, &cp) != *len)
+        return hf_bad_key(c, key, "\"%s\" must be exactly one character", s);
     memcpy(out, s, *len);
     out[*len] = '\0';
     return LM_OK;
@@ -66,11 +62,8 @@ static LmStatus behavior_of(json_t *obj, const char *key, HfSplitBehavior def,
     if (!s) return LM_OK;
     for (int i = 0; i < 5; i++)
         if (!strcmp(s, NAMES[i])) return (*out = (HfSplitBehavior)i), LM_OK;
-    size_t at = ctx_key(c, key);
-    LmStatus st = hf_bad(c, "\"%s\" is not a split behavior (Removed, Isolated, MergedWithPrevious, "
-                         "MergedWithNext, Contiguous)", s);
-    ctx_pop(c, at);
-    return st;
+    return hf_bad_key(c, key, "\"%s\" is not a split behavior (Removed, Isolated, "
+                      "MergedWithPrevious, MergedWithNext, Contiguous)", s);
 }
 
 // Runs parse_one on every member of obj[key] (a Sequence).
@@ -260,10 +253,7 @@ static LmStatus count_field(json_t *v, const char *key, int *out, HfCtx *c) {
         *out = (int)json_integer_value(x);
         return LM_OK;
     }
-    size_t at = ctx_key(c, key);
-    LmStatus st = hf_bad(c, "expected a non-negative integer");
-    ctx_pop(c, at);
-    return st;
+    return hf_bad_key(c, key, "expected a non-negative integer");
 }
 
 static LmStatus dec_fields(HfDec *d, json_t *v, HfCtx *c) {
