@@ -63,3 +63,12 @@ YAML
   cat "$WORK/tiny_model.yaml" "$WORK/mt_data.yaml" >"$WORK/tiny_mt.yaml"
   "$LANDERMT" prep -c "$WORK/tiny_mt.yaml" >"$WORK/prep.log" 2>&1 || fail "prep failed: $(tail -3 "$WORK/prep.log")"
 }
+
+# A 20-step base of $WORK/tiny_mt.yaml in $BASE and its neurons file
+# ($WORK/neurons.h5), for the selective modes' tests.
+make_mt_base() {
+  "$LANDERMT" train -c "$CFG" --set train.steps=20 --set train.save_every=0 --set train.eval_every=0 \
+    >"$WORK/base.log" 2>&1 || fail "base: $(tail -3 "$WORK/base.log")"
+  BASE="$WORK/base/step_00000020.h5"
+  "$LANDERMT" detect -c "$CFG" --set model.checkpoint="$BASE" >/dev/null 2>&1 || fail detect
+}

@@ -9,10 +9,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 make_mt_corpus
 CFG="$WORK/tiny_mt.yaml"
 run() { OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 mpirun --oversubscribe --mca pml ob1 --mca btl self,vader "$@"; }
-"$LANDERMT" train -c "$CFG" --set train.steps=20 --set train.save_every=0 --set train.eval_every=0 \
-  >"$WORK/base.log" 2>&1 || fail "base: $(tail -3 "$WORK/base.log")"
-BASE="$WORK/base/step_00000020.h5"
-"$LANDERMT" detect -c "$CFG" --set model.checkpoint="$BASE" >/dev/null 2>&1 || fail detect
+make_mt_base
 LM=(--set model.checkpoint="$BASE" --set train.mode=landermt --set train.neurons="$WORK/neurons.h5")
 
 # same_state A B GROUP: the datasets under GROUP of two checkpoints are byte-identical
