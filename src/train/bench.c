@@ -20,15 +20,29 @@
 #include "util/rng.h"
 #include "util/timer.h"
 
-double model_train_flops(const ModelConfig *c, int b, int t) {
-    double N = (double)b * t, C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+// Forward FLOPs of one block of b sequences of t tokens: its matrix
+// products, and the attention's QK^T and PV.
+static void block_flops(const ModelConfig *c, int b, int t, double *mats, double *attn) {
+    double N = (double)b * t, C = c->hidden_size, F = c->intermediate_size;
     double D = c->head_dim ? c->head_dim : C / c->num_attention_heads, H = c->num_attention_heads;
     double KD = c->num_key_value_heads * D;
     double ffn_mats = c->architecture == ARCH_BLOOM ? 2 : 3;  // (gate,) up, down
-    double per_layer = C * (H * D) * 2 + C * KD * 2 + ffn_mats * C * F;  // q,o + k,v + FFN
-    double fwd = 2 * N * (per_layer * c->num_hidden_layers + V * C);
-    fwd += 2.0 * 2.0 * b * H * (double)t * t * D * c->num_hidden_layers;  // QK^T and PV
-    return 3 * fwd;
+    *mats = 2 * N * (C * (H * D) * 2 + C * KD * 2 + ffn_mats * C * F);  // q,o + k,v + FFN
+    *attn = 2.0 * 2.0 * b * H * (double)t * t * D;
+}
+
+double model_train_flops(const ModelConfig *c, int b, int t) {
+    double mats, attn, head = 2.0 * b * t * (double)c->vocab_size * c->hidden_size;
+    block_flops(c, b, t, &mats, &attn);
+    return 3 * ((mats + attn) * c->num_hidden_layers + head);
+}
+
+double model_selective_flops(const ModelConfig *c, int b, int t, int lowest, size_t trained) {
+    double mats, attn, head = 2.0 * b * t * (double)c->vocab_size * c->hidden_size;
+    block_flops(c, b, t, &mats, &attn);
+    double fwd = (mats + attn) * c->num_hidden_layers + head;
+    double act_grads = head + (mats + 2 * attn) * (c->num_hidden_layers - lowest);
+    return fwd + act_grads + 2.0 * b * t * (double)trained;
 }
 
 double bench_sgemm_peak(int n, int reps) {
@@ -170,6 +184,18 @@ static void print_result(const Config *c, const Model *m, const char *mode, int 
     print_memory(c, m, mode, lora_rank, r->rss_mb);
 }
 
+// The selective step's floor: its FLOPs (model_selective_flops, from the
+// lowest trained layer up) at the rate the full step achieved.
+static void print_floor(const char *mode, const ModelConfig *c, int b, int t, const Neurons *nr,
+                        const BenchResult *sel, double full_rate) {
+    int lowest = nr->selected[0];
+    for (int j = 1; j < nr->k; j++) lowest = nr->selected[j] < lowest ? nr->selected[j] : lowest;
+    double floor = model_selective_flops(c, b, t, lowest, sel->packed) / full_rate;
+    printf("%-8s floor %.1f ms (forward + backward from layer %d + trained entries' gradients at the "
+           "full step's %.1f GFLOP/s) | step / floor = %.2f\n", mode, floor * 1e3, lowest,
+           full_rate / 1e9, sel->step / floor);
+}
+
 // Reader throughput per rank: train.batch_size-example micro-batches of
 // every configured direction, assembled from HDF5 blocks as training does.
 static LmStatus bench_reader(const Config *c, int vocab) {
@@ -264,6 +290,8 @@ LmStatus bench_run(const Config *cfg) {
     if (st == LM_OK) print_result(cfg, &m, "full", 0, &full, flops, peak, n);
     if (st == LM_OK && strcmp(cfg->train.mode, "full") && comm_rank() == 0)
         printf("%s step / full step = %.2f\n", cfg->train.mode, sel.step / full.step);
+    if (st == LM_OK && nr.k > 0 && strcmp(cfg->train.mode, "lora") && comm_rank() == 0)
+        print_floor(cfg->train.mode, &m.cfg, B, T, &nr, &sel, flops / full.step);
     if (st == LM_OK) {
         double dd = detect_step_seconds(&m, &tr.acts, &batch, cfg->bench.steps);
         if (comm_rank() == 0)

@@ -10,6 +10,9 @@
 // Matmul FLOPs of one training step (forward + backward = 3x forward) for
 // b sequences of t tokens, counting the attention products as computed.
 double model_train_flops(const ModelConfig *c, int b, int t);
+// The least a selective step must compute: the forward, activation gradients
+// from the head down to layer `lowest`, weight gradients of `trained` entries.
+double model_selective_flops(const ModelConfig *c, int b, int t, int lowest, size_t trained);
 // Measured single-precision GEMM throughput (GFLOP/s) at size n.
 double bench_sgemm_peak(int n, int reps);
 LmStatus bench_run(const Config *cfg);

@@ -4,7 +4,8 @@
 # to its trainable entries, the full step with MFU, detect; the memory it
 # plans beyond the model is within 15% of the measured growth for the
 # selective and full modes; the overlapped sums are reported next to the
-# same sums without overlap.
+# same sums without overlap; the selective step's FLOP floor is below the
+# full step.
 source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 B=(bench -c "$LM_SOURCE_DIR/configs/bench.yaml" --set model.num_hidden_layers=4 --set train.batch_size=4
@@ -17,6 +18,9 @@ for np in 1 2; do
               "^full .* gradient sums [0-9.]+ ms exposed, [0-9.]+ ms without overlap \(" ; do
     grep -Eq "$line" "$WORK/b$np.log" && pass || fail "$np ranks: no line /$line/ in: $(cat "$WORK/b$np.log")"
   done
+  # the selective step's floor counts less than the full step's FLOPs at the full step's rate
+  awk '/^full +step/ { full = $3 } /^landermt floor/ { floor = $3 } END { exit !(floor > 0 && floor < full) }' \
+    "$WORK/b$np.log" && pass || fail "$np ranks: no landermt floor below the full step: $(grep -E '^(full +step|landermt floor)' "$WORK/b$np.log")"
   # full mode sums the whole model's gradient: 4 bytes per parameter
   awk '/^model [0-9]+ params/ { n = $2 } /^full .*without overlap/ { b = $0; sub(/.*\(/, "", b); sub(/ bytes.*/, "", b) }
        END { exit !(n > 0 && b == 4 * n) }' "$WORK/b$np.log" && pass || fail "$np ranks: full mode's sums are not 4 bytes per parameter"
