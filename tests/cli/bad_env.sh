@@ -32,7 +32,6 @@ no_debris() {
 same() { [[ $(md5sum <"$1") == "$2" ]] && pass || fail "$1 changed"; }
 
 make_mt_corpus
-CFG="$WORK/tiny_mt.yaml"
 T=(train -c "$CFG" --set train.eval_every=0 --set train.keep_best=false)
 
 # --- train: the first checkpoint fits, the second does not. The run stops with an error

@@ -17,7 +17,6 @@ source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 PY=/usr/bin/python3
 make_mt_corpus
-CFG="$WORK/tiny_mt.yaml"
 "$LANDERMT" train -c "$CFG" --set train.steps=4 --set train.save_every=2 --set train.eval_every=0 \
   >"$WORK/base.log" 2>&1 || fail "training the base: $(tail -3 "$WORK/base.log")"
 CKPT="$WORK/base/step_00000004.h5"

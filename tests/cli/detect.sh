@@ -5,7 +5,6 @@
 source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 make_mt_corpus
-CFG="$WORK/tiny_mt.yaml"
 run() { OPENBLAS_NUM_THREADS=1 mpirun --oversubscribe --mca pml ob1 --mca btl self,vader "$@"; }
 
 # a briefly trained base, so the activations are not those of noise

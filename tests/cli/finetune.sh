@@ -5,7 +5,6 @@
 # export gives a standalone model, and config errors are clear.
 source "$(dirname "$0")/lib.bash"
 make_mt_corpus
-CFG="$WORK/tiny_mt.yaml"
 "$LANDERMT" train -c "$CFG" --set train.steps=80 --set train.save_every=0 --set train.eval_every=0 \
   >"$WORK/base.log" 2>&1 || fail "base training: $(tail -3 "$WORK/base.log")"
 BASE="$WORK/base/step_00000080.h5"

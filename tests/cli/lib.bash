@@ -42,7 +42,7 @@ make_corpus() {
 # A small synthetic en-de / en-fr corpus built with `landermt prep`, and a
 # tiny model config that trains on it (written to $WORK/tiny_mt.yaml; the
 # same without the model: section, for pretrained models whose own
-# configuration decides, in $WORK/mt_data.yaml).
+# configuration decides, in $WORK/mt_data.yaml); $CFG names the former.
 make_mt_corpus() {
   local awk_src="$LM_SOURCE_DIR/tests/data/synthetic_bitext.awk"
   awk -v seed=1 -v count=2000 -v lang=de -f "$awk_src" >"$WORK/en-de.tsv"
@@ -61,6 +61,7 @@ detect: {output: $WORK/neurons.h5, max_sentences: 60, batch_size: 8}
 layers: {k: 2}
 YAML
   cat "$WORK/tiny_model.yaml" "$WORK/mt_data.yaml" >"$WORK/tiny_mt.yaml"
+  CFG="$WORK/tiny_mt.yaml"
   "$LANDERMT" prep -c "$WORK/tiny_mt.yaml" >"$WORK/prep.log" 2>&1 || fail "prep failed: $(tail -3 "$WORK/prep.log")"
 }
 
@@ -72,3 +73,7 @@ make_mt_base() {
   BASE="$WORK/base/step_00000020.h5"
   "$LANDERMT" detect -c "$CFG" --set model.checkpoint="$BASE" >/dev/null 2>&1 || fail detect
 }
+
+# mpirun as the multi-rank tests use it: one thread per rank, shared-memory
+# transport, more ranks than cores allowed.
+run() { OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 mpirun --oversubscribe --mca pml ob1 --mca btl self,vader "$@"; }

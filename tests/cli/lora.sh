@@ -8,8 +8,6 @@
 source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 make_mt_corpus
-CFG="$WORK/tiny_mt.yaml"
-run() { OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 mpirun --oversubscribe --mca pml ob1 --mca btl self,vader "$@"; }
 "$LANDERMT" train -c "$CFG" --set train.steps=80 --set train.save_every=0 --set train.eval_every=0 \
   >"$WORK/base.log" 2>&1 || fail "base: $(tail -3 "$WORK/base.log")"
 BASE="$WORK/base/step_00000080.h5"

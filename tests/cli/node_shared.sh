@@ -8,8 +8,6 @@
 source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 make_mt_corpus
-CFG="$WORK/tiny_mt.yaml"
-run() { OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 mpirun --oversubscribe --mca pml ob1 --mca btl self,vader "$@"; }
 make_mt_base
 T=(-c "$CFG" --set model.checkpoint="$BASE" --set train.neurons="$WORK/neurons.h5" --set train.steps=6
    --set train.save_every=3 --set train.eval_every=0 --set debug.pack_chunk_floats=2000)

@@ -9,7 +9,6 @@
 source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 make_mt_corpus
-CFG="$WORK/tiny_mt.yaml"
 LIMIT=30   # seconds the job may take to go down after the kill
 
 # kill_rank NAME RANK SIGNAL: start 2 ranks training, SIGNAL rank RANK after step 12.

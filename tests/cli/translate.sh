@@ -8,7 +8,6 @@ source "$(dirname "$0")/lib.bash"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpi() { mpirun --oversubscribe --mca pml ob1 --mca btl self,vader -np 2 "$@"; }
 make_mt_corpus
-CFG="$WORK/tiny_mt.yaml"
 # 160 steps: an earlier model answers eos at once for every sentence, which
 # would make the comparisons below vacuous.
 "$LANDERMT" train -c "$CFG" --set train.steps=160 --set train.save_every=0 --set train.eval_every=0 \
