@@ -19,7 +19,6 @@
 #   bash jobs/demo.sh [STEPS_SCALE]   # e.g. 0.1 for a quick smoke run
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 OUT=${OUT:-runs/demo}
 SCALE=${1:-1}
 LANDERMT=${LANDERMT:-./build/landermt}
@@ -29,26 +28,10 @@ MODES=(landermt full layers lora)
 # 1e-3, 3e-3, 1e-2 by the mean dev-split chrF of the four trained directions
 # on this base (docs/results.md, "Choices").
 declare -A LR=([landermt]=3e-3 [full]=3e-3 [layers]=3e-3 [lora]=1e-2)
-steps() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 1 ? 1 : v) }'; }
-ckpt() { printf "%s/%s/step_%08d.h5" "$OUT" "$1" "$2"; }
-# 2 ranks x 1 thread on 2 cores; ob1/vader is the fast shared-memory path. jobs/mpirun.sh:
-# Ctrl-C saves the running stage's checkpoint (docs/cluster.md, "Stopping a run").
-run() {
-  OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
-    jobs/mpirun.sh --oversubscribe --mca pml ob1 --mca btl self,vader -np "${RANKS:-2}" "$LANDERMT" "$@"
-}
+source jobs/lib.sh
 mkdir -p "$OUT"
 TIMES="$OUT/stage_times.txt"
 : >"$TIMES"
-stage() {  # stage NAME LOG command...: runs it, logs it, records its wall time
-  local name=$1 log=$2 t0 t1
-  shift 2
-  echo "== $name (log: $log)"
-  t0=$(date +%s.%N)
-  "$@" >"$log" 2>&1 || { echo "demo: stage $name failed; the end of $log:" >&2; tail -20 "$log" >&2; exit 1; }
-  t1=$(date +%s.%N)
-  awk -v n="$name" -v a="$t0" -v b="$t1" 'BEGIN { printf "%-10s %7.1f s\n", n, b - a }' | tee -a "$TIMES"
-}
 T0=$(date +%s.%N)
 
 [[ -f data/gettext/corpus.h5 ]] || stage corpus "$OUT/corpus.log" env LANDERMT="$LANDERMT" bash jobs/gettext_corpus.sh
@@ -68,10 +51,7 @@ stage detect "$OUT/detect.log" run detect "${CFG[@]}" --set model.checkpoint="$B
 "$LANDERMT" inspect "$OUT/neurons.h5" >"$OUT/neurons.txt"
 # LoRA on every linear of every layer at the rank whose trainable entries come
 # nearest to landermt's (bench: "lora rank R ... gives N trainable entries").
-RANK=$(OPENBLAS_NUM_THREADS=1 "$LANDERMT" bench "${CFG[@]}" --set data.corpus= --set train.mode=landermt \
-  --set train.neurons="$OUT/neurons.h5" --set bench.steps=1 --set bench.warmup=0 |
-  awk '$1 == "lora" && $2 == "rank" { print $3 }')
-[[ -n $RANK ]] || { echo "demo: landermt bench printed no 'lora rank' line" >&2; exit 1; }
+RANK=$(lora_rank "${CFG[@]}" --set train.neurons="$OUT/neurons.h5")
 
 FT=$(steps 200)
 for mode in "${MODES[@]}"; do
@@ -99,11 +79,7 @@ cat "$OUT/eval/eval.md"
 echo
 echo "## Detect (dev split; $OUT/neurons.txt)"
 sed -n '/^layer relevance/,/^top specific/p' "$OUT/neurons.txt" | sed '$d'
-# "  layer L: general G | en-de S1 de-en S2 ...": the share of each class per selected layer
-awk '/^  layer .*: general/ {
-  n = $4; for (i = 7; i <= NF; i += 2) n += $i
-  printf "  layer %s: general %.0f%%, specific %.0f%% of %d neurons\n", $2 + 0, 100 * $4 / n, 100 * (n - $4) / n, n }' \
-  "$OUT/neurons.txt"
+detect_shares "$OUT/neurons.txt"
 echo
 echo "## Peak lr, trainable entries and gradient sums per mode (LoRA: rank $RANK on every linear)"
 for mode in "${MODES[@]}"; do
@@ -112,5 +88,5 @@ done
 echo
 echo "## Wall time per stage"
 cat "$TIMES"
-awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "total      %7.1f s\n", b - a }' | tee -a "$TIMES"
+awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%-16s %7.1f s\n", "total", b - a }' | tee -a "$TIMES"
 echo "demo: outputs in $OUT (eval/eval.md, eval/eval.json, neurons.h5, plots/*.png, */metrics.jsonl, logs)"

@@ -16,11 +16,14 @@ writes PNG files:
   loss.png           finetuning loss per direction, one line per mode
   comparison.png     BLEU and chrF per direction and model, perplexity change
                      per language against the first (base) model
+  sweep.png          with --sweep: mean BLEU, chrF and perplexity change against
+                     k, one line per epsilon (jobs/paper_small.sh)
 """
 import argparse
 import glob
 import json
 import os
+import re
 
 import h5py
 import matplotlib
@@ -208,9 +211,9 @@ def bars(ax, labels, series, ylabel, fmt):
     ax.margins(y=0.25)  # room for the labels and the legend
 
 
-def plot_comparison(path, trained, out):
+def plot_comparison(path, trained, models, out):
     r = json.load(open(path))
-    ckpts = r["checkpoints"]
+    ckpts = pick(r["checkpoints"], models)
     dirs = list(ckpts[0]["directions"])
     label = [d if d in trained or not trained else f"{d}\n(not trained)" for d in dirs]
     langs = list(ckpts[0].get("perplexity", {}))
@@ -231,13 +234,68 @@ def plot_comparison(path, trained, out):
     return save(fig, out, "comparison.png")
 
 
+def pick(ckpts, models):
+    """The checkpoints named in models (all when empty), in that order."""
+    by = {c["name"]: c for c in ckpts}
+    return [by[m] for m in models if m in by] if models else ckpts
+
+
+def sweep_point(name, prefix):
+    """(k, epsilon) of a sweep model named PREFIXk<K>_e<E> (E: epsilon's digits
+    without the dot, lm_k4_e09 = k 4, epsilon 0.9), else None."""
+    m = re.fullmatch(re.escape(prefix) + r"k(\d+)_e(\d)(\d+)", name)
+    return (int(m[1]), float(f"{m[2]}.{m[3]}")) if m else None
+
+
+def plot_sweep(path, prefix, out):
+    """Mean BLEU, chrF and perplexity change over the directions/languages
+    against k, one line per epsilon; the other models as horizontal lines."""
+    r = json.load(open(path))
+    ckpts = r["checkpoints"]
+    base = ckpts[0].get("perplexity", {})
+    def means(c):
+        d = c["directions"].values()
+        ppl = [100 * (c["perplexity"][g] / base[g] - 1) for g in base]
+        return [np.mean([v["bleu"] for v in d]), np.mean([v["chrf"] for v in d]),
+                np.mean(ppl) if ppl else np.nan]
+    pts = {}
+    for c in ckpts:
+        p = sweep_point(c["name"], prefix)
+        if p:
+            pts.setdefault(p[1], []).append((p[0], means(c)))
+    if not pts:
+        return None
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    ylabels = ["mean BLEU", "mean chrF2", f"mean perplexity change vs {ckpts[0]['name']} (%)"]
+    for j, ax in enumerate(axes):
+        for eps, rows in sorted(pts.items()):
+            rows.sort()
+            ax.plot([k for k, _ in rows], [v[j] for _, v in rows], "o-", label=f"landermt, epsilon {eps:g}")
+        for n, c in enumerate(ckpts):
+            if not sweep_point(c["name"], prefix) and not (j == 2 and n == 0):
+                ax.axhline(means(c)[j], linestyle="--", linewidth=1, color=colour_of(c["name"], n),
+                           label=c["name"])
+        ax.set_xticks(sorted({k for rows in pts.values() for k, _ in rows}))
+        ax.set_xlabel("k (selected layers)")
+        ax.set_ylabel(ylabels[j])
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{r.get('split', 'test')} split: the k / epsilon sweep (means over "
+                 f"{len(ckpts[0]['directions'])} directions, {len(base)} languages)", fontsize=10)
+    return save(fig, out, "sweep.png")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", required=True, help="run directory, e.g. runs/demo")
     ap.add_argument("--out", help="output directory (default <run>/plots)")
     ap.add_argument("--trained", default="", help="comma-separated finetuned directions "
                     "(others are marked 'not trained' in comparison.png)")
+    ap.add_argument("--models", default="", help="comma-separated models for loss.png and "
+                    "comparison.png, in that order (default: all)")
+    ap.add_argument("--sweep", default="", help="name prefix of the k/epsilon sweep's models "
+                    "(PREFIXk4_e09 = k 4, epsilon 0.9): writes sweep.png")
     a = ap.parse_args()
+    models = [m for m in a.models.split(",") if m]
     out = a.out or os.path.join(a.run, "plots")
     os.makedirs(out, exist_ok=True)
     made = []
@@ -249,10 +307,13 @@ def main():
     if os.path.exists(base):
         made.append(plot_pretrain(base, out))
     made.append(plot_finetune([p for p in sorted(glob.glob(os.path.join(a.run, "*", "metrics.jsonl")))
-                               if p != base], out))
+                               if p != base and (not models or
+                                                 os.path.basename(os.path.dirname(p)) in models)], out))
     ev = os.path.join(a.run, "eval", "eval.json")
     if os.path.exists(ev):
-        made.append(plot_comparison(ev, [d for d in a.trained.split(",") if d], out))
+        made.append(plot_comparison(ev, [d for d in a.trained.split(",") if d], models, out))
+        if a.sweep:
+            made.append(plot_sweep(ev, a.sweep, out))
     print("wrote " + ", ".join(os.path.join(out, m) for m in made if m))
 
 
