@@ -136,10 +136,12 @@ static LmStatus run(int argc, char **argv) {
     return st;
 }
 
-// OpenMP worker threads that spin after an element-wise loop steal the
-// cores OpenBLAS's own threads need for the next sgemm (measured: 1.7x
-// slower steps). libgomp reads its wait policy only at load time, so set it
-// and re-execute once, before MPI starts; an explicit setting is respected.
+// Idle OpenMP workers sleep rather than spin: on a node shared with other
+// ranks or jobs a spinning worker takes a core someone needs (with the
+// OpenBLAS pool that gemm.c replaced: 1.7x slower steps). With OpenMP as
+// the only pool, PASSIVE and ACTIVE measured alike on an idle machine.
+// libgomp reads its wait policy only at load time, so set it and
+// re-execute once, before MPI starts; an explicit setting is respected.
 static void prefer_passive_openmp(char **argv) {
     if (getenv("OMP_WAIT_POLICY")) return;
     setenv("OMP_WAIT_POLICY", "PASSIVE", 1);

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "model/gemm.h"
 #include "mpi/comm.h"
 
-void openblas_set_num_threads(int);
 extern const char *const landermt_git;  // build/git_commit.c (tools/git_commit.cmake)
 
 static int env_int(const char *name) {
@@ -39,7 +39,7 @@ void startup(const CliArgs *a) {
         source = "cores / ranks on this node";
         if (n < 1) n = 1;
     }
-    openblas_set_num_threads(n);
+    gemm_init();  // the n threads are OpenMP's; OpenBLAS runs inside them, single-threaded
     omp_set_num_threads(n);
     char hosts[2048];
     comm_host_map(hosts, sizeof hosts);

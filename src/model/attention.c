@@ -70,26 +70,20 @@ static void softmax_backward(float *dS, const float *P, int T, float scale) {
 typedef void (*AttnTask)(const void *ctx, int task, float *scratch);
 
 // Runs tasks 0..n-1, each with a scratch slice of its own thread, spread
-// over the OpenMP threads (at most s.slices and n) while OpenBLAS runs
-// single-threaded: concurrent calls of the pthread OpenBLAS 0.3.21 would
-// otherwise queue for its one thread pool, and it has no per-thread
-// setting. OpenBLAS stays single-threaded also when one thread does all
-// tasks, so every sgemm sums in the same order whatever the thread count.
+// over the OpenMP threads (at most s.slices and n). OpenBLAS is
+// single-threaded throughout (gemm.c), so the sgemms of concurrent tasks run
+// side by side and every one sums in the same order whatever the thread count.
 static void attn_run(int n, AttnTask fn, const void *ctx, AttnScratch s) {
     if (n <= 0) return;
-    int outer = omp_in_parallel();  // called from a parallel region: run in it, leave OpenBLAS be
-    int threads = outer ? 1 : omp_get_max_threads();
+    int threads = omp_in_parallel() ? 1 : omp_get_max_threads();  // called from a parallel region: run in it
     if (threads > s.slices) threads = s.slices;
     if (threads > n) threads = n;
-    int blas = outer ? 1 : openblas_get_num_threads();
-    if (blas > 1) openblas_set_num_threads(1);
 #pragma omp parallel num_threads(threads)
     {
         float *mine = s.p ? s.p + (size_t)omp_get_thread_num() * s.stride : NULL;
 #pragma omp for schedule(dynamic)
         for (int i = 0; i < n; i++) fn(ctx, i, mine);
     }
-    if (blas > 1) openblas_set_num_threads(blas);
 }
 
 // ------------------------------------------------------ training forward

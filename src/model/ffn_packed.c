@@ -6,10 +6,10 @@
 //   y = h Wd^T + b  packed neurons through their rows, the others through
 //                   Wd with the packed columns of h zeroed;
 // and the transposes for the backward pass.
-#include <cblas.h>
 #include <string.h>
 
 #include "model/block.h"
+#include "model/gemm.h"
 
 // out (N,n) = the packed neurons' columns of x (N,F); or back into x.
 static void cols_gather(float *out, const float *x, const FfnPacked *pk, int N, int F) {
@@ -36,7 +36,7 @@ void packed_proj_forward(float *z, const float *xn, Mat W, const FfnPacked *pk, 
                          int N, int C, int F, float *tmp) {
     if (pk->n < F) linear_forward(z, xn, W, NULL, N, C, F);  // (N,F) frozen rows
     // tmp (N,n) = xn (N,C) @ rows^T (C,n)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, pk->n, C, 1.0f, xn, C, rows, C, 0.0f, tmp, pk->n);
+    gemm(CblasNoTrans, CblasTrans, N, pk->n, C, 1.0f, xn, C, rows, C, 0.0f, tmp, pk->n);
     cols_scatter(z, tmp, pk, N, F);
 }
 
@@ -48,7 +48,7 @@ void packed_proj_backward(float *dxn, const float *dz, Mat W, const FfnPacked *p
         linear_backward(dxn, NULL, NULL, tmp_nf, NULL, W, N, C, F);
     }
     cols_gather(tmp_nn, dz, pk, N, F);  // dxn += dz_packed (N,n) @ rows (n,C)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, pk->n, 1.0f, tmp_nn, pk->n, rows, C,
+    gemm(CblasNoTrans, CblasNoTrans, N, C, pk->n, 1.0f, tmp_nn, pk->n, rows, C,
                 1.0f, dxn, C);
 }
 
@@ -63,7 +63,7 @@ void packed_down_forward(float *out, const float *h, Mat Wd, const float *bd, co
             else memset(out + (size_t)i * C, 0, sizeof(float) * C);
     }
     cols_gather(tmp_nn, h, pk, N, F);  // out += h_packed (N,n) @ down rows (n,C)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, pk->n, 1.0f, tmp_nn, pk->n, pk->down, C,
+    gemm(CblasNoTrans, CblasNoTrans, N, C, pk->n, 1.0f, tmp_nn, pk->n, pk->down, C,
                 1.0f, out, C);
 }
 
@@ -71,7 +71,7 @@ void packed_down_backward(float *dh, const float *dy, Mat Wd, const FfnPacked *p
                           float *tmp_nn) {
     if (pk->n < F) linear_backward(dh, NULL, NULL, dy, NULL, Wd, N, F, C);  // dh += dy @ Wd
     // the packed neurons' columns: dy (N,C) @ down rows^T (C,n)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, pk->n, C, 1.0f, dy, C, pk->down, C, 0.0f,
+    gemm(CblasNoTrans, CblasTrans, N, pk->n, C, 1.0f, dy, C, pk->down, C, 0.0f,
                 tmp_nn, pk->n);
     cols_scatter(dh, tmp_nn, pk, N, F);
 }

@@ -2,10 +2,10 @@
 // weight get logits, ce_chunk rows at a time, so a 250k vocabulary never
 // needs (B*T, V) floats. The per-row loss and dlogits are those of
 // crossentropy_forward_backward on the full logits.
-#include <cblas.h>
 #include <string.h>
 
 #include "model/block.h"
+#include "model/gemm.h"
 
 // Logits and dlogits of loss rows first .. first+n-1 into a->logits (n,V);
 // their hidden states stay gathered in a->ce_x (n,C).
@@ -49,7 +49,7 @@ void head_backward_chunked(const Model *m, Acts *a, float *d_lm_head) {
         double ls, nt;
         chunk_logits(m, a, first, n, &ls, &nt);
         // d_lm_head (V,C) += dlogits^T (V,n) @ xf rows (n,C)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, n, 1.0f, a->logits, V, a->ce_x, C,
+        gemm(CblasTrans, CblasNoTrans, V, C, n, 1.0f, a->logits, V, a->ce_x, C,
                     1.0f, d_lm_head, C);
     }
 }

@@ -1,12 +1,12 @@
-// Linear layers: every product is cblas_sgemm over all N tokens, taking W
+// Linear layers: every product is one gemm (gemm.c) over all N tokens, taking W
 // in blocks of rows. A 16-bit block is widened into a float32 scratch just
 // before its product, so a frozen BF16/F16 matrix never exists in float32
 // as a whole; a float32 W is used in place with the same blocks, so the two
 // storages give bit-identical results on the same values.
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/gemm.h"
 #include "model/layers.h"
 #include "util/alloc.h"
 #include "util/half.h"
@@ -41,7 +41,7 @@ void linear_forward(float *y, const float *x, Mat W, const float *b, int N, int 
     for (int r0 = 0; r0 < out; r0 += R) {
         int nr = out - r0 < R ? out - r0 : R;
         // y[:, r0:r0+nr] (N,nr) = x (N,in) @ W[r0:r0+nr]^T (in,nr)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, nr, in, 1.0f, x, in,
+        gemm(CblasNoTrans, CblasTrans, N, nr, in, 1.0f, x, in,
                     mat_rows(W, in, r0, nr), in, b ? 1.0f : 0.0f, y + r0, out);
     }
 }
@@ -52,11 +52,11 @@ void linear_backward(float *dx, float *dW, float *db, const float *dy, const flo
     for (int r0 = 0; dx && r0 < out; r0 += R) {
         int nr = out - r0 < R ? out - r0 : R;
         // dx (N,in) += dy[:, r0:r0+nr] (N,nr) @ W[r0:r0+nr] (nr,in)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, nr, 1.0f, dy + r0, out,
+        gemm(CblasNoTrans, CblasNoTrans, N, in, nr, 1.0f, dy + r0, out,
                     mat_rows(W, in, r0, nr), in, 1.0f, dx, in);
     }
     if (dW)  // dW (out,in) += dy^T (out,N) @ x (N,in)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, N, 1.0f, dy, out, x, in,
+        gemm(CblasTrans, CblasNoTrans, out, in, N, 1.0f, dy, out, x, in,
                     1.0f, dW, in);
     if (db) {
         for (int n = 0; n < N; n++) {

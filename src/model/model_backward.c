@@ -3,11 +3,11 @@
 // go only to the non-NULL tensors of g, and the pass stops at
 // opts->stop_layer, so selective finetuning and neuron detection pay only
 // for what they need.
-#include <cblas.h>
 #include <string.h>
 
 #include "model/block.h"
 #include "model/dims.h"
+#include "model/gemm.h"
 #include "model/layers.h"
 #include "model/model.h"
 
@@ -36,7 +36,7 @@ static void colsum_add(float *db, const float *x, int N, int F, const int *idx, 
 static void block_grad(float *out, float *G, const float *src, const float *X, Dims d,
                        const FfnBlock *b) {
     gather_cols(G, src, d.N, d.F, b->neuron, b->n);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b->n, d.C, d.N, 1.0f, G, b->n, X, d.C,
+    gemm(CblasTrans, CblasNoTrans, b->n, d.C, d.N, 1.0f, G, b->n, X, d.C,
                 1.0f, out, d.C);
 }
 
