@@ -136,24 +136,6 @@ static LmStatus run(int argc, char **argv) {
     return st;
 }
 
-// Idle OpenMP workers sleep rather than spin: on a node shared with other
-// ranks or jobs a spinning worker takes a core someone needs (with the
-// OpenBLAS pool that gemm.c replaced: 1.7x slower steps). With OpenMP as
-// the only pool, PASSIVE and ACTIVE measured alike on an idle machine.
-// libgomp reads its wait policy only at load time, so set it and
-// re-execute once, before MPI starts; an explicit setting is respected.
-static void prefer_passive_openmp(char **argv) {
-    if (getenv("OMP_WAIT_POLICY")) return;
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    // the resolved path, not /proc/self/exe: the process name (ps, top,
-    // pkill) stays "landermt" instead of "exe"
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return;
-    self[n] = '\0';
-    execv(self, argv);  // returns only on failure: run as is
-}
-
 // After an allocation failure: end every rank, as one rank's exit would
 // leave the others waiting in a collective.
 static void fatal_exit(void) {
@@ -182,7 +164,6 @@ static void address_space_check(void) {
 
 int main(int argc, char **argv) {
     address_space_check();
-    prefer_passive_openmp(argv);
     comm_init(&argc, &argv);
     alloc_set_fatal(fatal_exit);
     signals_install();

@@ -20,10 +20,19 @@ void crossentropy_forward_backward(float *logits, const int *targets,
             continue;
         }
         float mx = row[0];
+#pragma omp simd reduction(max : mx)
         for (int v = 1; v < V; v++) mx = row[v] > mx ? row[v] : mx;
         float target_logit = row[targets[n]];
-        double sum = 0;  // exponentials in float (max-shifted), their sum in double
-        for (int v = 0; v < V; v++) sum += (row[v] = expf(row[v] - mx));
+        // exponentials in float (max-shifted), their sum in double over four
+        // interleaved partial sums: a fixed order in which no add waits on
+        // the one before (one chain of dependent adds took as long as the
+        // exponentials)
+        double part[4] = {0, 0, 0, 0};
+        int v = 0;
+        for (; v + 4 <= V; v += 4)
+            for (int j = 0; j < 4; j++) part[j] += (row[v + j] = expf(row[v + j] - mx));
+        for (; v < V; v++) part[0] += (row[v] = expf(row[v] - mx));
+        double sum = (part[0] + part[1]) + (part[2] + part[3]);
         loss += w * (mx + log(sum) - target_logit);
         count += 1;
         float scale = (float)(dloss * w / sum);

@@ -12,11 +12,11 @@ typedef struct {
     double beta1, beta2, eps, weight_decay;
 } AdamWHyper;
 
-// One update of p[0..n) with gradient g; m, v are the moments of the same
-// entries. step is 0-based (bias correction uses step + 1). decay != 0
+// One update of p[0..n) with gradient gscale * g (gscale: the clipping
+// factor, grad_clip_factor); m, v are the moments of the same entries. step is 0-based (bias correction uses step + 1). decay != 0
 // applies weight decay to the segment (the project's rule: entries of 2-D
 // weights only, see docs/training.md).
-void adamw_update(float *p, const float *g, float *m, float *v, size_t n, double lr,
+void adamw_update(float *p, const float *g, float gscale, float *m, float *v, size_t n, double lr,
                   const AdamWHyper *h, int64_t step, int decay);
 
 // Global L2 norm of g[0..n), accumulated in double: squares summed per
@@ -29,8 +29,9 @@ double grad_norm(const float *g, size_t n);
 void grad_norm_blocks(const float *g, size_t n, size_t b0, size_t b1, double *part);
 // sqrt of the sum of part[0..nb) in order.
 double grad_norm_total(const double *part, size_t nb);
-// Multiplies g by clip/(norm+1e-6) when norm > clip > 0 (torch's
-// clip_grad_norm_ rule). Returns the factor applied (1 = none).
-double grad_clip(float *g, size_t n, double norm, double clip);
+// The factor clip/(norm+1e-6) that scales the gradient when
+// norm > clip > 0 (torch's clip_grad_norm_ rule), else 1; adamw_update
+// applies it as it reads each gradient entry.
+float grad_clip_factor(double norm, double clip);
 
 #endif

@@ -120,12 +120,12 @@ void trainer_step(Trainer *tr, const Batch *micro, const double *weight, int n, 
         return;
     }
     // this rank's slice (all of it unless node-shared), run by run
-    grad_clip(p->grad + p->own_lo, p->own_hi - p->own_lo, out->grad_norm, tr->clip);
+    float gscale = grad_clip_factor(out->grad_norm, tr->clip);
     for (int r = 0; r < p->n_run; r++) {
         size_t lo = p->run[r].off > p->own_lo ? p->run[r].off : p->own_lo;
         size_t hi = p->run[r].off + p->run[r].n < p->own_hi ? p->run[r].off + p->run[r].n : p->own_hi;
         if (lo < hi)
-            adamw_update(p->param + lo, p->grad + lo, p->m + lo, p->v + lo, hi - lo, out->lr, &tr->hyper,
+            adamw_update(p->param + lo, p->grad + lo, gscale, p->m + lo, p->v + lo, hi - lo, out->lr, &tr->hyper,
                          tr->step, p->run[r].decay);
     }
     if (p->shared) comm_node_barrier();  // every slice updated before anyone reads them
