@@ -47,6 +47,13 @@ double model_selective_flops(const ModelConfig *c, int b, int t, int lowest, siz
     return fwd + act_grads + 2.0 * b * t * (double)trained;
 }
 
+// Detect's step: the forward, then activation gradients down to layer 1's
+// input and layer 0's FFN activations (dL/dh there is the last it needs).
+double model_detect_flops(const ModelConfig *c, int b, int t) {
+    double down = 2.0 * b * t * (double)c->hidden_size * c->intermediate_size;
+    return model_selective_flops(c, b, t, 1, 0) + down;
+}
+
 void openblas_set_num_threads(int);
 
 // OpenBLAS's own rate on its own threads (as many as OpenMP has): the
@@ -303,8 +310,9 @@ LmStatus bench_run(const Config *cfg) {
     if (st == LM_OK) {
         double dd = detect_step_seconds(&m, &tr.acts, &batch, cfg->bench.steps);
         if (comm_rank() == 0)
-            printf("detect   step %.1f ms | %.0f tokens/s | %.0f sentences/s | %.2f x the full step\n",
-                   dd * 1000, n * comm_size() / dd, B * comm_size() / dd, dd / full.step);
+            printf("detect   step %.1f ms | %.0f tokens/s | %.0f sentences/s | %.2f x the full step | "
+                   "floor %.2f x the full step (its FLOPs / the full step's)\n", dd * 1000, n * comm_size() / dd,
+                   B * comm_size() / dd, dd / full.step, model_detect_flops(&m.cfg, B, T) / flops);
         trainer_free(&tr);
     }
     neurons_free(&nr);

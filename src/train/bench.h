@@ -13,6 +13,8 @@ double model_train_flops(const ModelConfig *c, int b, int t);
 // The least a selective step must compute: the forward, activation gradients
 // from the head down to layer `lowest`, weight gradients of `trained` entries.
 double model_selective_flops(const ModelConfig *c, int b, int t, int lowest, size_t trained);
+// FLOPs of one detect step: the forward and the activation gradients it needs.
+double model_detect_flops(const ModelConfig *c, int b, int t);
 // Measured single-precision GEMM throughput (GFLOP/s) at size n.
 double bench_sgemm_peak(int n, int reps);
 LmStatus bench_run(const Config *cfg);

@@ -21,6 +21,9 @@ for np in 1 2; do
   # the selective step's floor counts less than the full step's FLOPs at the full step's rate
   awk '/^full +step/ { full = $3 } /^landermt floor/ { floor = $3 } END { exit !(floor > 0 && floor < full) }' \
     "$WORK/b$np.log" && pass || fail "$np ranks: no landermt floor below the full step: $(grep -E '^(full +step|landermt floor)' "$WORK/b$np.log")"
+  # detect computes the forward and activation gradients only: between 1/3 and 1 of the full step's FLOPs
+  awk '/^detect +step/ { for (i = 1; i < NF; i++) if ($i == "floor") r = $(i+1) } END { exit !(r > 0.34 && r < 0.9) }' \
+    "$WORK/b$np.log" && pass || fail "$np ranks: detect floor not within (1/3, 1): $(grep '^detect' "$WORK/b$np.log")"
   # full mode sums the whole model's gradient: 4 bytes per parameter
   awk '/^model [0-9]+ params/ { n = $2 } /^full .*without overlap/ { b = $0; sub(/.*\(/, "", b); sub(/ bytes.*/, "", b) }
        END { exit !(n > 0 && b == 4 * n) }' "$WORK/b$np.log" && pass || fail "$np ranks: full mode's sums are not 4 bytes per parameter"
