@@ -29,12 +29,7 @@ MODES=(landermt full layers lora)
 # on this base (docs/results.md, "Choices").
 declare -A LR=([landermt]=3e-3 [full]=3e-3 [layers]=3e-3 [lora]=1e-2)
 source jobs/lib.sh
-mkdir -p "$OUT"
-TIMES="$OUT/stage_times.txt"
-: >"$TIMES"
-T0=$(date +%s.%N)
-
-[[ -f data/gettext/corpus.h5 ]] || stage corpus "$OUT/corpus.log" env LANDERMT="$LANDERMT" bash jobs/gettext_corpus.sh
+job_start
 
 PRE=$(steps 1800)
 stage pretrain "$OUT/pretrain.log" run train "${CFG[@]}" -c configs/demo_base.yaml \
@@ -54,22 +49,9 @@ stage detect "$OUT/detect.log" run detect "${CFG[@]}" --set model.checkpoint="$B
 RANK=$(lora_rank "${CFG[@]}" --set train.neurons="$OUT/neurons.h5")
 
 FT=$(steps 200)
-for mode in "${MODES[@]}"; do
-  stage "$mode" "$OUT/$mode.log" run train "${CFG[@]}" --set model.checkpoint="$BASE" \
-    --set train.mode="$mode" --set train.neurons="$OUT/neurons.h5" --set lora.rank="$RANK" \
-    --set train.lr="${LR[$mode]}" --set train.min_lr="$(awk -v l="${LR[$mode]}" 'BEGIN { print l / 10 }')" \
-    --set train.steps="$FT" --set train.warmup_steps="$(steps 20)" --set train.eval_every="$FT" \
-    --set train.out_dir="$OUT/$mode"
-done
-ckpts="base:$BASE"
-for mode in "${MODES[@]}"; do ckpts+=", $mode:$(ckpt "$mode" "$FT")"; done
-stage evaluate "$OUT/evaluate.log" run evaluate "${CFG[@]}" --set evaluate.output="$OUT/eval" \
-  --set "evaluate.checkpoints=[$ckpts]"
-if /usr/bin/python3 -c "import matplotlib, h5py" 2>/dev/null; then
-  stage plots "$OUT/plots.log" /usr/bin/python3 tools/plots.py --run "$OUT" --trained en-de,de-en,en-fr,fr-en
-else
-  echo "plots: skipped (python3-matplotlib or python3-h5py missing; tools/setup.sh installs them)"
-fi
+for mode in "${MODES[@]}"; do finetune "$mode" "$mode" "$OUT/neurons.h5"; done
+evaluate_models "${MODES[@]}"
+plots --trained en-de,de-en,en-fr,fr-en
 
 echo
 echo "# The base in all ten directions (test split; $OUT/eval_base/eval.md)"
@@ -88,5 +70,5 @@ done
 echo
 echo "## Wall time per stage"
 cat "$TIMES"
-awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%-16s %7.1f s\n", "total", b - a }' | tee -a "$TIMES"
+job_total
 echo "demo: outputs in $OUT (eval/eval.md, eval/eval.json, neurons.h5, plots/*.png, */metrics.jsonl, logs)"

@@ -1,5 +1,8 @@
 # Shared by the multi-stage jobs (jobs/demo.sh, jobs/paper_small.sh); source it
-# after setting OUT, SCALE, TIMES and LANDERMT. Provides:
+# after setting OUT, SCALE and LANDERMT. Provides:
+#   job_start          creates $OUT, starts $OUT/stage_times.txt ($TIMES) and
+#                      the clock, builds the gettext corpus when it is missing
+#   job_total          appends the wall time since job_start to $TIMES
 #   run ARGS...        landermt on RANKS (default 2) ranks x 1 thread over
 #                      shared memory (ob1/vader), through jobs/mpirun.sh so that
 #                      Ctrl-C saves the running stage's checkpoint
@@ -7,12 +10,27 @@
 #                      end of LOG when it fails, appends its wall time to $TIMES
 #   steps N            N x SCALE rounded down, at least 1
 #   ckpt DIR STEP      the checkpoint path DIR writes at STEP
+#   finetune NAME MODE NEURONS   trains $BASE in MODE into $OUT/NAME for $FT
+#                      steps at peak ${LR[MODE]} (cosine to a tenth), LoRA at $RANK
+#   evaluate_models NAMES...     evaluates base and $OUT/NAME/step_$FT of each
+#                      NAME into $OUT/eval
+#   plots ARGS...      tools/plots.py --run $OUT ARGS (skipped without matplotlib)
 #   lora_rank ARGS...  the LoRA rank whose trainable entries come nearest to
 #                      landermt's under ARGS (as `landermt bench` reports it)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 run() {
   OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
     jobs/mpirun.sh --oversubscribe --mca pml ob1 --mca btl self,vader -np "${RANKS:-2}" "$LANDERMT" "$@"
+}
+job_start() {
+  mkdir -p "$OUT"
+  TIMES="$OUT/stage_times.txt"
+  : >"$TIMES"
+  T0=$(date +%s.%N)
+  [[ -f data/gettext/corpus.h5 ]] || stage corpus "$OUT/corpus.log" env LANDERMT="$LANDERMT" bash jobs/gettext_corpus.sh
+}
+job_total() {
+  awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%-16s %7.1f s\n", "total", b - a }' | tee -a "$TIMES"
 }
 steps() { awk -v n="$1" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 1 ? 1 : v) }'; }
 ckpt() { printf "%s/%s/step_%08d.h5" "$OUT" "$1" "$2"; }
@@ -24,6 +42,27 @@ stage() {
   "$@" >"$log" 2>&1 || { echo "$(basename "$0"): stage $name failed; the end of $log:" >&2; tail -20 "$log" >&2; exit 1; }
   t1=$(date +%s.%N)
   awk -v n="$name" -v a="$t0" -v b="$t1" 'BEGIN { printf "%-16s %7.1f s\n", n, b - a }' | tee -a "$TIMES"
+}
+finetune() {
+  local lr=${LR[$2]}
+  stage "$1" "$OUT/$1.log" run train "${CFG[@]}" --set model.checkpoint="$BASE" \
+    --set train.mode="$2" --set train.neurons="$3" --set lora.rank="$RANK" \
+    --set train.lr="$lr" --set train.min_lr="$(awk -v l="$lr" 'BEGIN { print l / 10 }')" \
+    --set train.steps="$FT" --set train.warmup_steps="$(steps 20)" --set train.eval_every="$FT" \
+    --set train.out_dir="$OUT/$1"
+}
+evaluate_models() {
+  local ckpts="base:$BASE" m
+  for m in "$@"; do ckpts+=", $m:$(ckpt "$m" "$FT")"; done
+  stage evaluate "$OUT/evaluate.log" run evaluate "${CFG[@]}" --set evaluate.output="$OUT/eval" \
+    --set "evaluate.checkpoints=[$ckpts]"
+}
+plots() {
+  if /usr/bin/python3 -c "import matplotlib, h5py" 2>/dev/null; then
+    stage plots "$OUT/plots.log" /usr/bin/python3 tools/plots.py --run "$OUT" "$@"
+  else
+    echo "plots: skipped (python3-matplotlib or python3-h5py missing; tools/setup.sh installs them)"
+  fi
 }
 lora_rank() {
   local r

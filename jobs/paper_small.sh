@@ -33,12 +33,7 @@ EPS=(0.9 0.7)
 declare -A LR=([landermt]=3e-3 [full]=3e-3 [layers]=3e-3 [lora]=1e-2)
 name_of() { echo "lm_k$1_e${2/./}"; }  # lm_k4_e09: landermt at k = 4, epsilon = 0.9
 MAIN=$(name_of 4 0.9)
-mkdir -p "$OUT"
-TIMES="$OUT/stage_times.txt"
-: >"$TIMES"
-T0=$(date +%s.%N)
-
-[[ -f data/gettext/corpus.h5 ]] || stage corpus "$OUT/corpus.log" env LANDERMT="$LANDERMT" bash jobs/gettext_corpus.sh
+job_start
 
 # The demo's pretraining mix and schedule; 2e-3 rather than the demo's 3e-3
 # peak, as for the demo's larger candidate shape (docs/results.md).
@@ -61,14 +56,6 @@ ln -sf "neurons_$MAIN.h5" "$OUT/neurons.h5"  # what tools/plots.py shows for det
 RANK=$(lora_rank "${CFG[@]}" --set train.neurons="$OUT/neurons_$MAIN.h5")
 
 FT=$(steps 200)
-finetune() {  # finetune NAME MODE NEURONS
-  local lr=${LR[$2]}
-  stage "$1" "$OUT/$1.log" run train "${CFG[@]}" --set model.checkpoint="$BASE" \
-    --set train.mode="$2" --set train.neurons="$3" --set lora.rank="$RANK" \
-    --set train.lr="$lr" --set train.min_lr="$(awk -v l="$lr" 'BEGIN { print l / 10 }')" \
-    --set train.steps="$FT" --set train.warmup_steps="$(steps 20)" --set train.eval_every="$FT" \
-    --set train.out_dir="$OUT/$1"
-}
 MODELS=("$MAIN" full layers lora)
 for mode in full layers lora; do finetune "$mode" "$mode" "$OUT/neurons_$MAIN.h5"; done
 for k in "${KS[@]}"; do
@@ -78,16 +65,8 @@ for k in "${KS[@]}"; do
     [[ $n == "$MAIN" ]] || MODELS+=("$n")
   done
 done
-ckpts="base:$BASE"
-for m in "${MODELS[@]}"; do ckpts+=", $m:$(ckpt "$m" "$FT")"; done
-stage evaluate "$OUT/evaluate.log" run evaluate "${CFG[@]}" --set evaluate.output="$OUT/eval" \
-  --set "evaluate.checkpoints=[$ckpts]"
-if /usr/bin/python3 -c "import matplotlib, h5py" 2>/dev/null; then
-  stage plots "$OUT/plots.log" /usr/bin/python3 tools/plots.py --run "$OUT" \
-    --models "base,$MAIN,full,layers,lora" --sweep lm_
-else
-  echo "plots: skipped (python3-matplotlib or python3-h5py missing; tools/setup.sh installs them)"
-fi
+evaluate_models "${MODELS[@]}"
+plots --models "base,$MAIN,full,layers,lora" --sweep lm_
 
 echo
 cat "$OUT/eval/eval.md"
@@ -108,5 +87,5 @@ done
 echo
 echo "## Wall time per stage"
 cat "$TIMES"
-awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%-16s %7.1f s\n", "total", b - a }' | tee -a "$TIMES"
+job_total
 echo "paper_small: outputs in $OUT (eval/eval.md, eval/eval.json, neurons_*.h5, plots/*.png, */metrics.jsonl, logs)"
