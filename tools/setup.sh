@@ -14,6 +14,8 @@ PACKAGES=(build-essential cmake pkg-config git
 # PCRE2 runs the tokenizers' Unicode regexes, utf8proc normalises Unicode;
 # matplotlib draws the demo's plots; clang with its sanitizer and libFuzzer
 # runtimes (and LLVM's OpenMP) builds the sanitizer stage of tools/test.sh.
+# libmvec (glibc's vector expf, src/model/vexp.c) comes with libc6-dev, which
+# build-essential installs.
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "model/layers.h"
+#include "model/vexp.h"
 
 void crossentropy_forward_backward(float *logits, const int *targets,
                                    const float *weight, float dloss, int N,
@@ -27,11 +28,13 @@ void crossentropy_forward_backward(float *logits, const int *targets,
         // interleaved partial sums: a fixed order in which no add waits on
         // the one before (one chain of dependent adds took as long as the
         // exponentials)
+        for (int v = 0; v < V; v++) row[v] -= mx;
+        exp_batch(row, row, V);
         double part[4] = {0, 0, 0, 0};
         int v = 0;
         for (; v + 4 <= V; v += 4)
-            for (int j = 0; j < 4; j++) part[j] += (row[v + j] = expf(row[v + j] - mx));
-        for (; v < V; v++) part[0] += (row[v] = expf(row[v] - mx));
+            for (int j = 0; j < 4; j++) part[j] += row[v + j];
+        for (; v < V; v++) part[0] += row[v];
         double sum = (part[0] + part[1]) + (part[2] + part[3]);
         loss += w * (mx + log(sum) - target_logit);
         count += 1;
