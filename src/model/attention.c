@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "model/layers.h"
+#include "model/vexp.h"
 #include "util/alloc.h"
 
 void alibi_slopes(float *slopes, int H) {
@@ -42,9 +43,16 @@ static void softmax_causal(float *P, int rows, int cols, int off, const AttnMask
         if (slope != 0.0f)
             for (int j = lo; j <= last; j++) row[j] += slope * (float)j;
         float mx = row[lo];
+#pragma omp simd reduction(max : mx)
         for (int j = lo + 1; j <= last; j++) mx = row[j] > mx ? row[j] : mx;
-        float sum = 0;
-        for (int j = lo; j <= last; j++) sum += (row[j] = expf(row[j] - mx));
+        for (int j = lo; j <= last; j++) row[j] -= mx;
+        exp_batch(row + lo, row + lo, last + 1 - lo);
+        float part[4] = {0, 0, 0, 0};  // four interleaved sums: no add waits on the last
+        int j = lo;
+        for (; j + 4 <= last + 1; j += 4)
+            for (int u = 0; u < 4; u++) part[u] += row[j + u];
+        for (; j <= last; j++) part[0] += row[j];
+        float sum = (part[0] + part[1]) + (part[2] + part[3]);
         float inv = 1.0f / sum;
         for (int j = 0; j < lo; j++) row[j] = 0;
         for (int j = lo; j <= last; j++) row[j] *= inv;
