@@ -33,13 +33,21 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 DPI = 110
-# A model keeps its colour in every plot (the demo's order; others follow).
+# A model keeps its colour in every plot (the demo's order; others follow in
+# the order they are first drawn).
 MODELS = ["base", "landermt", "full", "layers", "lora"]
 
 
-def colour_of(name, k):
+OTHERS = []  # models outside MODELS, in the order they are first drawn
+
+
+def colour_of(name):
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    return cycle[(MODELS.index(name) if name in MODELS else len(MODELS) + k) % len(cycle)]
+    if name in MODELS:
+        return cycle[MODELS.index(name) % len(cycle)]
+    if name not in OTHERS:
+        OTHERS.append(name)
+    return cycle[(len(MODELS) + OTHERS.index(name)) % len(cycle)]
 
 
 def text(v):
@@ -184,10 +192,10 @@ def plot_finetune(paths, out):
     n = max(1, max(len(t) for t in runs.values()) // 20)  # logged points averaged
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False, sharey=True)
     for ax, s in zip(axes.flat, streams):
-        for k, (mode, train) in enumerate(sorted(runs.items())):
+        for mode, train in sorted(runs.items()):
             if s in train[0]["streams"]:
                 ax.plot([r["step"] for r in train], smooth([r["streams"][s] for r in train], n),
-                        linewidth=1.2, label=mode, color=colour_of(mode, k))
+                        linewidth=1.2, label=mode, color=colour_of(mode))
         ax.set_title(s, fontsize=9)
         ax.set_xlabel("step")
         ax.set_ylabel("training loss" + (f" (mean of {n} logs)" if n > 1 else ""))
@@ -202,7 +210,7 @@ def bars(ax, labels, series, ylabel, fmt):
     """Grouped bars, one series per model, each in its model's colour."""
     width = 0.8 / len(series)
     for k, (name, vals) in enumerate(series):
-        b = ax.bar(np.arange(len(labels)) + k * width, vals, width, label=name, color=colour_of(name, k))
+        b = ax.bar(np.arange(len(labels)) + k * width, vals, width, label=name, color=colour_of(name))
         ax.bar_label(b, fmt=fmt, fontsize=5.5, padding=1)
     ax.set_xticks(np.arange(len(labels)) + 0.4 - width / 2)
     ax.set_xticklabels(labels, fontsize=8)
@@ -273,7 +281,7 @@ def plot_sweep(path, prefix, out):
             ax.plot([k for k, _ in rows], [v[j] for _, v in rows], "o-", label=f"landermt, epsilon {eps:g}")
         for n, c in enumerate(ckpts):
             if not sweep_point(c["name"], prefix) and not (j == 2 and n == 0):
-                ax.axhline(means(c)[j], linestyle="--", linewidth=1, color=colour_of(c["name"], n),
+                ax.axhline(means(c)[j], linestyle="--", linewidth=1, color=colour_of(c["name"]),
                            label=c["name"])
         ax.set_xticks(sorted({k for rows in pts.values() for k, _ in rows}))
         ax.set_xlabel("k (selected layers)")
