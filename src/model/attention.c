@@ -42,9 +42,7 @@ static void softmax_causal(float *P, int rows, int cols, int off, const AttnMask
         int last = off + i, lo = mk->window && last >= mk->window ? last - mk->window + 1 : 0;
         if (slope != 0.0f)
             for (int j = lo; j <= last; j++) row[j] += slope * (float)j;
-        float mx = row[lo];
-#pragma omp simd reduction(max : mx)
-        for (int j = lo + 1; j <= last; j++) mx = row[j] > mx ? row[j] : mx;
+        float mx = max_of(row + lo, last + 1 - lo);
         for (int j = lo; j <= last; j++) row[j] -= mx;
         exp_batch(row + lo, row + lo, last + 1 - lo);
         float part[4] = {0, 0, 0, 0};  // four interleaved sums: no add waits on the last

@@ -20,9 +20,7 @@ void crossentropy_forward_backward(float *logits, const int *targets,
             memset(row, 0, sizeof(float) * V);
             continue;
         }
-        float mx = row[0];
-#pragma omp simd reduction(max : mx)
-        for (int v = 1; v < V; v++) mx = row[v] > mx ? row[v] : mx;
+        float mx = max_of(row, V);
         float target_logit = row[targets[n]];
         // exponentials in float (max-shifted), their sum in double over four
         // interleaved partial sums: a fixed order in which no add waits on

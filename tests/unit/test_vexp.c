@@ -1,7 +1,7 @@
 // exp_batch (src/model/vexp.c) against exp() in double: within 4 ulp (the
 // bound glibc documents for libmvec) over the range the model uses, every
 // length's tail (n not a multiple of 4), in place and out of place, and
-// libm's limits: e^0 = 1, underflow to 0, overflow to inf.
+// libm's limits: e^0 = 1, underflow to 0, overflow to inf; and max_of.
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,8 +47,20 @@ static void test_lengths_and_limits(void) {
           four[0], four[1], four[2]);
 }
 
+// max_of equals a plain loop wherever the maximum sits, lanes and tail
+static void test_max_of(void) {
+    float x[9];
+    for (int n = 1; n <= 9; n++)
+        for (int at = 0; at < n; at++) {
+            for (int i = 0; i < n; i++) x[i] = -100.0f - (float)i;
+            x[at] = -3.5f;
+            CHECK(max_of(x, n) == -3.5f, "n %d, max at %d: got %g", n, at, max_of(x, n));
+        }
+}
+
 int main(void) {
     RUN(test_accuracy);
+    RUN(test_max_of);
     RUN(test_lengths_and_limits);
     return harness_finish();
 }
