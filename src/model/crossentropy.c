@@ -24,8 +24,8 @@ void crossentropy_forward_backward(float *logits, const int *targets,
         float target_logit = row[targets[n]];
         // exponentials in float (max-shifted), their sum in double over four
         // interleaved partial sums: a fixed order in which no add waits on
-        // the one before (one chain of dependent adds took as long as the
-        // exponentials)
+        // the one before (with max_of, the 1024 x 8192 cross-entropy went
+        // from 15.6-18.2 to 10.8-12.6 ms; docs/benchmarks.md)
         for (int v = 0; v < V; v++) row[v] -= mx;
         exp_batch(row, row, V);
         double part[4] = {0, 0, 0, 0};

@@ -31,13 +31,14 @@ void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, float alp
         cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    // inside a parallel region (attention tasks) the calling thread does every slab
+    // a caller already inside a parallel region does every slab itself
 #pragma omp parallel for schedule(static) if (!omp_in_parallel())
     for (int p = 0; p < parts; p++) {
         int a0 = p * slab, n = len - a0 < slab ? len - a0 : slab;
         if (rows)  // rows a0.. of op(A) and of C
-            cblas_sgemm(CblasRowMajor, ta, tb, n, N, K, alpha, A + (ta == CblasNoTrans ? (size_t)a0 * lda : (size_t)a0),
-                        lda, B, ldb, beta, C + (size_t)a0 * ldc, ldc);
+            cblas_sgemm(CblasRowMajor, ta, tb, n, N, K, alpha,
+                        A + (ta == CblasNoTrans ? (size_t)a0 * lda : (size_t)a0), lda, B, ldb, beta,
+                        C + (size_t)a0 * ldc, ldc);
         else  // columns a0.. of op(B) and of C
             cblas_sgemm(CblasRowMajor, ta, tb, M, n, K, alpha, A, lda,
                         B + (tb == CblasNoTrans ? (size_t)a0 : (size_t)a0 * ldb), ldb, beta, C + a0, ldc);

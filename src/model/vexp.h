@@ -9,9 +9,9 @@
 
 void exp_batch(float *y, const float *x, int n);
 
-// max of x[0..n), n >= 1, over four interleaved running maxima (a softmax's
-// first pass: one chain of dependent compares per row was as slow as the
-// exponentials); the same value as a plain loop, NaN aside.
+// max of x[0..n), n >= 1, over four interleaved running maxima, so that no
+// compare waits on the one before (a softmax's first pass); the same value
+// as a plain loop, NaN aside.
 float max_of(const float *x, int n);
 
 #endif
