@@ -79,3 +79,10 @@ detect_shares() {
     n = $4; for (i = 7; i <= NF; i += 2) n += $i
     printf "  layer %s: general %.0f%%, specific %.0f%% of %d neurons\n", $2 + 0, 100 * $4 / n, 100 * (n - $4) / n, n }' "$1"
 }
+
+# The scripts' first argument, STEPS_SCALE: a positive number.
+if ! [[ $SCALE =~ ^[0-9]*\.?[0-9]+$ ]] || ! awk -v s="$SCALE" 'BEGIN { exit !(s > 0) }'; then
+  echo "$(basename "$0"): error: STEPS_SCALE '$SCALE' is not a positive number" >&2
+  echo "HINT: bash $0 1 for the full run, 0.1 for a quick smoke run" >&2
+  exit 2
+fi
