@@ -86,3 +86,8 @@ if ! [[ $SCALE =~ ^[0-9]*\.?[0-9]+$ ]] || ! awk -v s="$SCALE" 'BEGIN { exit !(s 
   echo "HINT: bash $0 1 for the full run, 0.1 for a quick smoke run" >&2
   exit 2
 fi
+if [[ ! -x $LANDERMT ]]; then
+  echo "$(basename "$0"): error: no landermt binary at $LANDERMT" >&2
+  echo "HINT: bash tools/setup.sh builds it into build/, or set LANDERMT=path/to/landermt" >&2
+  exit 2
+fi

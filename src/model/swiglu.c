@@ -10,11 +10,13 @@
 
 #define CHUNK 256  // neurons per exp_batch call
 
-// g[j] = s * gate and e[j] = e^-g[j] for neurons i0 .. i0+m-1 of row n
-static void chunk_exp(float *g, float *e, const float *gate, int n, int i0, int m, int F,
+// For neurons i0 .. i0+m-1 of row n: the route scale s[j], g[j] = s * gate
+// and e[j] = e^-g[j].
+static void chunk_exp(float *s, float *g, float *e, const float *gate, int n, int i0, int m, int F,
                       const ActRoute *r) {
     for (int j = 0; j < m; j++) {
-        g[j] = act_route_scale(r, n, i0 + j) * gate[(size_t)n * F + i0 + j];
+        s[j] = act_route_scale(r, n, i0 + j);
+        g[j] = s[j] * gate[(size_t)n * F + i0 + j];
         e[j] = -g[j];
     }
     exp_batch(e, e, m);
@@ -24,14 +26,14 @@ void swiglu_forward(float *h, const float *gate, const float *up, int N, int F,
                     const ActRoute *r) {
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
-        float g[CHUNK], e[CHUNK];
+        float s[CHUNK], g[CHUNK], e[CHUNK];
         for (int i0 = 0; i0 < F; i0 += CHUNK) {
             int m = F - i0 < CHUNK ? F - i0 : CHUNK;
-            chunk_exp(g, e, gate, n, i0, m, F, r);
+            chunk_exp(s, g, e, gate, n, i0, m, F, r);
             for (int j = 0; j < m; j++) {
                 size_t k = (size_t)n * F + i0 + j;
-                float s = act_route_scale(r, n, i0 + j), sg = 1.0f / (1.0f + e[j]);
-                h[k] = g[j] * sg * (s * up[k]);
+                float sg = 1.0f / (1.0f + e[j]);
+                h[k] = g[j] * sg * (s[j] * up[k]);
             }
         }
     }
@@ -45,17 +47,17 @@ void swiglu_backward(float *dgate, float *dup, float *dc, const float *dh, const
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         double dsum = 0;
-        float g[CHUNK], e[CHUNK];
+        float s[CHUNK], g[CHUNK], e[CHUNK];
         for (int i0 = 0; i0 < F; i0 += CHUNK) {
             int m = F - i0 < CHUNK ? F - i0 : CHUNK;
-            chunk_exp(g, e, gate, n, i0, m, F, r);
+            chunk_exp(s, g, e, gate, n, i0, m, F, r);
             for (int j = 0; j < m; j++) {
                 int i = i0 + j;
                 size_t k = (size_t)n * F + i;
-                float s = act_route_scale(r, n, i), u = s * up[k], sg = 1.0f / (1.0f + e[j]);
+                float u = s[j] * up[k], sg = 1.0f / (1.0f + e[j]);
                 float dg = dh[k] * u * (sg + g[j] * sg * (1.0f - sg)), du = dh[k] * g[j] * sg;
-                dgate[k] += s * dg;
-                dup[k] += s * du;
+                dgate[k] += s[j] * dg;
+                dup[k] += s[j] * du;
                 if (r && r->cls[i] != NEURON_REST)
                     dsum += (r->cls[i] == NEURON_GENERAL ? 1.0 : -1.0) * ((double)dg * gate[k] + (double)du * up[k]);
             }
